@@ -1,0 +1,618 @@
+"""The process engine: runs a scenario on real torch.multiprocessing processes and reports it.
+
+Data flow (the seed's Task 3; Task 2 has the main process collect instead of a collector
+process, after every worker has finished its loop; Task 1 has no queues)::
+
+    task source ──► feeder thread ──► task queue ──► worker 0..N-1 ──► result queue ──► collector
+    (generator)        (bounded, blocks = backpressure)  (processes)                  (process)
+                           │                                 │                           │
+                           └──────── events ───────► engine thread ◄── event queue ──────┘
+                                                          │ ledger (causal order, outcomes)
+                                                          ▼
+                                                 batches of events to the consumer
+
+The engine thread owns every process it starts, from start to join. It waits on the event
+queue and on the process sentinels together (as ``concurrent.futures.process`` does), so a
+killed worker is noticed at once; the task it held is re-queued once, then reported lost.
+Queues are drained before processes are joined. Stopping is ordered: end sentinels, drain,
+join with a timeout, then SIGTERM, then SIGKILL. Processes are daemonic and ask the kernel to
+kill them when their parent dies, and an ``atexit`` hook stops any engine still running.
+
+Consumers read batches with :meth:`Engine.next_batch`; nothing here knows about a UI.
+"""
+
+from __future__ import annotations
+
+import atexit
+import collections
+import contextlib
+import os
+import queue
+import signal
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import wait as wait_for
+from typing import Any, Final
+
+from core import stderr_capture
+from core.events import (
+    COLLECTOR,
+    MAIN,
+    Event,
+    FeederBlocked,
+    Note,
+    PrintedLine,
+    RunFinished,
+    RunPaused,
+    RunStarted,
+    SourceExhausted,
+    WorkerExited,
+    WorkerLoopEnded,
+    WorkerReady,
+    WorkerSpawned,
+    clip,
+)
+from core.ledger import Ledger, TaskMessage
+from core.scenario import Scenario
+from core.sources import make_source, task_label
+
+POLL_S: Final = 0.05
+TERM_WAIT_S: Final = 1.0
+END_OF_RUN: Final = None
+
+_live_engines: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+@dataclass(slots=True)
+class _Proc:
+    worker: int
+    process: Any
+    loop_ended: bool = False
+    exited: bool = False
+
+
+def _signal_name(exitcode: int) -> str:
+    if exitcode >= 0:
+        return ""
+    with contextlib.suppress(ValueError):
+        return signal.Signals(-exitcode).name
+    return f"signal {-exitcode}"
+
+
+def import_torch_quietly() -> None:
+    """Import torch (here, not at module level: the UI paints before torch loads).
+
+    Without NumPy, ``import torch`` warns "Failed to initialize NumPy"; in the main process we
+    silence exactly that warning. Children's copies are captured by :mod:`core.stderr_capture`.
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
+        import torch.multiprocessing  # noqa: F401
+
+
+class Engine:
+    """One run of one scenario. ``start()``, read ``next_batch()`` until it returns None."""
+
+    def __init__(self, scenario: Scenario, notes: list[str] | None = None) -> None:
+        self.scenario = scenario
+        self._notes = list(notes or [])
+        self._out: queue.SimpleQueue[list[Event] | None] = queue.SimpleQueue()
+        self._lock = threading.RLock()
+        self._wake = threading.Condition(self._lock)
+        self._ledger = Ledger(collects=scenario.mode != "print")
+        self._requeue: collections.deque[int] = collections.deque()
+        self._stop_reason: tuple[str, str] | None = None
+        self._inject_next = 0
+        self._paused = False
+        self._procs: dict[int, _Proc] = {}
+        self._thread: threading.Thread | None = None
+        self._feeder: threading.Thread | None = None
+        self._main_collector: threading.Thread | None = None
+        self._source_done = False
+        self._fed = 0
+        self._in_hand = False  # the feeder holds a task it has not yet put on the queue
+        self._start_ns = 0
+        self._finished = threading.Event()
+        self.outcome = ""
+
+    # -- public API (any thread) -------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the run in the engine thread; returns at once."""
+        self._start_ns = time.monotonic_ns()
+        _live_engines.add(self)
+        self._thread = threading.Thread(target=self._run, name="mpscope-engine", daemon=True)
+        self._thread.start()
+
+    def next_batch(self, timeout: float | None = None) -> list[Event] | None:
+        """The next batch of events; ``[]`` on timeout; None once the run is over."""
+        try:
+            return self._out.get(timeout=timeout)
+        except queue.Empty:
+            return []
+
+    def stop(self, reason: str = "stopped by the user") -> None:
+        """Ask for an ordered stop; returns at once (see :meth:`join`)."""
+        with self._lock:
+            if self._stop_reason is None:
+                self._stop_reason = ("stopped", reason)
+            self._wake.notify_all()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the run to be over and every process joined; True if it is."""
+        return self._finished.wait(timeout)
+
+    @property
+    def running(self) -> bool:
+        """True between start and the end of the run."""
+        return self._thread is not None and not self._finished.is_set()
+
+    def pids(self) -> dict[int, int]:
+        """Worker id -> PID of the run's processes still alive."""
+        with self._lock:
+            return {w: p.process.pid for w, p in self._procs.items() if not p.exited}
+
+    def kill_worker(self, worker: int) -> bool:
+        """SIGKILL one compute worker (to show fault handling). False if none such is alive."""
+        with self._lock:
+            proc = self._procs.get(worker)
+            if proc is None or proc.exited or worker < 0:
+                return False
+            if self._paused:
+                os.kill(proc.process.pid, signal.SIGCONT)
+            os.kill(proc.process.pid, signal.SIGKILL)
+            return True
+
+    def kill_collector(self) -> bool:
+        """SIGKILL the collector process (Task 3 only)."""
+        with self._lock:
+            proc = self._procs.get(COLLECTOR)
+            if proc is None or proc.exited:
+                return False
+            os.kill(proc.process.pid, signal.SIGKILL)
+            return True
+
+    def inject_failure(self) -> None:
+        """Mark the next task fed to the task queue to raise inside its worker."""
+        with self._lock:
+            self._inject_next += 1
+
+    def set_paused(self, paused: bool) -> bool:
+        """Suspend (SIGSTOP) or resume (SIGCONT) every process of the run."""
+        with self._lock:
+            if paused == self._paused or self._finished.is_set() or not self._procs:
+                return False
+            self._paused = paused
+            for proc in self._procs.values():
+                if not proc.exited:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(proc.process.pid, signal.SIGSTOP if paused else signal.SIGCONT)
+            self._emit([RunPaused(self._now(), paused)])
+            return True
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    def _now(self) -> int:
+        return time.monotonic_ns() - self._start_ns
+
+    def _emit(self, events: list[Event]) -> None:
+        if events:
+            self._out.put(events)
+
+    def _note(self, level: str, text: str) -> None:
+        self._emit([Note(self._now(), level, text)])
+
+    def _on_stderr_line(self, line: str) -> None:
+        self._emit([PrintedLine(self._now(), -3, clip(line), "stderr")])
+
+    # -- the engine thread ---------------------------------------------------------------------
+
+    def _run(self) -> None:
+        outcome, message = "error", "the engine failed"
+        try:
+            outcome, message = self._run_inner()
+        except BaseException as exc:  # the engine must always end its run cleanly
+            message = f"engine error: {type(exc).__name__}: {exc}"
+            self._note("error", message)
+            self._force_stop()
+        finally:
+            stderr_capture.set_listener(None)
+            self.outcome = outcome
+            self._emit([RunFinished(self._now(), outcome, message)])
+            self._finished.set()
+            self._out.put(END_OF_RUN)
+
+    def _run_inner(self) -> tuple[str, str]:
+        import_torch_quietly()
+        import torch.multiprocessing as mp
+
+        sc = self.scenario
+        self._emit([RunStarted(0, sc.mode, sc.start_method, sc.workers, sc.to_json(), os.getpid())])
+        for text in self._notes:
+            self._note("warning", text)
+        stderr_capture.set_listener(self._on_stderr_line)
+        mp.set_sharing_strategy("file_system")
+        ctx = mp.get_context(sc.start_method)
+        if sc.start_method == "forkserver":
+            ctx.set_forkserver_preload(["core.worker"])
+        from core import worker as worker_module
+
+        self._task_q = ctx.Queue(maxsize=sc.queue_bound)
+        self._result_q = ctx.Queue()
+        self._event_q = ctx.SimpleQueue()
+        self._slots = ctx.Array("q", [-1] * sc.workers, lock=False)
+        target = worker_module.print_worker if sc.mode == "print" else worker_module.compute_worker
+        with stderr_capture.capture_window():
+            for i in range(sc.workers):
+                if self._stop_reason is not None:
+                    break
+                self._start_process(ctx, i, target, worker_module)
+            if sc.mode == "pipeline" and self._stop_reason is None:
+                self._start_process(ctx, COLLECTOR, worker_module.collector_process, worker_module)
+        if sc.mode == "collect-after":
+            self._emit([WorkerSpawned(self._now(), MAIN, os.getpid(), "main")])
+        if sc.mode != "print":
+            self._feeder = threading.Thread(target=self._feed, name="mpscope-feeder", daemon=True)
+            self._feeder.start()
+        return self._supervise(worker_module)
+
+    def _start_process(self, ctx: Any, worker: int, target: Callable[..., None], wm: Any) -> None:
+        process_ctx = wm.ProcessContext(
+            worker, self.scenario, self._start_ns, self._task_q, self._result_q, self._event_q,
+            self._slots,
+        )
+        role = "collector" if worker == COLLECTOR else "worker"
+        name = f"mpscope-{role}-{worker}" if worker >= 0 else "mpscope-collector"
+        process = ctx.Process(target=target, args=(process_ctx,), name=name, daemon=True)
+        process.start()
+        with self._lock:
+            self._procs[worker] = _Proc(worker, process)
+        self._emit([WorkerSpawned(self._now(), worker, process.pid, role)])
+
+    # -- feeding -------------------------------------------------------------------------------
+
+    def _feed(self) -> None:
+        """Pull the task source lazily into the bounded task queue (the feeder thread)."""
+        source = make_source(self.scenario)
+        next_id = 0
+        while True:
+            with self._lock:
+                while not self._requeue and self._source_done and self._stop_reason is None:
+                    self._wake.wait(0.2)
+                    if self._all_workers_gone():
+                        return
+                if self._stop_reason is not None:
+                    return
+                message: TaskMessage | None = None
+                if self._requeue:
+                    message = self._ledger.message(self._requeue.popleft())
+                    self._in_hand = message is not None
+            if message is None and not self._source_done:
+                try:
+                    payload = next(source)
+                except StopIteration:
+                    with self._lock:
+                        self._source_done = True
+                        self._emit([SourceExhausted(self._now(), next_id)])
+                        self._wake.notify_all()
+                    continue
+                except Exception as exc:
+                    with self._lock:
+                        self._source_done = True
+                        self._emit([SourceExhausted(self._now(), next_id)])
+                    self._note("error", f"the task source raised {type(exc).__name__}: {exc}")
+                    continue
+                with self._lock:
+                    fail = self._inject_next > 0
+                    self._inject_next -= 1 if fail else 0
+                    message = self._ledger.add(next_id, payload, task_label(payload), fail)
+                    self._in_hand = True
+                    next_id += 1
+            if message is not None and not self._put_task(message):
+                return
+
+    def _put_task(self, message: TaskMessage) -> bool:
+        """Put one message on the task queue, reporting when the queue is full."""
+        blocked = False
+        while True:
+            try:
+                self._task_q.put(message, timeout=POLL_S if not blocked else 0.1)
+                break
+            except queue.Full:
+                if not blocked:
+                    blocked = True
+                    label = self._ledger_label(message)
+                    self._emit([FeederBlocked(self._now(), True, label)])
+                with self._lock:
+                    if self._stop_reason is not None or self._all_workers_gone():
+                        self._in_hand = False
+                        return False
+        with self._lock:
+            self._in_hand = False
+            events = self._ledger.announce(self._now(), message[0])
+            if blocked:
+                events.insert(0, FeederBlocked(self._now(), False))
+            self._fed += 1
+            self._emit(events)
+        return True
+
+    @staticmethod
+    def _ledger_label(message: TaskMessage) -> str:
+        return task_label(message[2])
+
+    # -- supervising ---------------------------------------------------------------------------
+
+    def _all_workers_gone(self) -> bool:
+        return all(p.exited for w, p in self._procs.items() if w >= 0)
+
+    def _drain_events(self) -> None:
+        reader = self._event_q._reader
+        while reader.poll():
+            batch = self._event_q.get()
+            with self._lock:
+                out: list[Event] = []
+                for event in batch:
+                    if isinstance(event, WorkerLoopEnded) and event.worker in self._procs:
+                        self._procs[event.worker].loop_ended = True
+                    out.extend(self._ledger.accept(event))
+                self._emit(out)
+                self._wake.notify_all()
+
+    def _reap(self, proc: _Proc) -> None:
+        """A process's sentinel fired: report its exit and settle the task it held."""
+        proc.process.join(TERM_WAIT_S)
+        code = proc.process.exitcode if proc.process.exitcode is not None else -9
+        sig = _signal_name(code)
+        who = "collector" if proc.worker == COLLECTOR else f"worker {proc.worker}"
+        if proc.loop_ended and code == 0:
+            reason = "finished its loop"
+        elif sig:
+            reason = f"killed by {sig}"
+        else:
+            reason = f"exited with code {code}"
+        with self._lock:
+            proc.exited = True
+            events: list[Event] = [
+                WorkerExited(self._now(), proc.worker, proc.process.pid, code, sig, reason)
+            ]
+            if proc.worker >= 0 and not (proc.loop_ended and code == 0):
+                held = int(self._slots[proc.worker])
+                died, requeue = self._ledger.worker_died(self._now(), proc.worker, held)
+                events.extend(died)
+                self._requeue.extend(requeue)
+                where = (
+                    f"; task {held} went back on the task queue"
+                    if requeue
+                    else (f"; task {held} is lost" if died else "")
+                )
+                events.append(Note(self._now(), "warning",
+                                   f"{who} (PID {proc.process.pid}) {reason}{where}"))
+            self._emit(events)
+            self._wake.notify_all()
+        if proc.worker == COLLECTOR and not (proc.loop_ended and code == 0):
+            with self._lock:
+                if self._stop_reason is None:
+                    self._stop_reason = (
+                        "error",
+                        f"the collector (PID {proc.process.pid}) {reason}; "
+                        "the results it collected are kept",
+                    )
+
+    def _supervise(self, wm: Any) -> tuple[str, str]:
+        sc = self.scenario
+        sentinels_sent = False
+        end_of_results_sent = False
+        while True:
+            with self._lock:
+                live = {p.process.sentinel: p for p in self._procs.values() if not p.exited}
+            ready = wait_for([self._event_q._reader, *live], timeout=POLL_S)
+            self._drain_events()
+            for handle in ready:
+                if handle in live:
+                    self._reap(live[handle])
+            if self._stop_reason is not None:
+                return self._shutdown()
+            if sc.mode == "print":
+                if self._all_workers_gone():
+                    return self._finish()
+                continue
+            with self._lock:
+                idle = all(int(self._slots[w]) == -1 for w, p in self._procs.items()
+                           if w >= 0 and not p.exited)
+                work_left = (not self._source_done or self._requeue or self._in_hand
+                             or self._task_q.qsize() > 0 or not idle)
+                sentinels_due = 0 if sentinels_sent or work_left else sum(
+                    1 for w, p in self._procs.items() if w >= 0 and not p.exited)
+            if sentinels_due:
+                sentinels_sent = True
+                threading.Thread(target=self._put_sentinels, args=(sentinels_due,),
+                                 name="mpscope-sentinels", daemon=True).start()
+            if sc.mode == "collect-after" and self._main_collector is None and all(
+                p.loop_ended or p.exited for w, p in self._procs.items() if w >= 0
+            ):
+                self._start_main_collector(wm)
+            if self._all_workers_gone():
+                if not end_of_results_sent:
+                    end_of_results_sent = True
+                    self._lose_stranded("no worker was left to run it")
+                    if sc.mode == "collect-after" and self._main_collector is None:
+                        self._start_main_collector(wm)
+                    self._result_q.put(None)
+                collector = self._procs.get(COLLECTOR)
+                main_done = self._main_collector is None or not self._main_collector.is_alive()
+                if (collector is None or collector.exited) and main_done:
+                    self._drain_events()
+                    return self._finish()
+
+    def _put_sentinels(self, count: int) -> None:
+        """One end sentinel per live worker; the bounded queue may take them one by one."""
+        sent = 0
+        while sent < count:
+            try:
+                self._task_q.put(None, timeout=POLL_S)
+                sent += 1
+            except queue.Full:
+                with self._lock:
+                    if self._all_workers_gone() or self._stop_reason is not None:
+                        return
+
+    def _lose_stranded(self, reason: str) -> None:
+        """Tasks left in the task queue (or never fed) when no worker can take them."""
+        with self._lock:
+            self._wake.notify_all()
+        if self._feeder is not None:
+            self._feeder.join(2.0)
+        while True:
+            try:
+                message = self._task_q.get(timeout=0.01)
+            except queue.Empty:
+                break
+            if message is not None:
+                with self._lock:
+                    self._emit(self._ledger.lose(self._now(), message[0], reason))
+        with self._lock:
+            self._requeue.clear()
+            self._emit(self._ledger.lose_unfinished(self._now(), reason))
+
+    def _start_main_collector(self, wm: Any) -> None:
+        """Task 2: the main process collects, only now that every worker left its loop."""
+        self._main_collector = threading.Thread(
+            target=self._collect_in_main, args=(wm,), name="mpscope-main-collector", daemon=True
+        )
+        self._emit([WorkerReady(self._now(), MAIN, os.getpid())])
+        self._main_collector.start()
+
+    def _collect_in_main(self, wm: Any) -> None:
+        def emit(event: Event) -> None:
+            with self._lock:
+                self._emit(self._ledger.accept(event))
+
+        while True:
+            with self._lock:
+                stopping = self._stop_reason is not None
+            try:
+                message = self._result_q.get(timeout=POLL_S)
+            except queue.Empty:
+                if stopping:
+                    return
+                continue
+            if message is None:
+                return
+            wm.collect_one(message, MAIN, self.scenario, self._now, emit)
+
+    # -- ending --------------------------------------------------------------------------------
+
+    def _finish(self) -> tuple[str, str]:
+        with self._lock:
+            events = self._ledger.lose_unfinished(self._now(), "the run ended before it finished")
+            uncollected = self._ledger.forget_uncollected()
+            self._emit(events)
+        self._close_queues()
+        if uncollected:
+            self._note("warning", f"{uncollected} finished results were never collected")
+        reason = self._stop_reason
+        if reason is not None:
+            return reason
+        return "completed", "every task has an outcome"
+
+    def _shutdown(self) -> tuple[str, str]:
+        """Ordered stop: stop feeding, drain the task queue, end sentinels, join, escalate."""
+        if self._paused:
+            self.set_paused(False)
+        assert self._stop_reason is not None
+        with self._lock:
+            self._wake.notify_all()
+        if self._feeder is not None:
+            self._feeder.join(2.0)
+        self._lose_stranded("cancelled: the run was stopped")
+        with self._lock:
+            workers = [p for w, p in self._procs.items() if w >= 0 and not p.exited]
+        for _ in workers:
+            with contextlib.suppress(queue.Full):
+                self._task_q.put(None, timeout=0.1)
+        grace = max(2.0, self.scenario.work_time * self.scenario.time_scale * 1.5 + 0.5)
+        self._wait_for(workers, grace, drain_results=True)
+        self._escalate(workers)
+        collector = self._procs.get(COLLECTOR)
+        if collector is not None and not collector.exited:
+            self._result_q.put(None)
+            self._wait_for([collector], 2.0, drain_results=False)
+            self._escalate([collector])
+        if self._main_collector is not None:
+            self._result_q.put(None)
+            self._main_collector.join(5.0)
+        self._drain_events()
+        return self._finish()
+
+    def _wait_for(self, procs: list[_Proc], seconds: float, drain_results: bool) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            live = {p.process.sentinel: p for p in procs if not p.exited}
+            if not live:
+                return
+            ready = wait_for([self._event_q._reader, *live], timeout=POLL_S)
+            self._drain_events()
+            if drain_results and COLLECTOR not in self._procs and self._main_collector is None:
+                self._discard_results()
+            for handle in ready:
+                if handle in live:
+                    self._reap(live[handle])
+
+    def _discard_results(self) -> None:
+        """While stopping with nobody collecting, empty the result queue so workers can exit."""
+        with contextlib.suppress(queue.Empty):
+            while True:
+                self._result_q.get_nowait()
+
+    def _escalate(self, procs: list[_Proc]) -> None:
+        """SIGTERM, then SIGKILL, whatever is still alive; then reap it."""
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            alive = [p for p in procs if not p.exited and p.process.is_alive()]
+            if not alive:
+                break
+            for p in alive:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(p.process.pid, sig)
+            self._wait_for(alive, TERM_WAIT_S, drain_results=True)
+        for p in procs:
+            if not p.exited:
+                self._reap(p)
+
+    def _force_stop(self) -> None:
+        """Last resort after an engine error: kill every process of the run."""
+        for proc in list(self._procs.values()):
+            if not proc.exited:
+                with contextlib.suppress(ProcessLookupError, AttributeError):
+                    os.kill(proc.process.pid, signal.SIGKILL)
+                with contextlib.suppress(Exception):
+                    proc.process.join(TERM_WAIT_S)
+                proc.exited = True
+
+    def _close_queues(self) -> None:
+        for q in (getattr(self, "_task_q", None), getattr(self, "_result_q", None)):
+            if q is not None:
+                q.cancel_join_thread()
+                q.close()
+        event_q = getattr(self, "_event_q", None)
+        if event_q is not None:
+            event_q.close()
+
+
+def stop_all_engines(timeout: float = 10.0) -> None:
+    """Stop every engine still running and wait for its processes (used at exit)."""
+    engines = list(_live_engines)
+    for engine in engines:
+        engine.stop("the program is exiting")
+    deadline = time.monotonic() + timeout
+    for engine in engines:
+        engine.join(max(0.1, deadline - time.monotonic()))
+        if engine.running:
+            engine._force_stop()
+
+
+atexit.register(stop_all_engines)

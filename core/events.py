@@ -1,0 +1,329 @@
+"""The event schema: the only interface between the engine and everything that shows a run.
+
+Every event is a frozen, slotted dataclass of plain values (ints, floats, short strings), so it
+round-trips through pickle and through one JSON object per line without loss. ``t`` is always
+nanoseconds since the run started, read from ``time.monotonic_ns()``, a clock every process of
+the machine shares.
+
+Worker ids: compute workers are numbered ``0..N-1``; the collector is :data:`COLLECTOR`; the
+main process (which collects in Task 2 mode) is :data:`MAIN`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from typing import Any, ClassVar, Final
+
+SCHEMA_VERSION: Final = 1
+COLLECTOR: Final = -1
+MAIN: Final = -2
+
+#: How long a label, output or printed line may be inside an event.
+MAX_TEXT: Final = 200
+#: How long a traceback may be inside an event.
+MAX_TRACEBACK: Final = 4000
+
+
+def clip(text: str, limit: int = MAX_TEXT) -> str:
+    """Shorten ``text`` to ``limit`` characters, marking the cut with an ellipsis."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Base of all events; ``kind`` names the class in recordings."""
+
+    kind: ClassVar[str] = ""
+    t: int
+
+
+@dataclass(frozen=True, slots=True)
+class RunStarted(Event):
+    """The engine accepted a scenario; ``scenario`` is its JSON text."""
+
+    kind: ClassVar[str] = "run_started"
+    mode: str
+    start_method: str
+    workers: int
+    scenario: str
+    main_pid: int
+    schema: int = SCHEMA_VERSION
+
+
+@dataclass(frozen=True, slots=True)
+class Note(Event):
+    """A sentence for the user: a cap applied, a fault noticed, an error."""
+
+    kind: ClassVar[str] = "note"
+    level: str  # "info" | "warning" | "error"
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerSpawned(Event):
+    """The engine started a process; it is not ready yet."""
+
+    kind: ClassVar[str] = "worker_spawned"
+    worker: int
+    pid: int
+    role: str  # "worker" | "collector" | "main"
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerReady(Event):
+    """A process is running its loop and can take work."""
+
+    kind: ClassVar[str] = "worker_ready"
+    worker: int
+    pid: int
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerLoopEnded(Event):
+    """A process left its loop (it took the end sentinel) and is about to exit."""
+
+    kind: ClassVar[str] = "worker_loop_ended"
+    worker: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerExited(Event):
+    """A process is gone; ``signal`` is the signal name when one ended it, else ``""``."""
+
+    kind: ClassVar[str] = "worker_exited"
+    worker: int
+    pid: int
+    exitcode: int
+    signal: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class FeederBlocked(Event):
+    """The feeder (and the generator inside it) is suspended on a full task queue, or not."""
+
+    kind: ClassVar[str] = "feeder_blocked"
+    blocked: bool
+    label: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceExhausted(Event):
+    """The task source generator raised StopIteration: no more tasks will be queued."""
+
+    kind: ClassVar[str] = "source_exhausted"
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class TaskQueued(Event):
+    """A task entered the task queue (``attempt`` > 1 when it was re-queued)."""
+
+    kind: ClassVar[str] = "task_queued"
+    task: int
+    label: str
+    attempt: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class TaskStarted(Event):
+    """A worker took a task from the task queue."""
+
+    kind: ClassVar[str] = "task_started"
+    task: int
+    worker: int
+    attempt: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class TaskDone(Event):
+    """A worker finished a task and put its result on the result queue."""
+
+    kind: ClassVar[str] = "task_done"
+    task: int
+    worker: int
+    started: int
+    output: str
+
+
+@dataclass(frozen=True, slots=True)
+class TaskFailed(Event):
+    """The task function raised; the worker carries on. ``traceback`` is the formatted one."""
+
+    kind: ClassVar[str] = "task_failed"
+    task: int
+    worker: int
+    started: int
+    error: str
+    traceback: str
+
+
+@dataclass(frozen=True, slots=True)
+class TaskCollecting(Event):
+    """The collector took a result off the result queue and is processing it.
+
+    It carries what the worker put in the result, so a view can show a task's outcome even
+    when the worker's own report arrives later (or died with it).
+    """
+
+    kind: ClassVar[str] = "task_collecting"
+    task: int
+    collector: int
+    worker: int
+    attempt: int
+    ok: bool
+    output: str
+
+
+@dataclass(frozen=True, slots=True)
+class TaskCollected(Event):
+    """The collector finished processing a task's result."""
+
+    kind: ClassVar[str] = "task_collected"
+    task: int
+    collector: int
+    ok: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRequeued(Event):
+    """A worker died holding this task; it goes back on the task queue."""
+
+    kind: ClassVar[str] = "task_requeued"
+    task: int
+    worker: int
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True)
+class TaskLost(Event):
+    """A task that will never finish, with the reason."""
+
+    kind: ClassVar[str] = "task_lost"
+    task: int
+    worker: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class PrintedLine(Event):
+    """A line a process printed: Task 1's counts on stdout, or what it wrote to stderr."""
+
+    kind: ClassVar[str] = "printed_line"
+    worker: int
+    text: str
+    stream: str = "stdout"
+
+
+@dataclass(frozen=True, slots=True)
+class RunPaused(Event):
+    """All run processes were suspended (``paused``) or resumed."""
+
+    kind: ClassVar[str] = "run_paused"
+    paused: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RunFinished(Event):
+    """The run is over and every process of it has been joined."""
+
+    kind: ClassVar[str] = "run_finished"
+    outcome: str  # "completed" | "stopped" | "error"
+    message: str
+
+
+EVENT_TYPES: Final[dict[str, type[Event]]] = {
+    cls.kind: cls
+    for cls in (
+        RunStarted,
+        Note,
+        WorkerSpawned,
+        WorkerReady,
+        WorkerLoopEnded,
+        WorkerExited,
+        FeederBlocked,
+        SourceExhausted,
+        TaskQueued,
+        TaskStarted,
+        TaskDone,
+        TaskFailed,
+        TaskCollecting,
+        TaskCollected,
+        TaskRequeued,
+        TaskLost,
+        PrintedLine,
+        RunPaused,
+        RunFinished,
+    )
+}
+
+_FIELD_TYPES: Final[dict[str, dict[str, type]]] = {
+    kind: {
+        f.name: {"int": int, "str": str, "bool": bool, "float": float}[str(f.type)]
+        for f in dataclasses.fields(cls)
+    }
+    for kind, cls in EVENT_TYPES.items()
+}
+
+
+_OPTIONAL: Final[dict[str, frozenset[str]]] = {
+    kind: frozenset(f.name for f in dataclasses.fields(cls) if f.default is not dataclasses.MISSING)
+    for kind, cls in EVENT_TYPES.items()
+}
+
+
+class EventDecodeError(ValueError):
+    """A line that is not an mpscope event of this schema."""
+
+
+def to_dict(event: Event) -> dict[str, Any]:
+    """The event as a JSON-ready mapping with its ``kind`` first."""
+    out: dict[str, Any] = {"kind": event.kind}
+    for name in _FIELD_TYPES[event.kind]:
+        out[name] = getattr(event, name)
+    return out
+
+
+def from_dict(data: dict[str, Any]) -> Event:
+    """Rebuild an event from :func:`to_dict`'s output, checking every field's type."""
+    kind = data.get("kind")
+    if not isinstance(kind, str) or kind not in EVENT_TYPES:
+        raise EventDecodeError(f"unknown event kind {kind!r}")
+    types = _FIELD_TYPES[kind]
+    values: dict[str, Any] = {}
+    for name, expected in types.items():
+        if name not in data:
+            if name in _OPTIONAL[kind]:
+                continue  # fields with defaults may be absent
+            raise EventDecodeError(f"{kind} event lacks field {name!r}")
+        value = data[name]
+        ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            ok = True
+            value = float(value)
+        if not ok:
+            raise EventDecodeError(f"{kind}.{name} should be {expected.__name__}, got {value!r}")
+        values[name] = value
+    extra = set(data) - set(types) - {"kind"}
+    if extra:
+        raise EventDecodeError(f"{kind} event has unknown fields {sorted(extra)}")
+    return EVENT_TYPES[kind](**values)
+
+
+def to_json(event: Event) -> str:
+    """One line of JSON for the event (no newline)."""
+    return json.dumps(to_dict(event), ensure_ascii=False, separators=(",", ":"))
+
+
+def from_json(line: str) -> Event:
+    """Parse one line written by :func:`to_json`."""
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise EventDecodeError(f"not JSON: {exc.msg}") from None
+    if not isinstance(data, dict):
+        raise EventDecodeError("a line is not a JSON object")
+    return from_dict(data)

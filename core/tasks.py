@@ -1,0 +1,70 @@
+"""Task functions: the seed's ``square`` and user functions named ``module:function``.
+
+Workers receive the function's *name*, not the function, and resolve it themselves, so a
+function from ``path/to/file.py`` works in spawned processes too. :func:`check_task_function`
+resolves the name in the main process first, so a bad name fails before any process starts.
+"""
+
+from __future__ import annotations
+
+import pickle
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+from core.loading import SpecError, load_callable
+
+TaskFunction = Callable[[Any], Any]
+
+
+class InjectedFailure(RuntimeError):
+    """Raised inside a task the user marked to fail, to show how failures travel."""
+
+
+def square(x: Any) -> Any:
+    """The seed's computation: ``x ** 2``, element-wise for a batch."""
+    if isinstance(x, list):
+        return [v**2 for v in x]
+    return x**2
+
+
+BUILTIN_FUNCTIONS: dict[str, TaskFunction] = {"square": square}
+
+
+def resolve_task_function(spec: str) -> TaskFunction:
+    """The callable for ``spec`` (a built-in name or a ``module:function`` spec)."""
+    if spec in BUILTIN_FUNCTIONS:
+        return BUILTIN_FUNCTIONS[spec]
+    return load_callable(spec)
+
+
+def check_task_function(spec: str) -> None:
+    """Raise :class:`SpecError` if ``spec`` cannot serve as a task function in a worker."""
+    function = resolve_task_function(spec)
+    if spec in BUILTIN_FUNCTIONS:
+        return
+    try:
+        pickle.dumps(function)
+    except Exception as exc:
+        raise SpecError(
+            f"task function {spec} is not picklable, so no worker process could receive it "
+            f"({type(exc).__name__}: {exc}); define it with def at module level"
+        ) from None
+
+
+def simulated_seconds(base: float, jitter: float, seed: int, task: int, scale: float) -> float:
+    """The seeded, per-task simulated work time: ``base`` ± ``jitter`` share, times ``scale``."""
+    if base <= 0:
+        return 0.0
+    spread = random.Random(seed * 1_000_003 + task).uniform(-jitter, jitter) if jitter else 0.0
+    return max(0.0, base * (1.0 + spread) * scale)
+
+
+def run_task(function: TaskFunction, payload: Any, seconds: float, fail: bool) -> Any:
+    """Run one task the way a worker does: simulated work, then the function."""
+    if seconds > 0:
+        time.sleep(seconds)
+    if fail:
+        raise InjectedFailure(f"task {payload!r} was marked to fail")
+    return function(payload)
