@@ -247,6 +247,13 @@ class Engine:
         self._event_q = ctx.SimpleQueue()
         self._slots = ctx.Array("q", [-1] * sc.workers, lock=False)
         target = worker_module.print_worker if sc.mode == "print" else worker_module.compute_worker
+        if sc.mode == "print":  # Task 1: each worker's counting job is its one task
+            with self._lock:
+                for i in range(sc.workers):
+                    self._ledger.add(i, None, f"print 1..{sc.print_count}", False)
+                    self._emit(self._ledger.announce(self._now(), i))
+                self._source_done = True
+                self._emit([SourceExhausted(self._now(), sc.workers)])
         with stderr_capture.capture_window():
             for i in range(sc.workers):
                 if self._stop_reason is not None:

@@ -323,6 +323,10 @@ class RunState:
 
     def _on_finished(self, e: RunFinished) -> None:
         self.outcome, self.outcome_message = e.outcome, e.message
+        main = self.lanes.get(MAIN)
+        if main is not None:
+            main.status, main.task, main.since = "finished", None, e.t
+            main.exited_at = e.t
         self.feeder_blocked = False
         self.paused = False
 

@@ -34,10 +34,26 @@ from core.safe_repr import safe_repr
 from core.step_result import Action, GenState, LocalVar, Outcome, StepResult, state_of
 from core.stepper_hints import hint_for
 
-__all__ = ["FactoryError", "GeneratorFactory", "GeneratorStepper"]
+__all__ = ["THROWABLE", "FactoryError", "GeneratorFactory", "GeneratorStepper"]
 
 GeneratorFactory = Callable[[], Generator[Any, Any, Any]]
 """A zero-argument callable that returns a fresh generator each time it is called."""
+
+
+THROWABLE: dict[str, type[BaseException]] = {
+    exc.__name__: exc
+    for exc in (
+        ValueError,
+        TypeError,
+        KeyError,
+        RuntimeError,
+        ZeroDivisionError,
+        StopIteration,
+        GeneratorExit,
+        Exception,
+    )
+}
+"""Exception types worth throwing into a generator from the UI, by name."""
 
 
 class FactoryError(ValueError):

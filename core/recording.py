@@ -1,0 +1,100 @@
+"""Recordings: a run's events as JSON lines, written live and read back for replay.
+
+The first line is a header naming the format and schema version; every further line is one
+event (:func:`core.events.to_json`). Reading checks all of it and raises
+:class:`RecordingError` with a one-line message naming the line, so a truncated or foreign
+file is reported, never half-shown.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, Final
+
+from core.events import SCHEMA_VERSION, Event, EventDecodeError, RunFinished, RunStarted, from_json, to_json
+
+FORMAT: Final = "mpscope-recording"
+
+
+class RecordingError(ValueError):
+    """A recording that cannot be replayed; the message is one line."""
+
+
+def header_line() -> str:
+    """The first line of every recording."""
+    return json.dumps({"format": FORMAT, "schema": SCHEMA_VERSION})
+
+
+class RecordingWriter:
+    """Appends events to a recording file as they happen (flushed per batch)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            self._file: IO[str] = self.path.open("w", encoding="utf-8")
+        except OSError as exc:
+            raise RecordingError(f"cannot write recording {self.path}: {exc.strerror}") from None
+        self._file.write(header_line() + "\n")
+        self.count = 0
+
+    def write(self, events: Iterable[Event]) -> None:
+        """Write a batch of events and flush them to disk."""
+        for event in events:
+            self._file.write(to_json(event) + "\n")
+            self.count += 1
+        self._file.flush()
+
+    def close(self) -> None:
+        """Close the file (idempotent)."""
+        if not self._file.closed:
+            self._file.close()
+
+
+def iter_recording(path: str | Path) -> Iterator[Event]:
+    """Yield the events of a recording, checking the header and every line."""
+    path = Path(path)
+    try:
+        handle = path.open("r", encoding="utf-8")
+    except OSError as exc:
+        raise RecordingError(f"cannot read {path}: {exc.strerror}") from None
+    with handle:
+        try:
+            first = handle.readline()
+        except UnicodeDecodeError:
+            raise RecordingError(f"{path} is not an mpscope recording (not text)") from None
+        try:
+            header = json.loads(first)
+        except json.JSONDecodeError:
+            header = None
+        if not isinstance(header, dict) or header.get("format") != FORMAT:
+            raise RecordingError(f"{path} is not an mpscope recording (no header line)")
+        if header.get("schema") != SCHEMA_VERSION:
+            raise RecordingError(
+                f"{path} uses schema {header.get('schema')!r}; this mpscope reads {SCHEMA_VERSION}"
+            )
+        number = 1
+        try:
+            for number, line in enumerate(handle, start=2):
+                if not line.endswith("\n"):
+                    raise RecordingError(f"{path} is truncated: line {number} is incomplete")
+                if line.strip():
+                    yield from_json(line)
+        except EventDecodeError as exc:
+            raise RecordingError(f"{path} line {number}: {exc}") from None
+        except UnicodeDecodeError:
+            raise RecordingError(f"{path} line {number + 1}: not UTF-8 text") from None
+
+
+def read_recording(path: str | Path) -> list[Event]:
+    """All events of a recording, checked: it must start a run, and should end it."""
+    events = list(iter_recording(path))
+    if not events or not isinstance(events[0], RunStarted):
+        raise RecordingError(f"{path} has no run in it (its first event is not run_started)")
+    return events
+
+
+def is_complete(events: list[Event]) -> bool:
+    """True if the recording ends with the run's end."""
+    return bool(events) and isinstance(events[-1], RunFinished)

@@ -1,0 +1,156 @@
+"""The ``mpscope`` command line: ``run``, ``replay`` and ``gen``; no arguments opens the app.
+
+Bad input gets one line on stderr naming the problem and exit code 2, before any process
+starts. Textual and torch are imported only when needed, so errors and ``--help`` are fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from core.loading import SpecError
+from core.recording import RecordingError
+from core.scenario import MODES, START_METHODS, Scenario, ScenarioError, make_scenario
+
+MODE_ALIASES = {"task1": "print", "task2": "collect-after", "task3": "pipeline",
+                "1": "print", "2": "collect-after", "3": "pipeline"}
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """Bad command-line input; the message is one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports errors as one line and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def _scenario_options(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    add("--mode", "-m", default="pipeline",
+        help=f"task1|task2|task3 or {'|'.join(MODES)} (default: pipeline = Task 3)")
+    add("--workers", "-w", default="3", help="compute worker processes (default 3, at most 64)")
+    add("--tasks", "-n", dest="count", default="10", help="how many values the source yields")
+    add("--first", default="1", help="first value of the task range (default 1)")
+    add("--source", default="range", help="range | batches (the seed's batch_generator)")
+    add("--batch-size", default="8", help="values per batch with --source batches (default 8)")
+    add("--function", "-f", default="square",
+        help="task function: square, module:function or path/to/file.py:function")
+    add("--work-time", default="0.3", help="simulated seconds of work per task (default 0.3)")
+    add("--collect-time", default="0.1", help="simulated seconds per collected result (0.1)")
+    add("--jitter", default="0", help="random share added to work time, 0..1 (seeded)")
+    add("--seed", default="0", help="seed for --jitter (default 0)")
+    add("--queue-bound", default="5", help="task queue capacity (default 5)")
+    add("--start-method", "-s", default="forkserver", help=f"{' | '.join(START_METHODS)}")
+    add("--print-count", default="5", help="Task 1: each worker prints 1..N (default 5)")
+    add("--print-delay", default="0.1", help="Task 1: seconds between prints (default 0.1)")
+    add("--speed", default="1", help="time factor: 0.25 = slow motion, 4 = fast (default 1)")
+    add("--fail-on", default="", help="task values whose task raises, e.g. 3,7")
+    add("--record", metavar="FILE", help="write the run's events to FILE (JSON lines)")
+    add("--plain", action="store_true", help="no full-screen app: Rich live view or plain lines")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line."""
+    parser = _Parser(
+        prog="mpscope",
+        description="Watch a torch.multiprocessing pipeline and step Python generators, live.",
+        epilog="With no command, mpscope opens the app on the seed's Task 3.",
+    )
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    run = sub.add_parser("run", help="run a scenario (the app, or --plain)")
+    _scenario_options(run)
+    replay = sub.add_parser("replay", help="show a recorded run (the app, or --plain)")
+    replay.add_argument("file", help="a recording written with --record")
+    replay.add_argument("--plain", action="store_true", help="print instead of the app")
+    gen = sub.add_parser("gen", help="step a generator: an example name or module:function")
+    gen.add_argument("name", nargs="?", help="example name, module:function or file.py:function")
+    gen.add_argument("args", nargs="*", help="arguments as Python literals, e.g. 5 or '[1, 2]'")
+    return parser
+
+
+def scenario_from_args(args: argparse.Namespace) -> tuple[Scenario, list[str]]:
+    """Validate the run options into a scenario (raises ScenarioError/SpecError)."""
+    from core.tasks import check_task_function
+
+    mode = MODE_ALIASES.get(args.mode.lower(), args.mode.lower())
+    try:
+        speed = float(args.speed)
+    except ValueError:
+        raise ScenarioError(f"--speed must be a number, got {args.speed!r}") from None
+    if not speed > 0:
+        raise ScenarioError(f"--speed must be more than 0, got {args.speed}")
+    scenario, notes = make_scenario(
+        mode=mode, workers=args.workers, count=args.count, first=args.first,
+        source=args.source, batch_size=args.batch_size, function=args.function,
+        work_time=args.work_time, collect_time=args.collect_time, jitter=args.jitter,
+        seed=args.seed, queue_bound=args.queue_bound, start_method=args.start_method,
+        print_count=args.print_count, print_delay=args.print_delay, time_scale=1 / speed,
+        fail_on=args.fail_on,
+    )
+    check_task_function(scenario.function)
+    return scenario, notes
+
+
+def _fail(message: str) -> int:
+    print(f"mpscope: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``mpscope`` console script."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            args = parser.parse_args(["run", *(argv or [])])
+        if args.command == "gen":
+            from tui.gen_app import run_gen_command
+
+            return run_gen_command(args.name, list(args.args))
+        if args.command == "replay":
+            from core.recording import read_recording
+
+            events = read_recording(args.file)
+            if args.plain:
+                from tui.plain import replay_plain
+
+                return replay_plain(events)
+            from tui.app import run_replay_app
+
+            return run_replay_app(events, args.file)
+        scenario, notes = scenario_from_args(args)
+        if args.record:
+            _check_writable(args.record)
+        if args.plain:
+            from tui.plain import run_plain
+
+            return run_plain(scenario, notes, args.record)
+        from tui.app import run_app
+
+        return run_app(scenario, notes, args.record)
+    except UsageError as exc:
+        return _fail(f"{exc} (see mpscope --help)")
+    except (ScenarioError, SpecError, RecordingError) as exc:
+        return _fail(str(exc))
+
+
+def _check_writable(path: str) -> None:
+    """Fail early (before processes start) if a recording cannot be written there."""
+    from pathlib import Path
+
+    target = Path(path)
+    if target.is_dir():
+        raise RecordingError(f"cannot write recording {path}: it is a directory")
+    if not target.parent.exists():
+        raise RecordingError(f"cannot write recording {path}: no folder {target.parent}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""``--plain``: a run or replay without the full-screen app.
+
+On a terminal: a Rich live view (a row per worker PID, queue depths, progress). Without one
+(CI, pipes): a line per notable event. Then the summary with the per-worker timeline. Ctrl+C,
+SIGTERM and SIGHUP ask the engine for an ordered stop; a second Ctrl+C kills the run's
+processes at once. Either way no child process is left behind.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from collections.abc import Iterable
+from types import FrameType
+
+from rich.console import Console
+from rich.live import Live
+
+from core.describe import describe
+from core.events import Event, RunFinished
+from core.recording import RecordingWriter, is_complete
+from core.scenario import Scenario
+from core.state import RunState
+from tui.rich_views import live_view, summary_view
+
+FRAME_S = 0.1
+EXIT_CODES = {"completed": 0, "stopped": 130, "error": 1}
+
+
+def _console() -> Console:
+    console = Console(highlight=False, soft_wrap=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, soft_wrap=False, width=110)
+    return console
+
+
+class _EventPrinter:
+    """Folds events into a state and shows them the way the console can."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.state = RunState()
+        self.live: Live | None = None
+        self._last_frame = 0.0
+
+    def feed(self, events: Iterable[Event]) -> None:
+        for event in events:
+            if self.live is None:
+                line = describe(event, self.state)
+                if line is not None:
+                    self.console.print(f"{event.t / 1e9:8.3f}s  {line}", markup=False)
+            self.state.apply(event)
+        if self.live is not None and time.monotonic() - self._last_frame >= FRAME_S:
+            self._last_frame = time.monotonic()
+            self.live.update(live_view(self.state))
+
+    def summary(self) -> None:
+        width = max(20, min(100, self.console.width - 28))
+        self.console.print()
+        self.console.print(summary_view(self.state, width))
+
+
+def run_plain(scenario: Scenario, notes: list[str], record: str | None) -> int:
+    """Run ``scenario`` with the plain view; returns the exit code."""
+    from core.engine import Engine
+
+    console = _console()
+    for note in notes:
+        print(f"mpscope: note: {note}", file=sys.stderr)
+    writer = RecordingWriter(record) if record else None
+    engine = Engine(scenario, notes)
+    printer = _EventPrinter(console)
+    interrupts = 0
+    received: list[str] = []
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        nonlocal interrupts
+        name = signal.Signals(signum).name
+        received.append(name)
+        interrupts += 1
+        if signum == signal.SIGINT and interrupts > 1:
+            engine._force_stop()
+        engine.stop(f"{name} received")
+
+    previous = {sig: signal.signal(sig, on_signal)
+                for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    try:
+        engine.start()
+        if console.is_terminal:
+            with Live(live_view(printer.state), console=console, transient=True,
+                      refresh_per_second=10) as live:
+                printer.live = live
+                _pump(engine, printer, writer)
+            printer.live = None
+        else:
+            _pump(engine, printer, writer)
+    finally:
+        engine.stop("mpscope is exiting")
+        engine.join(15)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if writer is not None:
+            writer.close()
+    printer.summary()
+    if writer is not None:
+        console.print(f"recorded {writer.count} events to {writer.path}")
+    if received and printer.state.outcome == "stopped":
+        return 128 + signal.Signals[f"{received[0]}"].value
+    return EXIT_CODES.get(printer.state.outcome, 1)
+
+
+def _pump(engine: object, printer: _EventPrinter, writer: RecordingWriter | None) -> None:
+    from core.engine import Engine
+
+    assert isinstance(engine, Engine)
+    while True:
+        batch = engine.next_batch(FRAME_S)
+        if batch is None:
+            return
+        if writer is not None:
+            writer.write(batch)
+        printer.feed(batch)
+
+
+def replay_plain(events: list[Event]) -> int:
+    """Show a recording: its notable events as lines (no terminal) and its summary."""
+    console = _console()
+    printer = _EventPrinter(console)
+    if console.is_terminal:
+        printer.state.apply_all(events)
+    else:
+        printer.feed(events)
+    printer.summary()
+    if not is_complete(events):
+        console.print("note: the recording ends before the run did", style="yellow")
+    finished = [e for e in events if isinstance(e, RunFinished)]
+    return EXIT_CODES.get(finished[-1].outcome, 1) if finished else 1

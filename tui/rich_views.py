@@ -1,0 +1,157 @@
+"""Rich renderables of a run: the live overview, the summary table and the timeline (Gantt).
+
+Plain objects built from :class:`core.state.RunState`; used by ``--plain`` output and inside
+the Textual app (summary screen). No Textual import here.
+"""
+
+from __future__ import annotations
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from core.state import Bar, Lane, RunState
+from core.summary import RunSummary, summarize
+
+TASK_COLOURS = (
+    "#4e9af1", "#f1a94e", "#5fd068", "#e15f8c", "#b38cf0",
+    "#48c9c0", "#e8d25a", "#f07a5a", "#8fb3ff", "#9bd67e",
+)
+STATUS_STYLE = {
+    "starting": "dim",
+    "waiting": "yellow",
+    "idle": "cyan",
+    "busy": "bold green",
+    "exiting": "magenta",
+    "exited": "dim",
+    "finished": "dim",
+    "killed": "bold red",
+}
+
+
+def task_colour(task: int) -> str:
+    """The colour a task keeps everywhere it appears."""
+    return TASK_COLOURS[task % len(TASK_COLOURS)]
+
+
+def status_text(lane: Lane, now: int) -> Text:
+    """``busy task 7 · 0.21s``, ``idle``, ``killed (SIGKILL)`` ... styled."""
+    style = STATUS_STYLE.get(lane.status, "")
+    if lane.status == "busy" and lane.task is not None:
+        seconds = max(0, now - lane.since) / 1e9
+        text = Text(f"busy {lane.task_label} ", style=style)
+        text.append(f"{seconds:.2f}s", style="dim")
+        return text
+    if lane.status == "killed":
+        return Text(f"killed ({lane.signal})", style=style)
+    if lane.status == "exited":
+        return Text(f"exited ({lane.exitcode})", style=style)
+    return Text(lane.status, style=style)
+
+
+def live_view(state: RunState) -> RenderableType:
+    """A compact table for ``--plain`` on a terminal: a row per process, queue depths."""
+    table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
+    table.add_column("process")
+    table.add_column("status")
+    table.add_column("done", justify="right")
+    table.add_column("failed", justify="right")
+    table.add_column("last line" if state.mode == "print" else "util", justify="left")
+    lanes = [*state.workers(), *([c] if (c := state.collector()) else [])]
+    for lane in lanes:
+        extra = lane.last_line if state.mode == "print" else f"{lane.utilisation(state.now):4.0%}"
+        table.add_row(lane.title, status_text(lane, state.now), str(lane.done),
+                      str(lane.failed), extra)
+    total = state.total if state.total is not None else "?"
+    queue_line = Text()
+    queue_line.append(f"task queue {len(state.task_queue)}", style="bold")
+    if state.feeder_blocked:
+        queue_line.append(" (full: feeder waits)", style="yellow")
+    queue_line.append(f"   result queue {len(state.result_queue)}", style="bold")
+    queue_line.append(
+        f"   done {state.done} failed {state.failed} lost {state.lost} / {total}"
+        f"   collected {state.collected}   {state.now / 1e9:.1f}s"
+    )
+    return Group(Text(state.scenario.describe() if state.scenario else "", style="bold"),
+                 table, queue_line)
+
+
+def _column_bars(bars: list[Bar], t0: int, span: int, width: int) -> list[Bar | None]:
+    """For each of ``width`` columns over [t0, t0+span), the bar covering most of it."""
+    cells: list[Bar | None] = [None] * width
+    cover = [0] * width
+    for bar in bars:
+        first = max(0, (bar.start - t0) * width // span)
+        last = min(width - 1, max(first, (bar.end - 1 - t0) * width // span))
+        for col in range(first, last + 1):
+            lo = t0 + col * span // width
+            hi = t0 + (col + 1) * span // width
+            overlap = min(hi, bar.end) - max(lo, bar.start)
+            if overlap > cover[col]:
+                cover[col], cells[col] = overlap, bar
+    return cells
+
+
+def timeline_row(bars: list[Bar], t0: int, span: int, width: int) -> Text:
+    """One lane of the Gantt: coloured blocks where it worked, dots where it idled."""
+    text = Text()
+    for cell in _column_bars(bars, t0, span, width):
+        if cell is None:
+            text.append("·", style="grey35")
+        else:
+            text.append("█", style=task_colour(cell.task) if cell.ok else "bold red")
+    return text
+
+
+def gantt(state: RunState, width: int = 60) -> RenderableType:
+    """Per-process timeline of the run, on one shared time axis."""
+    lanes = [*state.workers(), *([c] if (c := state.collector()) else [])]
+    starts = [b.start for lane in lanes for b in lane.bars]
+    t0 = min(starts) if starts else 0
+    t0 = min([t0, *[lane.ready_at for lane in lanes if lane.ready_at is not None]])
+    span = max(1, state.now - t0)
+    table = Table(box=None, show_header=False, pad_edge=False)
+    table.add_column("lane", no_wrap=True)
+    table.add_column("timeline", no_wrap=True)
+    for lane in lanes:
+        table.add_row(Text(lane.title, style="bold"), timeline_row(list(lane.bars), t0, span, width))
+    axis = Text(f"{t0 / 1e9:.2f}s".ljust(width - 8) + f"{state.now / 1e9:.2f}s".rjust(8),
+                style="dim")
+    table.add_row("", axis)
+    return table
+
+
+def summary_table(summary: RunSummary) -> Table:
+    """Per-PID counts, busy time and utilisation."""
+    table = Table(title=summary.title, title_style="bold", expand=False)
+    table.add_column("process")
+    table.add_column("done", justify="right")
+    table.add_column("failed", justify="right")
+    table.add_column("busy", justify="right")
+    table.add_column("util", justify="right")
+    table.add_column("end")
+    for row in summary.lanes:
+        table.add_row(row.title, str(row.done), str(row.failed), f"{row.busy_s:.2f}s",
+                      f"{row.utilisation:.0%}", row.end)
+    return table
+
+
+def summary_view(state: RunState, width: int = 60) -> RenderableType:
+    """The whole end-of-run summary: table, totals line, timeline."""
+    summary = summarize(state)
+    style = {"completed": "bold green", "stopped": "bold yellow"}.get(summary.outcome, "bold red")
+    totals = Text()
+    totals.append(f"{summary.outcome}", style=style)
+    if summary.message:
+        totals.append(f": {summary.message}")
+    totals.append(f"\n{summary.ledger_line}", style="green" if summary.balanced else "red")
+    totals.append(f"   collected {summary.collected}   re-queued {summary.requeued}"
+                  f"   wall {summary.wall_s:.2f}s")
+    parts: list[RenderableType] = [summary_table(summary), totals, Text("timeline", style="bold"),
+                                   gantt(state, width)]
+    failures = list(state.failures)[-3:]
+    for failure in failures:
+        parts.append(Text(f"failed task {failure.label}: {failure.error}", style="red"))
+    for task, label, reason in list(state.lost_tasks)[-3:]:
+        parts.append(Text(f"lost task {label} (#{task}): {reason}", style="red"))
+    return Group(*parts)

@@ -1,0 +1,139 @@
+"""Rich renderables for the generator stepper panel: badge, source, outcome, locals, history.
+
+Plain functions from stepper values to Rich objects, so the panel's widgets stay thin and the
+look can be tested without an app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from rich.console import Group, RenderableType
+from rich.syntax import Syntax
+from rich.table import Table
+from rich.text import Text
+
+from core.gen_source import SourceText
+from core.step_result import GenState, LocalVar, Outcome, StepResult
+
+__all__ = [
+    "STATE_STYLES",
+    "render_badge",
+    "render_history",
+    "render_locals",
+    "render_outcome",
+    "render_source",
+]
+
+STATE_STYLES: Mapping[GenState, str] = {
+    GenState.CREATED: "bold black on #5fafff",
+    GenState.RUNNING: "bold black on #ff87d7",
+    GenState.SUSPENDED: "bold black on #ffd75f",
+    GenState.CLOSED: "bold white on #585858",
+    GenState.ABANDONED: "bold white on #d70000",
+}
+"""The badge colours of each state."""
+
+_OUTCOME_STYLES: Mapping[Outcome, str] = {
+    Outcome.YIELDED: "green",
+    Outcome.RETURNED: "cyan",
+    Outcome.EXHAUSTED: "yellow",
+    Outcome.RAISED: "red",
+    Outcome.CLOSED: "bright_black",
+    Outcome.CREATED: "blue",
+    Outcome.ABANDONED: "red",
+    Outcome.REFUSED: "yellow",
+}
+
+_CURRENT_LINE = "on #3a3a1c"
+_GENEXPR_ITERATOR = ".0"
+
+
+def render_badge(state: GenState, label: str, line: int | None) -> Text:
+    """``[ SUSPENDED ] squares_gen(5) · line 26`` for the status row."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    name = "running…" if state is GenState.RUNNING else state.value
+    text.append(f" {name.upper()} ", STATE_STYLES[state])
+    text.append(" ")
+    text.append(label, "bold")
+    if line is not None:
+        text.append(f" · line {line}", "dim")
+    return text
+
+
+def render_source(source: SourceText | None, line: int | None, state: GenState) -> RenderableType:
+    """The source with line numbers, the suspended line marked and highlighted."""
+    if source is None:
+        return Text("(source not available: defined in a REPL, -c, or C code)", "dim italic")
+    syntax = Syntax("", "python", theme="monokai", background_color="default")
+    highlighted = syntax.highlight(source.text).split("\n", allow_blank=True)
+    dim = state in (GenState.CLOSED, GenState.ABANDONED)
+    table = Table.grid(expand=True)
+    table.add_column(no_wrap=True, justify="right")
+    table.add_column(no_wrap=True, overflow="crop", ratio=1)
+    width = len(str(source.last_lineno))
+    for number, code in enumerate(highlighted[: len(source.lines)], source.first_lineno):
+        current = number == line
+        gutter = Text(no_wrap=True)
+        gutter.append("▶ " if current else "  ", "bold red" if current else "")
+        gutter.append(f"{number:>{width}} ", "bold yellow" if current else "bright_black")
+        if dim:
+            code = Text(code.plain, "bright_black")
+        table.add_row(gutter, code, style=_CURRENT_LINE if current else None)
+    return table
+
+
+def render_outcome(last: StepResult | None, last_output: StepResult | None) -> RenderableType:
+    """What the last call did, and the value that came out last."""
+    if last is None:
+        return Text("Nothing called yet: press n for next().", "dim")
+    line = Text(no_wrap=False)
+    line.append(f"#{last.index} ", "bright_black")
+    line.append(last.summary, _OUTCOME_STYLES[last.outcome])
+    if last.outcome is Outcome.RAISED and last.error_line is not None:
+        line.append(f" (line {last.error_line})", "bright_black")
+    parts: list[RenderableType] = [line]
+    if last_output is not None and last_output is not last:
+        value = Text("last value out: ", "bright_black")
+        value.append(last_output.value_repr or "", "bold")
+        value.append(f" (#{last_output.index})", "bright_black")
+        parts.append(value)
+    return Group(*parts)
+
+
+def render_locals(
+    local_vars: Iterable[LocalVar], state: GenState, previous: Mapping[str, str]
+) -> RenderableType:
+    """``name  value`` rows; values that changed since the previous step are bold."""
+    rows = list(local_vars)
+    if not rows:
+        empty = {
+            GenState.CLOSED: "(none: the frame is gone once the generator is closed)",
+            GenState.ABANDONED: "(none: the generator was abandoned)",
+            GenState.RUNNING: "(running…)",
+        }.get(state, "(no locals yet)")
+        return Text(empty, "dim italic")
+    table = Table.grid(padding=(0, 1), expand=True)
+    table.add_column(no_wrap=True, style="cyan")
+    table.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
+    for var in rows:
+        changed = previous.get(var.name) != var.value_repr
+        value = Text(var.value_repr, "bold yellow" if changed and previous else "")
+        if var.name == _GENEXPR_ITERATOR:
+            value.append("  ← the iterator it consumes", "bright_black")
+        table.add_row(var.name, value)
+    return table
+
+
+def render_history(history: Iterable[StepResult]) -> RenderableType:
+    """One line per call, oldest first."""
+    rows = list(history)
+    if not rows:
+        return Text("(no calls yet)", "dim italic")
+    text = Text(no_wrap=True, overflow="ellipsis")
+    for number, result in enumerate(rows):
+        if number:
+            text.append("\n")
+        text.append(f"#{result.index:<3}", "bright_black")
+        text.append(result.summary, _OUTCOME_STYLES[result.outcome])
+    return text
