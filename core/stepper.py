@@ -166,6 +166,16 @@ class GeneratorStepper:
         return self._line
 
     @property
+    def live_line(self) -> int | None:
+        """The line the generator is at *now*, even while it runs on another thread.
+
+        Reading a frame's line number runs no code; it is how debuggers sample running threads.
+        """
+        gen = self._gen
+        frame = gen.gi_frame if gen is not None else None
+        return frame.f_lineno if frame is not None else None
+
+    @property
     def locals(self) -> tuple[LocalVar, ...]:
         """The generator frame's locals as of the last step (empty once closed)."""
         return self._locals

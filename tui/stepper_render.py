@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from rich.console import Group, RenderableType
+from rich.style import Style
 from rich.syntax import Syntax
 from rich.table import Table
-from rich.text import Text
+from rich.text import Span, Text
 
 from core.gen_source import SourceText
 from core.step_result import GenState, LocalVar, Outcome, StepResult
@@ -46,29 +47,45 @@ _OUTCOME_STYLES: Mapping[Outcome, str] = {
 }
 
 _CURRENT_LINE = "on #3a3a1c"
+_RUNNING_LINE = "on #4a1c40"
 _GENEXPR_ITERATOR = ".0"
 
 
 def render_badge(state: GenState, label: str, line: int | None) -> Text:
-    """``[ SUSPENDED ] squares_gen(5) · line 26`` for the status row."""
+    """`` SUSPENDED  line 26  squares_gen(5)`` for the status row."""
     text = Text(no_wrap=True, overflow="ellipsis")
-    name = "running…" if state is GenState.RUNNING else state.value
-    text.append(f" {name.upper()} ", STATE_STYLES[state])
-    text.append(" ")
-    text.append(label, "bold")
-    if line is not None:
-        text.append(f" · line {line}", "dim")
+    text.append(f" {state.value.upper()} ", STATE_STYLES[state])
+    if state is GenState.RUNNING and line is not None:
+        text.append(f" at line {line}", "bold")
+    elif line is not None:
+        text.append(f" line {line}", "bold")
+    elif state is GenState.CREATED:
+        text.append(" not started", "dim")
+    text.append("  ")
+    text.append(label)
     return text
+
+
+def _highlight(code: str) -> Text:
+    """Python syntax colours without the theme's background, so the panel's shows through."""
+    text = Syntax("", "python", theme="monokai").highlight(code)
+    text.style = ""
+    text.spans = [Span(span.start, span.end, _foreground(span.style)) for span in text.spans]
+    return text
+
+
+def _foreground(style: str | Style) -> Style:
+    parsed = Style.parse(style) if isinstance(style, str) else style
+    return Style(color=parsed.color, bold=parsed.bold, italic=parsed.italic)
 
 
 def render_source(source: SourceText | None, line: int | None, state: GenState) -> RenderableType:
     """The source with line numbers, the suspended line marked and highlighted."""
     if source is None:
         return Text("(source not available: defined in a REPL, -c, or C code)", "dim italic")
-    syntax = Syntax("", "python", theme="monokai", background_color="default")
-    highlighted = syntax.highlight(source.text).split("\n", allow_blank=True)
+    highlighted = _highlight(source.text).split("\n", allow_blank=True)
     dim = state in (GenState.CLOSED, GenState.ABANDONED)
-    table = Table.grid(expand=True)
+    table = Table.grid(expand=True, padding=(0, 1, 0, 0))
     table.add_column(no_wrap=True, justify="right")
     table.add_column(no_wrap=True, overflow="crop", ratio=1)
     width = len(str(source.last_lineno))
@@ -76,10 +93,11 @@ def render_source(source: SourceText | None, line: int | None, state: GenState) 
         current = number == line
         gutter = Text(no_wrap=True)
         gutter.append("▶ " if current else "  ", "bold red" if current else "")
-        gutter.append(f"{number:>{width}} ", "bold yellow" if current else "bright_black")
+        gutter.append(f"{number:>{width}}", "bold yellow" if current else "bright_black")
         if dim:
             code = Text(code.plain, "bright_black")
-        table.add_row(gutter, code, style=_CURRENT_LINE if current else None)
+        row_style = _RUNNING_LINE if state is GenState.RUNNING else _CURRENT_LINE
+        table.add_row(gutter, code, style=row_style if current else None)
     return table
 
 
