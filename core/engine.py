@@ -244,7 +244,7 @@ class Engine:
 
         self._task_q = ctx.Queue(maxsize=sc.queue_bound)
         self._result_q = ctx.Queue()
-        self._event_q = ctx.SimpleQueue()
+        self._readers: dict[Any, int] = {}  # event pipe read end -> worker id
         self._slots = ctx.Array("q", [-1] * sc.workers, lock=False)
         target = worker_module.print_worker if sc.mode == "print" else worker_module.compute_worker
         if sc.mode == "print":  # Task 1: each worker's counting job is its one task
@@ -269,16 +269,19 @@ class Engine:
         return self._supervise(worker_module)
 
     def _start_process(self, ctx: Any, worker: int, target: Callable[..., None], wm: Any) -> None:
+        reader, writer = ctx.Pipe(duplex=False)
         process_ctx = wm.ProcessContext(
-            worker, self.scenario, self._start_ns, self._task_q, self._result_q, self._event_q,
+            worker, self.scenario, self._start_ns, self._task_q, self._result_q, writer,
             self._slots,
         )
         role = "collector" if worker == COLLECTOR else "worker"
         name = f"mpscope-{role}-{worker}" if worker >= 0 else "mpscope-collector"
         process = ctx.Process(target=target, args=(process_ctx,), name=name, daemon=True)
         process.start()
+        writer.close()  # the child has its copy; ours would hide the child's death from us
         with self._lock:
             self._procs[worker] = _Proc(worker, process)
+            self._readers[reader] = worker
         self._emit([WorkerSpawned(self._now(), worker, process.pid, role)])
 
     # -- feeding -------------------------------------------------------------------------------
@@ -358,9 +361,19 @@ class Engine:
         return all(p.exited for w, p in self._procs.items() if w >= 0)
 
     def _drain_events(self) -> None:
-        reader = self._event_q._reader
-        while reader.poll():
-            batch = self._event_q.get()
+        for reader in list(self._readers):
+            self._drain_reader(reader)
+
+    def _drain_reader(self, reader: Any) -> None:
+        while True:
+            try:
+                if not reader.poll():
+                    return
+                batch = reader.recv()
+            except (EOFError, OSError):
+                self._readers.pop(reader, None)
+                reader.close()
+                return
             with self._lock:
                 out: list[Event] = []
                 for event in batch:
@@ -388,6 +401,8 @@ class Engine:
                 WorkerExited(self._now(), proc.worker, proc.process.pid, code, sig, reason)
             ]
             if proc.worker >= 0 and not (proc.loop_ended and code == 0):
+                events.extend(self._repair_queue_locks(proc))
+                events.extend(self._ledger.release_held(self._now(), everything=True))
                 held = int(self._slots[proc.worker])
                 died, requeue = self._ledger.worker_died(self._now(), proc.worker, held)
                 events.extend(died)
@@ -410,6 +425,26 @@ class Engine:
                         "the results it collected are kept",
                     )
 
+    def _repair_queue_locks(self, dead: _Proc) -> list[Event]:
+        """Release a queue lock that a killed worker may have died holding.
+
+        Live workers hold the task queue's read lock and the result queue's write lock only
+        for a moment (see ``core.worker._get``), so a lock that cannot be taken for a whole
+        second after a death belongs to the dead worker, and is released for it.
+        """
+        events: list[Event] = []
+        for name, lock in (("task queue read", self._task_q._rlock),
+                           ("result queue write", self._result_q._wlock)):
+            if lock is None:
+                continue
+            if lock.acquire(timeout=TERM_WAIT_S):
+                lock.release()
+            else:
+                lock.release()
+                events.append(Note(self._now(), "warning",
+                                   f"released the {name} lock that PID {dead.process.pid} held"))
+        return events
+
     def _supervise(self, wm: Any) -> tuple[str, str]:
         sc = self.scenario
         sentinels_sent = False
@@ -417,11 +452,13 @@ class Engine:
         while True:
             with self._lock:
                 live = {p.process.sentinel: p for p in self._procs.values() if not p.exited}
-            ready = wait_for([self._event_q._reader, *live], timeout=POLL_S)
+            ready = wait_for([*self._readers, *live], timeout=POLL_S)
             self._drain_events()
             for handle in ready:
                 if handle in live:
                     self._reap(live[handle])
+            with self._lock:
+                self._emit(self._ledger.release_held(self._now()))
             if self._stop_reason is not None:
                 return self._shutdown()
             if sc.mode == "print":
@@ -447,6 +484,9 @@ class Engine:
                 if not end_of_results_sent:
                     end_of_results_sent = True
                     self._lose_stranded("no worker was left to run it")
+                    with self._lock:
+                        self._emit(self._ledger.lose_unfinished(
+                            self._now(), "no worker was left to run it"))
                     if sc.mode == "collect-after" and self._main_collector is None:
                         self._start_main_collector(wm)
                     self._result_q.put(None)
@@ -483,8 +523,9 @@ class Engine:
                 with self._lock:
                     self._emit(self._ledger.lose(self._now(), message[0], reason))
         with self._lock:
+            for task in self._requeue:
+                self._emit(self._ledger.lose(self._now(), task, reason))
             self._requeue.clear()
-            self._emit(self._ledger.lose_unfinished(self._now(), reason))
 
     def _start_main_collector(self, wm: Any) -> None:
         """Task 2: the main process collects, only now that every worker left its loop."""
@@ -516,6 +557,7 @@ class Engine:
 
     def _finish(self) -> tuple[str, str]:
         with self._lock:
+            self._emit(self._ledger.release_held(self._now(), everything=True))
             events = self._ledger.lose_unfinished(self._now(), "the run ended before it finished")
             uncollected = self._ledger.forget_uncollected()
             self._emit(events)
@@ -562,7 +604,7 @@ class Engine:
             live = {p.process.sentinel: p for p in procs if not p.exited}
             if not live:
                 return
-            ready = wait_for([self._event_q._reader, *live], timeout=POLL_S)
+            ready = wait_for([*self._readers, *live], timeout=POLL_S)
             self._drain_events()
             if drain_results and COLLECTOR not in self._procs and self._main_collector is None:
                 self._discard_results()
@@ -605,9 +647,9 @@ class Engine:
             if q is not None:
                 q.cancel_join_thread()
                 q.close()
-        event_q = getattr(self, "_event_q", None)
-        if event_q is not None:
-            event_q.close()
+        for reader in list(getattr(self, "_readers", {})):
+            reader.close()
+        self._readers = {}
 
 
 def stop_all_engines(timeout: float = 10.0) -> None:

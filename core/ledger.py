@@ -33,6 +33,8 @@ STARTED: Final = 1
 FINISHED: Final = 2
 COLLECTING: Final = 3
 NOBODY: Final = -99
+#: How long a collector's report may wait for the worker's own (which carries the traceback).
+HOLD_NS: Final = 200_000_000
 MAX_ATTEMPTS: Final = 2
 
 #: The task-queue message: (task id, attempt, payload, marked to fail).
@@ -54,9 +56,12 @@ class _Entry:
 class Ledger:
     """Bookkeeping of tasks from queued until their outcome (and collection, if any)."""
 
-    def __init__(self, collects: bool) -> None:
+    def __init__(self, collects: bool, hold_ns: int = HOLD_NS) -> None:
         self._collects = collects
+        self._hold_ns = hold_ns
         self._entries: dict[int, _Entry] = {}
+        #: collector events that came before the worker's own report: task -> (since, events)
+        self._held: dict[int, tuple[int, list[Event]]] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -106,11 +111,21 @@ class Ledger:
                 return []
             out = self._catch_up(e, event.task, FINISHED, event.started, event.worker)
             self._finish(event.task, e)
-            return [*out, event]
+            out.append(event)
+            for held in self._held.pop(event.task, (0, []))[1]:
+                out.extend(self.accept(held))
+            return out
+        if isinstance(event, TaskCollected) and event.task in self._held:
+            self._held[event.task][1].append(event)
+            return []
         if isinstance(event, TaskCollecting):
             e = self._entries.get(event.task)
             if e is None or e.attempt != event.attempt or e.stage >= COLLECTING:
                 return []
+            if e.stage < FINISHED and event.task not in self._held:
+                self._held[event.task] = (event.t, [event])
+                return []
+            self._held.pop(event.task, None)
             out = self._catch_up(e, event.task, COLLECTING, event.t, event.worker)
             if e.stage < FINISHED:
                 start = e.started or event.t
@@ -128,6 +143,16 @@ class Ledger:
             del self._entries[event.task]
             return [event]
         return [event]
+
+    def release_held(self, now: int, everything: bool = False) -> list[Event]:
+        """Collector reports that waited too long for their worker's: fill in and pass on."""
+        out: list[Event] = []
+        for task, (since, events) in list(self._held.items()):
+            if everything or now - since >= self._hold_ns:
+                del self._held[task]
+                for event in events:
+                    out.extend(self.accept(event))
+        return out
 
     def _finish(self, task: int, entry: _Entry) -> None:
         if self._collects:
@@ -158,8 +183,9 @@ class Ledger:
         e = self._entries.get(task)
         if e is None or e.stage >= FINISHED:
             return []
+        out = self.announce(t, task)
         del self._entries[task]
-        return [*self.announce(t, task), TaskLost(t, task, e.worker, reason)]
+        return [*out, TaskLost(t, task, e.worker, reason)]
 
     def lose_unfinished(self, t: int, reason: str) -> list[Event]:
         """Give up every task that has no outcome yet; finished ones keep theirs."""

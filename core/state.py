@@ -323,6 +323,8 @@ class RunState:
 
     def _on_finished(self, e: RunFinished) -> None:
         self.outcome, self.outcome_message = e.outcome, e.message
+        if self.source_total is None:  # stopped before the source ran dry
+            self.source_total = self.queued
         main = self.lanes.get(MAIN)
         if main is not None:
             main.status, main.task, main.since = "finished", None, e.t

@@ -2,9 +2,9 @@
 
 This module is what forkserver preloads, so it imports only what a worker needs. Each process:
 
-- reports through an :class:`EventBatcher` (one queue message per batch of events, flushed
-  every ``FLUSH_EVENTS`` events, after ``FLUSH_NS``, and before it blocks), so instrumentation
-  costs little throughput;
+- reports through an :class:`EventBatcher` (one queue message per batch of events, sent by a
+  thread every ``FLUSH_EVENTS`` events or ``FLUSH_NS`` after the oldest, and before the process
+  blocks), so instrumentation costs little throughput and events arrive within ~10 ms;
 - writes the id of the task it holds into a shared slot, so the engine knows what a killed
   worker was doing even when its last events died with it;
 - turns what it prints into events (Task 1's lines are data), so nothing is drawn over the UI;
@@ -21,6 +21,7 @@ import os
 import queue
 import signal
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -47,6 +48,7 @@ from core.tasks import resolve_task_function, run_task, simulated_seconds
 FLUSH_EVENTS = 64
 FLUSH_NS = 10_000_000
 IDLE_POLL_S = 0.5
+GRAB_S = 0.05
 NO_TASK = -1
 
 #: What travels on the task queue: (task id, attempt, payload, marked to fail); None ends a worker.
@@ -64,38 +66,76 @@ class ProcessContext:
     run_start_ns: int
     task_queue: Any
     result_queue: Any
-    event_queue: Any
+    events: Any  # the write end of this process's own event pipe (no lock shared with others)
     slots: Any  # shared int64 array: the task each worker holds, NO_TASK when none
 
 
 class EventBatcher:
-    """Collects events and sends them to the engine as lists, a few at a time."""
+    """Collects events and sends them to the engine as lists, from a sender thread.
 
-    def __init__(self, event_queue: Any, run_start_ns: int) -> None:
-        self._queue = event_queue
+    ``emit`` only appends; the sender thread sends a batch once it holds ``FLUSH_EVENTS``
+    events or its oldest event is ``FLUSH_NS`` old, whichever comes first, so a worker busy
+    inside a long task still reports its start within ``FLUSH_NS``. One thread does every
+    send, so batches leave in order.
+    """
+
+    def __init__(self, send: Callable[[list[Event]], None], run_start_ns: int) -> None:
+        self._send = send
         self._start = run_start_ns
         self._buffer: list[Event] = []
-        self._last_flush = time.monotonic_ns()
+        self._oldest = 0
+        self._urgent = False
+        self._closed = False
+        self._cond = threading.Condition(threading.Lock())
+        self._sender = threading.Thread(target=self._send_loop, name="events", daemon=True)
+        self._sender.start()
 
     def now(self) -> int:
         """Nanoseconds since the run started."""
         return time.monotonic_ns() - self._start
 
     def emit(self, event: Event) -> None:
-        """Queue ``event``; send the batch when it is full or old enough."""
-        self._buffer.append(event)
-        if (
-            len(self._buffer) >= FLUSH_EVENTS
-            or time.monotonic_ns() - self._last_flush >= FLUSH_NS
-        ):
-            self.flush()
+        """Queue ``event`` for the next batch."""
+        with self._cond:
+            if not self._buffer:
+                self._oldest = time.monotonic_ns()
+                self._cond.notify()
+            self._buffer.append(event)
+            if len(self._buffer) >= FLUSH_EVENTS:
+                self._cond.notify()
 
     def flush(self) -> None:
-        """Send whatever is buffered."""
-        if self._buffer:
-            batch, self._buffer = self._buffer, []
-            self._queue.put(batch)
-        self._last_flush = time.monotonic_ns()
+        """Send what is buffered now (before the process blocks or waits)."""
+        with self._cond:
+            if self._buffer:
+                self._urgent = True
+                self._cond.notify()
+
+    def close(self) -> None:
+        """Send everything still buffered and stop the sender (before the process exits)."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+        self._sender.join()
+
+    def _send_loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._buffer and not self._closed:
+                    self._cond.wait()
+                while not (self._closed or self._urgent or len(self._buffer) >= FLUSH_EVENTS):
+                    left = (self._oldest + FLUSH_NS - time.monotonic_ns()) / 1e9
+                    if left <= 0:
+                        break
+                    self._cond.wait(left)
+                batch, self._buffer, self._urgent = self._buffer, [], False
+                closing = self._closed
+            if batch:
+                self._send(batch)
+            if closing:
+                with self._cond:
+                    if not self._buffer:
+                        return
 
 
 class _LineToEvents(io.TextIOBase):
@@ -150,22 +190,30 @@ def _orphaned(parent: int) -> bool:
 
 
 def _get(q: Any, batcher: EventBatcher, parent: int) -> Any:
-    """Take the next message, flushing events before blocking; exit if orphaned."""
+    """Take the next message, flushing events before blocking; exit if orphaned.
+
+    A plain ``Queue.get()`` waits for data while holding the queue's cross-process read
+    lock, so a worker killed while idle would leave the lock taken and every other worker
+    stuck. Here a worker waits *outside* the lock (polling the pipe) and holds the lock only
+    for ``GRAB_S`` at most while it reads one message.
+    """
     try:
         return q.get_nowait()
     except queue.Empty:
         batcher.flush()
     while True:
-        try:
-            return q.get(timeout=IDLE_POLL_S)
-        except queue.Empty:
-            if _orphaned(parent):
-                os._exit(3)
+        if q._reader.poll(IDLE_POLL_S):
+            try:
+                return q.get(timeout=GRAB_S)
+            except queue.Empty:
+                continue
+        elif _orphaned(parent):
+            os._exit(3)
 
 
 def compute_worker(ctx: ProcessContext) -> None:
     """Task 2/3 compute worker: take tasks until the end sentinel, put results, report."""
-    batcher = EventBatcher(ctx.event_queue, ctx.run_start_ns)
+    batcher = EventBatcher(ctx.events.send, ctx.run_start_ns)
     parent = _prepare_process(batcher, ctx.worker)
     sc = ctx.scenario
     function = resolve_task_function(sc.function)
@@ -198,12 +246,12 @@ def compute_worker(ctx: ProcessContext) -> None:
         ctx.slots[ctx.worker] = NO_TASK
         batcher.emit(TaskDone(finished, task, ctx.worker, started, clip(repr(output))))
     batcher.emit(WorkerLoopEnded(batcher.now(), ctx.worker, "took the end sentinel"))
-    batcher.flush()
+    batcher.close()
 
 
 def print_worker(ctx: ProcessContext) -> None:
     """Task 1: print 1..N with a delay, as the seed's ``worker_print`` does."""
-    batcher = EventBatcher(ctx.event_queue, ctx.run_start_ns)
+    batcher = EventBatcher(ctx.events.send, ctx.run_start_ns)
     _prepare_process(batcher, ctx.worker)
     sc = ctx.scenario
     pid = os.getpid()
@@ -220,7 +268,7 @@ def print_worker(ctx: ProcessContext) -> None:
     output = f"printed 1..{sc.print_count}"
     batcher.emit(TaskDone(batcher.now(), ctx.worker, ctx.worker, started, output))
     batcher.emit(WorkerLoopEnded(batcher.now(), ctx.worker, "finished counting"))
-    batcher.flush()
+    batcher.close()
 
 
 def collect_one(
@@ -239,7 +287,7 @@ def collect_one(
 
 def collector_process(ctx: ProcessContext) -> None:
     """Task 3's dedicated collector: drain the result queue while workers compute."""
-    batcher = EventBatcher(ctx.event_queue, ctx.run_start_ns)
+    batcher = EventBatcher(ctx.events.send, ctx.run_start_ns)
     parent = _prepare_process(batcher, COLLECTOR)
     batcher.emit(WorkerReady(batcher.now(), COLLECTOR, os.getpid()))
     batcher.flush()
@@ -249,5 +297,5 @@ def collector_process(ctx: ProcessContext) -> None:
             break
         collect_one(message, COLLECTOR, ctx.scenario, batcher.now, batcher.emit)
     batcher.emit(WorkerLoopEnded(batcher.now(), COLLECTOR, "took the end sentinel"))
-    batcher.flush()
+    batcher.close()
 

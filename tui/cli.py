@@ -15,8 +15,14 @@ from core.loading import SpecError
 from core.recording import RecordingError
 from core.scenario import MODES, START_METHODS, Scenario, ScenarioError, make_scenario
 
-MODE_ALIASES = {"task1": "print", "task2": "collect-after", "task3": "pipeline",
-                "1": "print", "2": "collect-after", "3": "pipeline"}
+MODE_ALIASES = {
+    "task1": "print",
+    "task2": "collect-after",
+    "task3": "pipeline",
+    "1": "print",
+    "2": "collect-after",
+    "3": "pipeline",
+}
 EXIT_USAGE = 2
 
 
@@ -33,15 +39,23 @@ class _Parser(argparse.ArgumentParser):
 
 def _scenario_options(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
-    add("--mode", "-m", default="pipeline",
-        help=f"task1|task2|task3 or {'|'.join(MODES)} (default: pipeline = Task 3)")
+    add(
+        "--mode",
+        "-m",
+        default="pipeline",
+        help=f"task1|task2|task3 or {'|'.join(MODES)} (default: pipeline = Task 3)",
+    )
     add("--workers", "-w", default="3", help="compute worker processes (default 3, at most 64)")
     add("--tasks", "-n", dest="count", default="10", help="how many values the source yields")
     add("--first", default="1", help="first value of the task range (default 1)")
     add("--source", default="range", help="range | batches (the seed's batch_generator)")
     add("--batch-size", default="8", help="values per batch with --source batches (default 8)")
-    add("--function", "-f", default="square",
-        help="task function: square, module:function or path/to/file.py:function")
+    add(
+        "--function",
+        "-f",
+        default="square",
+        help="task function: square, module:function or path/to/file.py:function",
+    )
     add("--work-time", default="0.3", help="simulated seconds of work per task (default 0.3)")
     add("--collect-time", default="0.1", help="simulated seconds per collected result (0.1)")
     add("--jitter", default="0", help="random share added to work time, 0..1 (seeded)")
@@ -87,11 +101,22 @@ def scenario_from_args(args: argparse.Namespace) -> tuple[Scenario, list[str]]:
     if not speed > 0:
         raise ScenarioError(f"--speed must be more than 0, got {args.speed}")
     scenario, notes = make_scenario(
-        mode=mode, workers=args.workers, count=args.count, first=args.first,
-        source=args.source, batch_size=args.batch_size, function=args.function,
-        work_time=args.work_time, collect_time=args.collect_time, jitter=args.jitter,
-        seed=args.seed, queue_bound=args.queue_bound, start_method=args.start_method,
-        print_count=args.print_count, print_delay=args.print_delay, time_scale=1 / speed,
+        mode=mode,
+        workers=args.workers,
+        count=args.count,
+        first=args.first,
+        source=args.source,
+        batch_size=args.batch_size,
+        function=args.function,
+        work_time=args.work_time,
+        collect_time=args.collect_time,
+        jitter=args.jitter,
+        seed=args.seed,
+        queue_bound=args.queue_bound,
+        start_method=args.start_method,
+        print_count=args.print_count,
+        print_delay=args.print_delay,
+        time_scale=1 / speed,
         fail_on=args.fail_on,
     )
     check_task_function(scenario.function)

@@ -83,13 +83,15 @@ def run_plain(scenario: Scenario, notes: list[str], record: str | None) -> int:
             engine._force_stop()
         engine.stop(f"{name} received")
 
-    previous = {sig: signal.signal(sig, on_signal)
-                for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    previous = {
+        sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    }
     try:
         engine.start()
         if console.is_terminal:
-            with Live(live_view(printer.state), console=console, transient=True,
-                      refresh_per_second=10) as live:
+            with Live(
+                live_view(printer.state), console=console, transient=True, refresh_per_second=10
+            ) as live:
                 printer.live = live
                 _pump(engine, printer, writer)
             printer.live = None

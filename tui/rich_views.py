@@ -14,8 +14,16 @@ from core.state import Bar, Lane, RunState
 from core.summary import RunSummary, summarize
 
 TASK_COLOURS = (
-    "#4e9af1", "#f1a94e", "#5fd068", "#e15f8c", "#b38cf0",
-    "#48c9c0", "#e8d25a", "#f07a5a", "#8fb3ff", "#9bd67e",
+    "#4e9af1",
+    "#f1a94e",
+    "#5fd068",
+    "#e15f8c",
+    "#b38cf0",
+    "#48c9c0",
+    "#e8d25a",
+    "#f07a5a",
+    "#8fb3ff",
+    "#9bd67e",
 )
 STATUS_STYLE = {
     "starting": "dim",
@@ -60,8 +68,9 @@ def live_view(state: RunState) -> RenderableType:
     lanes = [*state.workers(), *([c] if (c := state.collector()) else [])]
     for lane in lanes:
         extra = lane.last_line if state.mode == "print" else f"{lane.utilisation(state.now):4.0%}"
-        table.add_row(lane.title, status_text(lane, state.now), str(lane.done),
-                      str(lane.failed), extra)
+        table.add_row(
+            lane.title, status_text(lane, state.now), str(lane.done), str(lane.failed), extra
+        )
     total = state.total if state.total is not None else "?"
     queue_line = Text()
     queue_line.append(f"task queue {len(state.task_queue)}", style="bold")
@@ -72,8 +81,9 @@ def live_view(state: RunState) -> RenderableType:
         f"   done {state.done} failed {state.failed} lost {state.lost} / {total}"
         f"   collected {state.collected}   {state.now / 1e9:.1f}s"
     )
-    return Group(Text(state.scenario.describe() if state.scenario else "", style="bold"),
-                 table, queue_line)
+    return Group(
+        Text(state.scenario.describe() if state.scenario else "", style="bold"), table, queue_line
+    )
 
 
 def _column_bars(bars: list[Bar], t0: int, span: int, width: int) -> list[Bar | None]:
@@ -114,9 +124,12 @@ def gantt(state: RunState, width: int = 60) -> RenderableType:
     table.add_column("lane", no_wrap=True)
     table.add_column("timeline", no_wrap=True)
     for lane in lanes:
-        table.add_row(Text(lane.title, style="bold"), timeline_row(list(lane.bars), t0, span, width))
-    axis = Text(f"{t0 / 1e9:.2f}s".ljust(width - 8) + f"{state.now / 1e9:.2f}s".rjust(8),
-                style="dim")
+        table.add_row(
+            Text(lane.title, style="bold"), timeline_row(list(lane.bars), t0, span, width)
+        )
+    axis = Text(
+        f"{t0 / 1e9:.2f}s".ljust(width - 8) + f"{state.now / 1e9:.2f}s".rjust(8), style="dim"
+    )
     table.add_row("", axis)
     return table
 
@@ -131,8 +144,14 @@ def summary_table(summary: RunSummary) -> Table:
     table.add_column("util", justify="right")
     table.add_column("end")
     for row in summary.lanes:
-        table.add_row(row.title, str(row.done), str(row.failed), f"{row.busy_s:.2f}s",
-                      f"{row.utilisation:.0%}", row.end)
+        table.add_row(
+            row.title,
+            str(row.done),
+            str(row.failed),
+            f"{row.busy_s:.2f}s",
+            f"{row.utilisation:.0%}",
+            row.end,
+        )
     return table
 
 
@@ -145,10 +164,16 @@ def summary_view(state: RunState, width: int = 60) -> RenderableType:
     if summary.message:
         totals.append(f": {summary.message}")
     totals.append(f"\n{summary.ledger_line}", style="green" if summary.balanced else "red")
-    totals.append(f"   collected {summary.collected}   re-queued {summary.requeued}"
-                  f"   wall {summary.wall_s:.2f}s")
-    parts: list[RenderableType] = [summary_table(summary), totals, Text("timeline", style="bold"),
-                                   gantt(state, width)]
+    totals.append(
+        f"   collected {summary.collected}   re-queued {summary.requeued}"
+        f"   wall {summary.wall_s:.2f}s"
+    )
+    parts: list[RenderableType] = [
+        summary_table(summary),
+        totals,
+        Text("timeline", style="bold"),
+        gantt(state, width),
+    ]
     failures = list(state.failures)[-3:]
     for failure in failures:
         parts.append(Text(f"failed task {failure.label}: {failure.error}", style="red"))

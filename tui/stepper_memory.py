@@ -44,8 +44,7 @@ def render_figures(figures: MemoryFigures) -> RenderableType:
     seed = Text("seed prints: ", "bright_black")
     seed.append(f"列表占用: {format_kb(figures.list_getsizeof)}   ")
     seed.append(f"生成器占用: {format_kb(figures.gen_getsizeof)}")
-    why = Text("Why they differ: ", "bold")
-    why.append(figures.explanation)
+    why = Text.assemble(("Why they differ: ", "bold"), figures.explanation)
     return Group(table, Text(""), seed, why)
 
 

@@ -194,6 +194,8 @@ class StepperPanel(Vertical, can_focus=True):
         self._locals_seen: dict[str, str] = {}
         self._last_state = GenState.CREATED
         self._poll: Timer | None = None
+        self.last_shown: StepResult | None = None
+        """The latest result the panel has displayed (tests wait on its ``index``)."""
         self.border_title = "Generator stepper"
 
     # -- public API --------------------------------------------------------------------------
@@ -224,6 +226,7 @@ class StepperPanel(Vertical, can_focus=True):
             self._runner.give_up()
         self._target = target
         self._locals_before, self._locals_seen = {}, {}
+        self.last_shown = None
         try:
             self._stepper = GeneratorStepper(target.factory, label=target.label)
         except FactoryError as exc:
@@ -291,6 +294,7 @@ class StepperPanel(Vertical, can_focus=True):
         if result is None:
             return False
         self.running = False
+        self.last_shown = result
         self._show()
         self.post_message(self.Stepped(self, result))
         return True
@@ -457,6 +461,7 @@ class StepperPanel(Vertical, can_focus=True):
             if message.result.action is Action.RESET:
                 self._locals_before = {}
         self.running = False
+        self.last_shown = message.result
         self._show()
         self.refresh_bindings()
         self.post_message(self.Stepped(self, message.result))

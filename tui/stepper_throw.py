@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Select
+from textual.widgets import Button, Input, Select, Static
 
 from core.stepper import THROWABLE
 
@@ -50,7 +50,7 @@ class ThrowDialog(ModalScreen[ThrowRequest | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="throw-box") as box:
             box.border_title = "throw()"
-            yield Label(
+            yield Static(
                 "Raise an exception inside the generator, at the yield it is paused at. "
                 "If it catches it and yields again, throw() returns that value.",
                 id="throw-explain",

@@ -1,0 +1,57 @@
+"""Shared fixtures: every test must leave no child process behind.
+
+The forkserver and the resource tracker are multiprocessing's own long-lived helpers (one per
+test session); everything else a test starts (workers, collectors, CLI subprocesses) must be
+gone when it ends.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+
+import psutil
+import pytest
+
+HELPERS = ("multiprocessing.forkserver", "multiprocessing.resource_tracker")
+
+
+def _helper(proc: psutil.Process) -> bool:
+    try:
+        cmdline = " ".join(proc.cmdline())
+    except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
+        return True
+    return any(name in cmdline for name in HELPERS)
+
+
+def leftover_children(wait: float = 5.0) -> list[psutil.Process]:
+    """Descendants of this process other than multiprocessing's helpers, after ``wait`` s."""
+    me = psutil.Process(os.getpid())
+    deadline = time.monotonic() + wait
+    while True:
+        left = []
+        for child in me.children(recursive=True):
+            try:
+                if child.status() == psutil.STATUS_ZOMBIE:
+                    continue
+            except psutil.NoSuchProcess:
+                continue
+            if not _helper(child):
+                left.append(child)
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.05)
+
+
+@pytest.fixture(autouse=True)
+def no_child_process_left() -> Iterator[None]:
+    """Fail the test if it leaves a process behind (and end that process, by its PID)."""
+    yield
+    left = leftover_children()
+    for proc in left:
+        try:
+            proc.kill()
+        except psutil.NoSuchProcess:
+            pass
+    assert not left, f"child processes left behind: {[(p.pid, p.cmdline()) for p in left]}"

@@ -1,0 +1,60 @@
+"""Helpers for tests that run the real engine."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from core.engine import Engine
+from core.events import Event
+from core.scenario import Scenario, make_scenario
+from core.state import RunState
+
+FAST = dict(work_time=0.05, collect_time=0.01, count=6, workers=2, print_delay=0.02)
+
+
+def scenario(**settings: Any) -> Scenario:
+    """A small, quick scenario (the seed's defaults scaled down), overridable."""
+    sc, _notes = make_scenario(**{**FAST, **settings})
+    return sc
+
+
+def run_engine(
+    sc: Scenario,
+    timeout: float = 30.0,
+    on_event: Callable[[Engine, Event, RunState], None] | None = None,
+) -> tuple[list[Event], RunState]:
+    """Run ``sc`` to its end (failing after ``timeout`` s); return events and final state."""
+    engine = Engine(sc)
+    state = RunState()
+    events: list[Event] = []
+    engine.start()
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            assert time.monotonic() < deadline, "the run did not end in time"
+            batch = engine.next_batch(0.2)
+            if batch is None:
+                break
+            for event in batch:
+                events.append(event)
+                state.apply(event)
+                if on_event is not None:
+                    on_event(engine, event, state)
+    finally:
+        engine.stop("test over")
+        assert engine.join(15), "engine did not finish"
+    return events, state
+
+
+def of_kind(events: list[Event], kind: type) -> list[Any]:
+    """The events of one type."""
+    return [e for e in events if isinstance(e, kind)]
+
+
+def assert_balanced(state: RunState) -> None:
+    """Every task ended as exactly one of done, failed or lost."""
+    assert state.total is not None
+    assert state.done + state.failed + state.lost == state.total, (
+        state.done, state.failed, state.lost, state.total)

@@ -1,0 +1,178 @@
+"""The engine with real processes: the seed's three tasks, faults, stopping, start methods."""
+
+from __future__ import annotations
+
+import time
+
+import psutil
+import pytest
+
+from core.engine import Engine
+from core.events import (
+    COLLECTOR,
+    MAIN,
+    PrintedLine,
+    RunFinished,
+    TaskCollecting,
+    TaskFailed,
+    TaskRequeued,
+    TaskStarted,
+    WorkerExited,
+    WorkerLoopEnded,
+    WorkerReady,
+)
+from tests.support import assert_balanced, of_kind, run_engine, scenario
+
+pytestmark = pytest.mark.timeout(90)
+
+
+def test_pipeline_runs_every_task_once_on_real_pids() -> None:
+    events, state = run_engine(scenario())
+    assert state.outcome == "completed"
+    assert (state.done, state.failed, state.lost, state.collected) == (6, 0, 0, 6)
+    pids = {e.pid for e in of_kind(events, WorkerReady)}
+    assert len(pids) == 3  # two workers and the collector, each its own process
+    assert sum(lane.done for lane in state.workers()) == 6
+    assert state.collector() is not None and state.collector().done == 6
+    outputs = sorted(int(e.output) for e in of_kind(events, TaskCollecting))
+    assert outputs == [x * x for x in range(1, 7)]
+    assert not state.task_queue and not state.result_queue
+    assert all(lane.status == "exited" for lane in state.lanes.values())
+
+
+def test_collect_after_waits_for_every_worker_loop() -> None:
+    events, state = run_engine(scenario(mode="collect-after"))
+    assert state.outcome == "completed" and state.collected == 6
+    loops_ended = [e.t for e in of_kind(events, WorkerLoopEnded) if e.worker >= 0]
+    collecting = [e for e in of_kind(events, TaskCollecting)]
+    assert len(loops_ended) == 2
+    assert all(e.collector == MAIN for e in collecting)
+    assert min(e.t for e in collecting) >= max(loops_ended)
+
+
+def test_print_mode_shows_each_workers_lines() -> None:
+    events, state = run_engine(scenario(mode="print", workers=3, print_count=4))
+    assert state.outcome == "completed"
+    lines = [e for e in of_kind(events, PrintedLine) if e.stream == "stdout"]
+    for lane in state.workers():
+        mine = [e.text for e in lines if e.worker == lane.worker]
+        assert mine == [f"[Worker {lane.worker}] PID={lane.pid} | count={i}" for i in range(1, 5)]
+    assert state.done == 3
+    assert_balanced(state)
+
+
+def test_an_exception_in_a_task_is_reported_and_the_worker_carries_on() -> None:
+    events, state = run_engine(scenario(fail_on=(3,)))
+    failed = of_kind(events, TaskFailed)
+    assert len(failed) == 1
+    assert "InjectedFailure" in failed[0].error
+    assert "Traceback" in failed[0].traceback and "run_task" in failed[0].traceback
+    assert state.done == 5 and state.failed == 1
+    assert_balanced(state)
+
+
+def test_a_user_function_from_a_file_runs_in_the_workers() -> None:
+    events, state = run_engine(
+        scenario(function="tests/fixtures/user_tasks.py:picky", work_time=0, count=4)
+    )
+    failed = of_kind(events, TaskFailed)
+    assert [f.error for f in failed] == ["ValueError: two is not allowed"]
+    assert "user_tasks.py" in failed[0].traceback
+    assert state.done == 3
+    assert_balanced(state)
+
+
+def test_a_sigkilled_worker_is_noticed_and_its_task_requeued() -> None:
+    killed: dict[str, int] = {}
+
+    def kill_first_busy(engine: Engine, event: object, state: object) -> None:
+        if isinstance(event, TaskStarted) and not killed and event.worker == 0:
+            killed["task"], killed["t"] = event.task, event.t
+            assert engine.kill_worker(0)
+
+    events, state = run_engine(scenario(work_time=0.4, count=6), on_event=kill_first_busy)
+    exits = [e for e in of_kind(events, WorkerExited) if e.worker == 0]
+    assert exits and exits[0].signal == "SIGKILL"
+    requeued = of_kind(events, TaskRequeued)
+    assert [r.task for r in requeued] == [killed["task"]]
+    assert requeued[0].t - killed["t"] < 1.0e9  # noticed within a second
+    assert state.outcome == "completed"
+    assert state.lanes[0].status == "killed"
+    assert state.done == 6 and state.lost == 0
+    assert_balanced(state)
+
+
+def test_a_sigkilled_collector_ends_the_run_keeping_what_it_collected() -> None:
+    def kill_after_two(engine: Engine, event: object, state: object) -> None:
+        from core.events import TaskCollected
+
+        if isinstance(event, TaskCollected) and getattr(state, "collected", 0) == 2:
+            engine.kill_collector()
+
+    events, state = run_engine(
+        scenario(count=8, collect_time=0.3, work_time=0.05), on_event=kill_after_two
+    )
+    assert state.outcome == "error"
+    assert "collector" in state.outcome_message
+    exits = [e for e in of_kind(events, WorkerExited) if e.worker == COLLECTOR]
+    assert exits[0].signal == "SIGKILL"
+    assert state.collected >= 2
+    assert_balanced(state)
+
+
+def test_stop_mid_run_is_ordered_and_accounts_for_every_task() -> None:
+    def stop_early(engine: Engine, event: object, state: object) -> None:
+        if isinstance(event, TaskStarted):
+            engine.stop("test stop")
+
+    events, state = run_engine(scenario(count=50, work_time=0.2), on_event=stop_early)
+    assert state.outcome == "stopped"
+    assert isinstance(events[-1], RunFinished)
+    assert state.lost > 0
+    assert_balanced(state)
+
+
+def test_pause_suspends_the_processes_and_resume_lets_them_finish() -> None:
+    seen: dict[str, bool] = {}
+
+    def pause_once(engine: Engine, event: object, state: object) -> None:
+        if isinstance(event, TaskStarted) and not seen:
+            seen["paused"] = engine.set_paused(True)
+            pids = engine.pids().values()
+            deadline = time.monotonic() + 2
+            while time.monotonic() < deadline and not seen.get("stopped"):
+                seen["stopped"] = all(
+                    psutil.Process(pid).status() == psutil.STATUS_STOPPED for pid in pids
+                )
+            engine.set_paused(False)
+
+    _events, state = run_engine(scenario(), on_event=pause_once)
+    assert seen == {"paused": True, "stopped": True}
+    assert state.outcome == "completed" and state.done == 6
+
+
+@pytest.mark.parametrize("method", ["spawn", "fork"])
+def test_other_start_methods(method: str) -> None:
+    _events, state = run_engine(scenario(start_method=method, count=3), timeout=60)
+    assert state.outcome == "completed" and state.collected == 3
+
+
+def test_a_million_tasks_source_is_pulled_lazily() -> None:
+    """The feeder holds at most the queue bound: stopping early leaves the source unread."""
+
+    def stop_soon(engine: Engine, event: object, state: object) -> None:
+        if getattr(state, "done", 0) >= 20:
+            engine.stop("enough")
+
+    _events, state = run_engine(
+        scenario(count=1_000_000, work_time=0, collect_time=0, queue_bound=8),
+        on_event=stop_soon,
+    )
+    assert state.total is None or state.total < 1_000_000
+    assert state.queued < 10_000
+    assert_balanced_or_partial(state)
+
+
+def assert_balanced_or_partial(state: object) -> None:
+    s = state
+    assert s.done + s.failed + s.lost == s.queued  # type: ignore[attr-defined]
