@@ -67,9 +67,7 @@ async def coro():
 
 def multi_line_genexpr():
     """Return a generator expression written over several lines."""
-    return (x * 10
-            for x in range(3)
-            if x != 1)
+    return (x * 10 for x in range(3) if x != 1)
 
 
 not_callable = 42
