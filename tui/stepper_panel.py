@@ -194,6 +194,7 @@ class StepperPanel(Vertical, can_focus=True):
         self._locals_seen: dict[str, str] = {}
         self._last_state = GenState.CREATED
         self._poll: Timer | None = None
+        self._ready = False
         self.last_shown: StepResult | None = None
         """The latest result the panel has displayed (tests wait on its ``index``)."""
         self.border_title = "Generator stepper"
@@ -237,7 +238,7 @@ class StepperPanel(Vertical, can_focus=True):
             self._load_error = None
             self._locals_seen = {var.name: var.value_repr for var in self._stepper.locals}
         self.running = False
-        if self.is_mounted:
+        if self._ready:
             self._sync_picker()
             self._show()
         self.post_message(self.Loaded(self, target.label, self._load_error))
@@ -336,6 +337,7 @@ class StepperPanel(Vertical, can_focus=True):
             yield Button("give up", compact=True, variant="error", id="stepper-give-up")
 
     def on_mount(self) -> None:
+        self._ready = True
         if self._stepper is None and self._load_error is None:
             self.load(self._target)
         else:
@@ -353,7 +355,7 @@ class StepperPanel(Vertical, can_focus=True):
             self._poll = None
         if running:
             self._poll = self.set_interval(self.RUNNING_AFTER, self._show)
-        if self.is_mounted:
+        if self._ready:
             self._show()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -67,7 +67,11 @@ async def coro():
 
 def multi_line_genexpr():
     """Return a generator expression written over several lines."""
-    return (x * 10 for x in range(3) if x != 1)
+    # fmt: off
+    return (x * 10
+            for x in range(3)
+            if x != 1)
+    # fmt: on
 
 
 not_callable = 42
