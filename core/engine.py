@@ -54,6 +54,7 @@ from core.events import (
     WorkerReady,
     WorkerSpawned,
     clip,
+    decode,
 )
 from core.ledger import Ledger, TaskMessage
 from core.scenario import Scenario
@@ -376,7 +377,8 @@ class Engine:
                 return
             with self._lock:
                 out: list[Event] = []
-                for event in batch:
+                for record in batch:
+                    event = decode(record)
                     if isinstance(event, WorkerLoopEnded) and event.worker in self._procs:
                         self._procs[event.worker].loop_ended = True
                     out.extend(self._ledger.accept(event))
@@ -536,9 +538,9 @@ class Engine:
         self._main_collector.start()
 
     def _collect_in_main(self, wm: Any) -> None:
-        def emit(event: Event) -> None:
+        def emit(record: Any) -> None:
             with self._lock:
-                self._emit(self._ledger.accept(event))
+                self._emit(self._ledger.accept(decode(record)))
 
         while True:
             with self._lock:
@@ -551,7 +553,7 @@ class Engine:
                 continue
             if message is None:
                 return
-            wm.collect_one(message, MAIN, self.scenario, self._now, emit)
+            wm.collect_one(message, MAIN, self.scenario, self._now, emit, emit)
 
     # -- ending --------------------------------------------------------------------------------
 

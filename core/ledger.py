@@ -104,42 +104,36 @@ class Ledger:
                 return []
             out = self.announce(event.t, event.task)
             e.stage, e.worker, e.started = STARTED, event.worker, event.t
-            return [*out, event]
+            out.append(event)
+            return out
         if isinstance(event, TaskDone | TaskFailed):
             e = self._entries.get(event.task)
             if e is None or e.stage >= FINISHED or e.worker not in (event.worker, NOBODY):
                 return []
-            out = self._catch_up(e, event.task, FINISHED, event.started, event.worker)
+            out = self.announce(event.t, event.task)  # a quick task: its start rides on it
             self._finish(event.task, e)
             out.append(event)
-            for held in self._held.pop(event.task, (0, []))[1]:
-                out.extend(self.accept(held))
+            held = self._held.pop(event.task, None)
+            if held is not None:
+                for later in held[1]:
+                    out.extend(self.accept(later))
             return out
-        if isinstance(event, TaskCollected) and event.task in self._held:
-            self._held[event.task][1].append(event)
-            return []
-        if isinstance(event, TaskCollecting):
-            e = self._entries.get(event.task)
-            if e is None or e.attempt != event.attempt or e.stage >= COLLECTING:
+        if isinstance(event, TaskCollecting | TaskCollected):
+            waiting = self._held.get(event.task)
+            if waiting is not None:
+                waiting[1].append(event)
                 return []
-            if e.stage < FINISHED and event.task not in self._held:
+            e = self._entries.get(event.task)
+            if e is None or e.attempt != event.attempt:
+                return []
+            if e.stage < FINISHED:  # the worker's own report (with the traceback) is due
                 self._held[event.task] = (event.t, [event])
                 return []
-            self._held.pop(event.task, None)
-            out = self._catch_up(e, event.task, COLLECTING, event.t, event.worker)
-            if e.stage < FINISHED:
-                start = e.started or event.t
-                if event.ok:
-                    out.append(TaskDone(event.t, event.task, event.worker, start, event.output))
-                else:
-                    out.append(TaskFailed(event.t, event.task, event.worker, start, event.output,
-                                          "(the traceback was lost with its worker)"))
-            e.stage = COLLECTING
-            return [*out, event]
-        if isinstance(event, TaskCollected):
-            e = self._entries.get(event.task)
-            if e is None or e.stage != COLLECTING:
-                return []
+            if isinstance(event, TaskCollecting):
+                if e.stage >= COLLECTING:
+                    return []
+                e.stage = COLLECTING
+                return [event]
             del self._entries[event.task]
             return [event]
         return [event]
@@ -147,11 +141,24 @@ class Ledger:
     def release_held(self, now: int, everything: bool = False) -> list[Event]:
         """Collector reports that waited too long for their worker's: fill in and pass on."""
         out: list[Event] = []
-        for task, (since, events) in list(self._held.items()):
-            if everything or now - since >= self._hold_ns:
-                del self._held[task]
-                for event in events:
-                    out.extend(self.accept(event))
+        while self._held:
+            task, (since, events) = next(iter(self._held.items()))
+            if not everything and now - since < self._hold_ns:
+                break  # held in arrival order: the rest are younger
+            del self._held[task]
+            first = events[0]
+            assert isinstance(first, TaskCollecting | TaskCollected)
+            e = self._entries.get(task)
+            if e is not None and e.stage < FINISHED:
+                start = e.started or first.t
+                if first.ok:
+                    report: Event = TaskDone(first.t, task, first.worker, start, first.output)
+                else:
+                    report = TaskFailed(first.t, task, first.worker, start, first.output,
+                                        "(the traceback was lost with its worker)")
+                out.extend(self.accept(report))
+            for event in events:
+                out.extend(self.accept(event))
         return out
 
     def _finish(self, task: int, entry: _Entry) -> None:

@@ -13,7 +13,15 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Final
 
-from core.events import SCHEMA_VERSION, Event, EventDecodeError, RunFinished, RunStarted, from_json, to_json
+from core.events import (
+    SCHEMA_VERSION,
+    Event,
+    EventDecodeError,
+    RunFinished,
+    RunStarted,
+    from_json,
+    to_json,
+)
 
 FORMAT: Final = "mpscope-recording"
 

@@ -258,6 +258,9 @@ class RunState:
 
     def _finish_on_lane(self, worker: int, task: int, start: int, end: int, ok: bool) -> None:
         lane = self._lane(worker)
+        if lane.task != task and task in self.task_queue:  # a quick task: no separate start
+            del self.task_queue[task]
+            self.started += 1
         lane.bars.append(Bar(task, self._label(task), start, end, ok))
         lane.busy_ns += max(0, end - start)
         if ok:
@@ -294,8 +297,9 @@ class RunState:
 
     def _on_collected(self, e: TaskCollected) -> None:
         self.collected += 1
+        self.result_queue.pop(e.task, None)
         lane = self._lane(e.collector)
-        start = lane.since if lane.task == e.task else e.t
+        start = e.started
         lane.bars.append(Bar(e.task, self._label(e.task), start, e.t, e.ok))
         lane.busy_ns += max(0, e.t - start)
         lane.done += 1

@@ -18,12 +18,12 @@ import contextlib
 import ctypes
 import io
 import os
-import queue
 import signal
 import sys
 import threading
 import time
 import traceback
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -31,8 +31,9 @@ from typing import Any
 from core.events import (
     COLLECTOR,
     MAX_TRACEBACK,
-    Event,
+    Note,
     PrintedLine,
+    Record,
     TaskCollected,
     TaskCollecting,
     TaskDone,
@@ -42,13 +43,17 @@ from core.events import (
     WorkerReady,
     clip,
 )
+from core.queue_take import QueueTaker
 from core.scenario import Scenario
 from core.tasks import resolve_task_function, run_task, simulated_seconds
+
+with warnings.catch_warnings():  # torch without NumPy warns; nothing to tell a worker's user
+    warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
+    import torch.multiprocessing  # noqa: F401  (registers the reductions that share tensors)
 
 FLUSH_EVENTS = 64
 FLUSH_NS = 10_000_000
 IDLE_POLL_S = 0.5
-GRAB_S = 0.05
 NO_TASK = -1
 
 #: What travels on the task queue: (task id, attempt, payload, marked to fail); None ends a worker.
@@ -71,71 +76,90 @@ class ProcessContext:
 
 
 class EventBatcher:
-    """Collects events and sends them to the engine as lists, from a sender thread.
+    """Collects events and sends them to the engine in batches, in order.
 
-    ``emit`` only appends; the sender thread sends a batch once it holds ``FLUSH_EVENTS``
-    events or its oldest event is ``FLUSH_NS`` old, whichever comes first, so a worker busy
-    inside a long task still reports its start within ``FLUSH_NS``. One thread does every
-    send, so batches leave in order.
+    A batch goes out when it holds ``FLUSH_EVENTS`` records, when its oldest record is
+    ``FLUSH_NS`` old (a ticker thread sees to that even while the process is busy inside a
+    long task), and before the process blocks. ``begin`` announces work in hand; if ``end``
+    comes before the next send, the start is not sent at all (the end carries the start time).
     """
 
-    def __init__(self, send: Callable[[list[Event]], None], run_start_ns: int) -> None:
+    def __init__(self, send: Callable[[list[Record]], None], run_start_ns: int) -> None:
         self._send = send
         self._start = run_start_ns
-        self._buffer: list[Event] = []
+        self._buffer: list[Record] = []
+        self._pending: Record | None = None  # the start of the work in hand, not yet sent
         self._oldest = 0
-        self._urgent = False
         self._closed = False
         self._cond = threading.Condition(threading.Lock())
-        self._sender = threading.Thread(target=self._send_loop, name="events", daemon=True)
-        self._sender.start()
+        self._ticker = threading.Thread(target=self._tick, name="events", daemon=True)
+        self._ticker.start()
 
     def now(self) -> int:
         """Nanoseconds since the run started."""
         return time.monotonic_ns() - self._start
 
-    def emit(self, event: Event) -> None:
-        """Queue ``event`` for the next batch."""
+    def _mark_oldest(self) -> None:
+        if not self._buffer and self._pending is None:
+            self._oldest = time.monotonic_ns()
+            self._cond.notify()
+
+    def begin(self, record: Record) -> None:
+        """Report the start of a piece of work; dropped if :meth:`end` comes before a send."""
         with self._cond:
-            if not self._buffer:
-                self._oldest = time.monotonic_ns()
-                self._cond.notify()
-            self._buffer.append(event)
-            if len(self._buffer) >= FLUSH_EVENTS:
-                self._cond.notify()
+            self._mark_oldest()
+            self._pending = record
+
+    def end(self, record: Record) -> None:
+        """Report the end of the work :meth:`begin` announced (it carries the start time)."""
+        with self._cond:
+            self._pending = None
+            self._add(record)
+
+    def emit(self, record: Record) -> None:
+        """Queue an event (or a record) for the next batch."""
+        with self._cond:
+            self._add(record)
+
+    def _add(self, record: Record) -> None:
+        self._mark_oldest()
+        self._buffer.append(record)
+        if len(self._buffer) >= FLUSH_EVENTS or time.monotonic_ns() - self._oldest >= FLUSH_NS:
+            self._send_now()
+
+    def _send_now(self) -> None:
+        """Send buffer and pending start (the lock is held, so batches stay in order)."""
+        batch, self._buffer = self._buffer, []
+        if self._pending is not None:
+            batch.append(self._pending)
+            self._pending = None
+        if batch:
+            self._send(batch)
 
     def flush(self) -> None:
         """Send what is buffered now (before the process blocks or waits)."""
         with self._cond:
-            if self._buffer:
-                self._urgent = True
-                self._cond.notify()
+            self._send_now()
 
     def close(self) -> None:
-        """Send everything still buffered and stop the sender (before the process exits)."""
+        """Send everything still buffered and stop the ticker (before the process exits)."""
         with self._cond:
+            self._send_now()
             self._closed = True
             self._cond.notify()
-        self._sender.join()
+        self._ticker.join()
 
-    def _send_loop(self) -> None:
-        while True:
-            with self._cond:
-                while not self._buffer and not self._closed:
+    def _tick(self) -> None:
+        with self._cond:
+            while not self._closed:
+                if not self._buffer and self._pending is None:
                     self._cond.wait()
-                while not (self._closed or self._urgent or len(self._buffer) >= FLUSH_EVENTS):
-                    left = (self._oldest + FLUSH_NS - time.monotonic_ns()) / 1e9
-                    if left <= 0:
-                        break
+                    continue
+                left = (self._oldest + FLUSH_NS - time.monotonic_ns()) / 1e9
+                if left > 0:
                     self._cond.wait(left)
-                batch, self._buffer, self._urgent = self._buffer, [], False
-                closing = self._closed
-            if batch:
-                self._send(batch)
-            if closing:
-                with self._cond:
-                    if not self._buffer:
-                        return
+                elif self._buffer or self._pending is not None:
+                    self._send_now()
 
 
 class _LineToEvents(io.TextIOBase):
@@ -189,45 +213,56 @@ def _orphaned(parent: int) -> bool:
     return os.getppid() != parent
 
 
-def _get(q: Any, batcher: EventBatcher, parent: int) -> Any:
-    """Take the next message, flushing events before blocking; exit if orphaned.
-
-    A plain ``Queue.get()`` waits for data while holding the queue's cross-process read
-    lock, so a worker killed while idle would leave the lock taken and every other worker
-    stuck. Here a worker waits *outside* the lock (polling the pipe) and holds the lock only
-    for ``GRAB_S`` at most while it reads one message.
-    """
-    try:
-        return q.get_nowait()
-    except queue.Empty:
-        batcher.flush()
+def _get(taker: QueueTaker, batcher: EventBatcher, parent: int) -> Any:
+    """Take the next message, flushing events before waiting; exit if orphaned."""
+    flushed = False
     while True:
-        if q._reader.poll(IDLE_POLL_S):
-            try:
-                return q.get(timeout=GRAB_S)
-            except queue.Empty:
-                continue
+        if taker.ready(0 if not flushed else IDLE_POLL_S):
+            ok, message = taker.take()
+            if ok:
+                return message
+        elif not flushed:
+            batcher.flush()
+            flushed = True
         elif _orphaned(parent):
             os._exit(3)
 
 
+def _report_crash(ctx: ProcessContext, exc: BaseException) -> None:
+    """Tell the engine why this process is about to die (its stderr is not on screen)."""
+    text = "".join(traceback.format_exception(exc))
+    with contextlib.suppress(Exception):
+        t = time.monotonic_ns() - ctx.run_start_ns
+        ctx.events.send([Note(t, "error", clip(f"process crashed: {text}", MAX_TRACEBACK))])
+
+
 def compute_worker(ctx: ProcessContext) -> None:
-    """Task 2/3 compute worker: take tasks until the end sentinel, put results, report."""
+    """Task 2/3 compute worker (see :func:`_compute`); a crash is reported, then re-raised."""
+    try:
+        _compute(ctx)
+    except BaseException as exc:
+        _report_crash(ctx, exc)
+        raise
+
+
+def _compute(ctx: ProcessContext) -> None:
+    """Take tasks until the end sentinel, put results, report."""
     batcher = EventBatcher(ctx.events.send, ctx.run_start_ns)
     parent = _prepare_process(batcher, ctx.worker)
     sc = ctx.scenario
     function = resolve_task_function(sc.function)
+    tasks = QueueTaker(ctx.task_queue)
     pid = os.getpid()
     batcher.emit(WorkerReady(batcher.now(), ctx.worker, pid))
     batcher.flush()
     while True:
-        message: TaskMessage | None = _get(ctx.task_queue, batcher, parent)
+        message: TaskMessage | None = _get(tasks, batcher, parent)
         if message is None:
             break
         task, attempt, payload, fail = message
         ctx.slots[ctx.worker] = task
         started = batcher.now()
-        batcher.emit(TaskStarted(started, task, ctx.worker, attempt))
+        batcher.begin((TaskStarted, started, task, ctx.worker, attempt))
         seconds = simulated_seconds(sc.work_time, sc.jitter, sc.seed, task, sc.time_scale)
         try:
             output = run_task(function, payload, seconds, fail or payload in sc.fail_on)
@@ -237,14 +272,14 @@ def compute_worker(ctx: ProcessContext) -> None:
             error = clip(f"{type(exc).__name__}: {exc}")
             ctx.result_queue.put((task, attempt, ctx.worker, False, error, started, finished))
             ctx.slots[ctx.worker] = NO_TASK
-            batcher.emit(
+            batcher.end(
                 TaskFailed(finished, task, ctx.worker, started, error, clip(text, MAX_TRACEBACK))
             )
             continue
         finished = batcher.now()
         ctx.result_queue.put((task, attempt, ctx.worker, True, output, started, finished))
         ctx.slots[ctx.worker] = NO_TASK
-        batcher.emit(TaskDone(finished, task, ctx.worker, started, clip(repr(output))))
+        batcher.end((TaskDone, finished, task, ctx.worker, started, clip(repr(output))))
     batcher.emit(WorkerLoopEnded(batcher.now(), ctx.worker, "took the end sentinel"))
     batcher.close()
 
@@ -273,29 +308,40 @@ def print_worker(ctx: ProcessContext) -> None:
 
 def collect_one(
     message: ResultMessage, collector: int, scenario: Scenario, clock: Callable[[], int],
-    emit: Callable[[Event], None],
+    begin: Callable[[Record], None], end: Callable[[Record], None],
 ) -> None:
     """Process one result the way the seed's collector does (simulated handling time)."""
     task, attempt, worker, ok, output, _started, _finished = message
     text = clip(repr(output)) if ok else str(output)
-    emit(TaskCollecting(clock(), task, collector, worker, attempt, ok, text))
+    started = clock()
+    begin((TaskCollecting, started, task, collector, worker, attempt, ok, text))
     seconds = scenario.collect_time * scenario.time_scale
     if seconds > 0:
         time.sleep(seconds)
-    emit(TaskCollected(clock(), task, collector, ok))
+    end((TaskCollected, clock(), task, collector, started, worker, attempt, ok, text))
 
 
 def collector_process(ctx: ProcessContext) -> None:
-    """Task 3's dedicated collector: drain the result queue while workers compute."""
+    """Task 3's dedicated collector (see :func:`_collect`); a crash is reported, re-raised."""
+    try:
+        _collect(ctx)
+    except BaseException as exc:
+        _report_crash(ctx, exc)
+        raise
+
+
+def _collect(ctx: ProcessContext) -> None:
+    """Drain the result queue while workers compute."""
     batcher = EventBatcher(ctx.events.send, ctx.run_start_ns)
     parent = _prepare_process(batcher, COLLECTOR)
+    results = QueueTaker(ctx.result_queue)
     batcher.emit(WorkerReady(batcher.now(), COLLECTOR, os.getpid()))
     batcher.flush()
     while True:
-        message: ResultMessage | None = _get(ctx.result_queue, batcher, parent)
+        message: ResultMessage | None = _get(results, batcher, parent)
         if message is None:
             break
-        collect_one(message, COLLECTOR, ctx.scenario, batcher.now, batcher.emit)
+        collect_one(message, COLLECTOR, ctx.scenario, batcher.now, batcher.begin, batcher.end)
     batcher.emit(WorkerLoopEnded(batcher.now(), COLLECTOR, "took the end sentinel"))
     batcher.close()
 

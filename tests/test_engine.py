@@ -13,7 +13,7 @@ from core.events import (
     MAIN,
     PrintedLine,
     RunFinished,
-    TaskCollecting,
+    TaskCollected,
     TaskFailed,
     TaskRequeued,
     TaskStarted,
@@ -34,7 +34,7 @@ def test_pipeline_runs_every_task_once_on_real_pids() -> None:
     assert len(pids) == 3  # two workers and the collector, each its own process
     assert sum(lane.done for lane in state.workers()) == 6
     assert state.collector() is not None and state.collector().done == 6
-    outputs = sorted(int(e.output) for e in of_kind(events, TaskCollecting))
+    outputs = sorted(int(e.output) for e in of_kind(events, TaskCollected))
     assert outputs == [x * x for x in range(1, 7)]
     assert not state.task_queue and not state.result_queue
     assert all(lane.status == "exited" for lane in state.lanes.values())
@@ -44,10 +44,10 @@ def test_collect_after_waits_for_every_worker_loop() -> None:
     events, state = run_engine(scenario(mode="collect-after"))
     assert state.outcome == "completed" and state.collected == 6
     loops_ended = [e.t for e in of_kind(events, WorkerLoopEnded) if e.worker >= 0]
-    collecting = [e for e in of_kind(events, TaskCollecting)]
+    collecting = of_kind(events, TaskCollected)
     assert len(loops_ended) == 2
     assert all(e.collector == MAIN for e in collecting)
-    assert min(e.t for e in collecting) >= max(loops_ended)
+    assert min(e.started for e in collecting) >= max(loops_ended)
 
 
 def test_print_mode_shows_each_workers_lines() -> None:

@@ -1,0 +1,1 @@
+"""Benchmarks: the measurements the performance goals are judged by."""

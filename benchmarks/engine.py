@@ -1,0 +1,164 @@
+"""Engine benchmarks, measured side by side in one run; prints a table and the ratios.
+
+    python -m benchmarks.engine            # everything (about a minute on 2 cores)
+    python -m benchmarks.engine --quick    # fewer rounds
+
+1. Throughput: the instrumented Task 3 pipeline vs the same pipeline bare (20,000 trivial
+   tasks, no sleeps, 2 workers, forkserver), alternating rounds, median of each.
+2. Event latency: emitted in a worker -> received by the main process, p50/p99, under that load.
+3. Memory: peak RSS of a main process streaming 1,000,000 tasks vs 10 tasks (fresh
+   subprocesses, so one run's heap does not hide the other's).
+4. Worker start per start method: time until every worker is ready; private memory (USS) per
+   worker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from typing import Any
+
+import psutil
+from rich.console import Console
+from rich.table import Table
+
+from benchmarks.bare_pipeline import run_bare
+from core.engine import Engine, import_torch_quietly
+from core.events import TaskCollected, TaskDone, WorkerReady
+from core.scenario import make_scenario
+
+TASKS = 20_000
+WORKERS = 2
+
+
+def instrumented_round(tasks: int, workers: int) -> tuple[float, list[float]]:
+    """Seconds from first task start to last collection, and event latencies (ms)."""
+    scenario, _ = make_scenario(
+        count=tasks, workers=workers, work_time=0, collect_time=0, queue_bound=1000
+    )
+    engine = Engine(scenario)
+    engine.start()
+    first_start: int | None = None
+    last_collected = 0
+    latencies: list[float] = []
+    while (batch := engine.next_batch(5)) is not None:
+        received = time.monotonic_ns() - engine._start_ns
+        for event in batch:
+            if isinstance(event, TaskDone):
+                if first_start is None or event.started < first_start:
+                    first_start = event.started
+                latencies.append((received - event.t) / 1e6)
+            elif isinstance(event, TaskCollected):
+                last_collected = max(last_collected, event.t)
+    engine.join(10)
+    assert first_start is not None
+    return (last_collected - first_start) / 1e9, latencies
+
+
+def peak_rss_mb(tasks: int) -> float:
+    """Peak RSS of a fresh main process that streams ``tasks`` tasks through the engine."""
+    code = f"""
+import resource, sys
+from core.engine import Engine
+from core.scenario import make_scenario
+if __name__ == "__main__":
+    sc, _ = make_scenario(count={tasks}, workers=2, work_time=0, collect_time=0)
+    e = Engine(sc); e.start()
+    while e.next_batch(5) is not None:
+        pass
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=600, check=True)
+    return int(out.stdout.split()[-1]) / 1024
+
+
+def start_round(method: str, workers: int) -> tuple[float, float]:
+    """Seconds from run start until all workers are ready; mean USS per worker (MB)."""
+    scenario, _ = make_scenario(count=workers * 4, workers=workers, work_time=0.5,
+                                collect_time=0, start_method=method)
+    engine = Engine(scenario)
+    engine.start()
+    ready: dict[int, int] = {}
+    uss: list[float] = []
+    while (batch := engine.next_batch(5)) is not None:
+        for event in batch:
+            if isinstance(event, WorkerReady) and event.worker >= 0:
+                ready[event.worker] = event.t
+                if len(ready) == workers and not uss:
+                    for pid in (engine.pids().get(w) for w in range(workers)):
+                        if pid:
+                            uss.append(psutil.Process(pid).memory_full_info().uss / 2**20)
+                    engine.stop("measured")
+    engine.join(20)
+    return max(ready.values()) / 1e9, statistics.mean(uss)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer rounds")
+    parser.add_argument("--json", help="also write the figures to this file")
+    args = parser.parse_args()
+    rounds = 2 if args.quick else 4
+    import_torch_quietly()
+    import torch.multiprocessing as mp
+
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["core.worker"])
+    console = Console()
+    console.print(f"[bold]engine benchmarks[/] — {TASKS:,} trivial tasks, {WORKERS} workers, "
+                  f"forkserver, {rounds} alternating rounds")
+    instrumented_round(2000, WORKERS)  # warm up the forkserver
+    bare_s, ours_s, latencies = [], [], []
+    for _ in range(rounds):
+        bare, _started = run_bare(ctx, WORKERS, TASKS, 1000)
+        bare_s.append(bare)
+        seconds, lat = instrumented_round(TASKS, WORKERS)
+        ours_s.append(seconds)
+        latencies.extend(lat)
+    bare_rate = TASKS / statistics.median(bare_s)
+    ours_rate = TASKS / statistics.median(ours_s)
+    latencies.sort()
+    p50 = latencies[len(latencies) // 2]
+    p99 = latencies[int(len(latencies) * 0.99)]
+
+    rss_small = peak_rss_mb(10)
+    rss_big = peak_rss_mb(1_000_000)
+
+    starts: dict[str, tuple[float, float]] = {}
+    for method in ("spawn", "forkserver", "fork"):
+        starts[method] = start_round(method, 4)
+
+    table = Table(title="mpscope engine", show_lines=False)
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_column("target / note")
+    table.add_row("bare pipeline", f"{bare_rate:,.0f} tasks/s", "baseline")
+    table.add_row("instrumented pipeline", f"{ours_rate:,.0f} tasks/s", "")
+    ratio = ours_rate / bare_rate
+    table.add_row("throughput ratio", f"{ratio:.2f}", ">= 0.9")
+    table.add_row("event latency p50", f"{p50:.1f} ms", "")
+    table.add_row("event latency p99", f"{p99:.1f} ms", "<= 50 ms")
+    table.add_row("peak RSS, 10 tasks", f"{rss_small:.1f} MB", "")
+    table.add_row("peak RSS, 1,000,000 tasks", f"{rss_big:.1f} MB",
+                  f"+{rss_big - rss_small:.1f} MB (<= +25 MB)")
+    for method, (ready_s, uss) in starts.items():
+        table.add_row(f"start 4 workers: {method}", f"{ready_s:.2f} s",
+                      f"{uss:.0f} MB private per worker")
+    console.print(table)
+    figures: dict[str, Any] = {
+        "bare_tasks_per_s": bare_rate, "ours_tasks_per_s": ours_rate, "ratio": ratio,
+        "latency_p50_ms": p50, "latency_p99_ms": p99, "rss_10_mb": rss_small,
+        "rss_1m_mb": rss_big, "starts": starts,
+    }
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(figures, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
