@@ -40,6 +40,7 @@ DEFAULT_EXAMPLE = "squares_gen"
 """The example ``mpscope gen`` opens when no name is given."""
 
 MAX_LITERAL_CHARS = 10_000
+_BARE = re.compile(r"^[\w./~-]+$")
 _KEYWORD = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=(?!=)(.*)$", re.DOTALL)
 
 
@@ -73,7 +74,7 @@ def _describe_node(text: str) -> str:
         return "it"
     for node in ast.walk(tree.body):
         if isinstance(node, ast.Name):
-            return f"the name {node.id!r} (quote it for a string: {node.id!r})"
+            return f"the name {node.id!r}"
         if isinstance(node, ast.Call):
             return "a function call"
         if isinstance(node, ast.Attribute):
@@ -96,13 +97,21 @@ def parse_literal(text: str) -> Any:
         ast.parse(source, mode="eval")
     except SyntaxError as exc:
         where = f" at column {exc.offset}" if exc.offset else ""
-        raise LiteralError(f"not valid Python: {exc.msg}{where}") from None
+        raise LiteralError(f"not valid Python: {exc.msg}{where}{_quote_hint(source)}") from None
     except (RecursionError, MemoryError, ValueError) as exc:
         raise LiteralError(f"cannot parse: {type(exc).__name__}") from None
     try:
         return ast.literal_eval(source)
     except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError):
-        raise LiteralError(f"not a literal: {_describe_node(source)}") from None
+        problem = f"not a literal: {_describe_node(source)}{_quote_hint(source)}"
+        raise LiteralError(problem) from None
+
+
+def _quote_hint(source: str) -> str:
+    """For a bare word or path: how to write it as a string."""
+    if "'" in source or '"' in source or len(source) > 60 or not _BARE.match(source):
+        return ""
+    return f"; a string needs quotes: {source!r}"
 
 
 def parse_args(args: Sequence[str]) -> tuple[tuple[Any, ...], dict[str, Any]]:
@@ -115,7 +124,8 @@ def parse_args(args: Sequence[str]) -> tuple[tuple[Any, ...], dict[str, Any]]:
         try:
             value = parse_literal(text)
         except LiteralError as exc:
-            raise GenSpecError(f"argument {number} {arg!r}: {exc}") from None
+            shell = f' (in a shell: "{text.strip()!r}")' if "needs quotes" in str(exc) else ""
+            raise GenSpecError(f"argument {number} {arg!r}: {exc}{shell}") from None
         if name is None:
             if keywords:
                 raise GenSpecError(f"argument {number} {arg!r}: positional after keyword")

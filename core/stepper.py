@@ -219,7 +219,11 @@ class GeneratorStepper:
         return self._step(Action.CLOSE, None, lambda g: g.close())
 
     def reset(self) -> StepResult:
-        """Close the old generator (unless it is still running) and make a fresh one."""
+        """Close the old generator (unless it is still running) and make a fresh one.
+
+        The old generator is closed outside the lock: its ``finally`` blocks are user code and
+        may take their time, and the state must stay readable meanwhile.
+        """
         with self._lock:
             if self._running:
                 self.abandon()
@@ -228,9 +232,11 @@ class GeneratorStepper:
             self._epoch += 1
             self._gen = None
             self._abandoned = False
-            if old is not None:
-                with contextlib.suppress(Exception):  # one that refuses to close is dropped
-                    old.close()
+            self._line, self._locals = None, ()
+        if old is not None:
+            with contextlib.suppress(Exception):  # one that refuses to close is dropped
+                old.close()
+        with self._lock:
             try:
                 self._gen = create_generator(self._factory)
             except FactoryError as exc:

@@ -78,6 +78,16 @@ def test_parse_args_positional_and_keywords() -> None:
         parse_args(["a=1", "2"])
 
 
+def test_bare_words_and_paths_get_a_quoting_hint() -> None:
+    with pytest.raises(LiteralError, match="a string needs quotes: 'ten'$"):
+        parse_literal("ten")
+    with pytest.raises(GenSpecError, match=r"""in a shell: "'/tmp/x.txt'"\)$"""):
+        parse_args(["/tmp/x.txt"])
+    with pytest.raises(LiteralError) as caught:
+        parse_literal("2 ** 3")
+    assert "quotes" not in str(caught.value)
+
+
 def test_a_comparison_is_not_taken_for_a_keyword() -> None:
     with pytest.raises(GenSpecError, match="operator"):
         parse_args(["x==1"])

@@ -256,6 +256,15 @@ def test_close_runs_finally_and_closes() -> None:
     assert "does nothing" in (stepper.close().hint or "")
 
 
+def test_reset_closes_the_old_generator_first() -> None:
+    log: list[str] = []
+    stepper = GeneratorStepper(lambda: user.cleanup(log))
+    stepper.next()
+    assert stepper.reset().outcome is Outcome.CREATED
+    assert log == ["cleaned up"]
+    assert stepper.next().value == "working"
+
+
 def test_close_fresh_never_runs_the_body() -> None:
     log: list[str] = []
     stepper = GeneratorStepper(lambda: user.cleanup(log))
