@@ -37,23 +37,22 @@ from dataclasses import dataclass
 from multiprocessing.connection import wait as wait_for
 from typing import Any, Final
 
-from core import stderr_capture
+from core.child_output import real_stderr
 from core.events import (
     COLLECTOR,
     MAIN,
     Event,
     FeederBlocked,
     Note,
-    PrintedLine,
     RunFinished,
     RunPaused,
     RunStarted,
     SourceExhausted,
+    SpeedChanged,
     WorkerExited,
     WorkerLoopEnded,
     WorkerReady,
     WorkerSpawned,
-    clip,
     decode,
 )
 from core.ledger import Ledger, TaskMessage
@@ -87,7 +86,7 @@ def import_torch_quietly() -> None:
     """Import torch (here, not at module level: the UI paints before torch loads).
 
     Without NumPy, ``import torch`` warns "Failed to initialize NumPy"; in the main process we
-    silence exactly that warning. Children's copies are captured by :mod:`core.stderr_capture`.
+    silence exactly that warning. Children filter it when they import torch (see :mod:`core.worker`).
     """
     import warnings
 
@@ -183,6 +182,15 @@ class Engine:
         with self._lock:
             self._inject_next += 1
 
+    def set_time_scale(self, scale: float) -> None:
+        """Change the speed control live: later work sleeps ``scale`` times its base time."""
+        with self._lock:
+            shared = getattr(self, "_time_scale", None)
+            if shared is None or self._finished.is_set():
+                return
+            shared.value = scale
+            self._emit([SpeedChanged(self._now(), scale)])
+
     def set_paused(self, paused: bool) -> bool:
         """Suspend (SIGSTOP) or resume (SIGCONT) every process of the run."""
         with self._lock:
@@ -208,9 +216,6 @@ class Engine:
     def _note(self, level: str, text: str) -> None:
         self._emit([Note(self._now(), level, text)])
 
-    def _on_stderr_line(self, line: str) -> None:
-        self._emit([PrintedLine(self._now(), -3, clip(line), "stderr")])
-
     # -- the engine thread ---------------------------------------------------------------------
 
     def _run(self) -> None:
@@ -222,7 +227,6 @@ class Engine:
             self._note("error", message)
             self._force_stop()
         finally:
-            stderr_capture.set_listener(None)
             self.outcome = outcome
             self._emit([RunFinished(self._now(), outcome, message)])
             self._finished.set()
@@ -236,17 +240,18 @@ class Engine:
         self._emit([RunStarted(0, sc.mode, sc.start_method, sc.workers, sc.to_json(), os.getpid())])
         for text in self._notes:
             self._note("warning", text)
-        stderr_capture.set_listener(self._on_stderr_line)
         mp.set_sharing_strategy("file_system")
         ctx = mp.get_context(sc.start_method)
         if sc.start_method == "forkserver":
             ctx.set_forkserver_preload(["core.worker"])
         from core import worker as worker_module
 
-        self._task_q = ctx.Queue(maxsize=sc.queue_bound)
-        self._result_q = ctx.Queue()
+        with real_stderr():  # creating queues may start the resource tracker
+            self._task_q = ctx.Queue(maxsize=sc.queue_bound)
+            self._result_q = ctx.Queue()
         self._readers: dict[Any, int] = {}  # event pipe read end -> worker id
         self._slots = ctx.Array("q", [-1] * sc.workers, lock=False)
+        self._time_scale = ctx.Value("d", sc.time_scale, lock=False)
         target = worker_module.print_worker if sc.mode == "print" else worker_module.compute_worker
         if sc.mode == "print":  # Task 1: each worker's counting job is its one task
             with self._lock:
@@ -255,7 +260,7 @@ class Engine:
                     self._emit(self._ledger.announce(self._now(), i))
                 self._source_done = True
                 self._emit([SourceExhausted(self._now(), sc.workers)])
-        with stderr_capture.capture_window():
+        with real_stderr():
             for i in range(sc.workers):
                 if self._stop_reason is not None:
                     break
@@ -273,7 +278,7 @@ class Engine:
         reader, writer = ctx.Pipe(duplex=False)
         process_ctx = wm.ProcessContext(
             worker, self.scenario, self._start_ns, self._task_q, self._result_q, writer,
-            self._slots,
+            self._slots, self._time_scale,
         )
         role = "collector" if worker == COLLECTOR else "worker"
         name = f"mpscope-{role}-{worker}" if worker >= 0 else "mpscope-collector"
@@ -553,7 +558,8 @@ class Engine:
                 continue
             if message is None:
                 return
-            wm.collect_one(message, MAIN, self.scenario, self._now, emit, emit)
+            wm.collect_one(message, MAIN, self.scenario, self._time_scale.value, self._now,
+                           emit, emit)
 
     # -- ending --------------------------------------------------------------------------------
 
@@ -586,7 +592,7 @@ class Engine:
         for _ in workers:
             with contextlib.suppress(queue.Full):
                 self._task_q.put(None, timeout=0.1)
-        grace = max(2.0, self.scenario.work_time * self.scenario.time_scale * 1.5 + 0.5)
+        grace = max(2.0, self.scenario.work_time * self._time_scale.value * 1.5 + 0.5)
         self._wait_for(workers, grace, drain_results=True)
         self._escalate(workers)
         collector = self._procs.get(COLLECTOR)

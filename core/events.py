@@ -250,6 +250,14 @@ class RunPaused(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class SpeedChanged(Event):
+    """Simulated work and collect times are now multiplied by ``time_scale``."""
+
+    kind: ClassVar[str] = "speed_changed"
+    time_scale: float
+
+
+@dataclass(frozen=True, slots=True)
 class RunFinished(Event):
     """The run is over and every process of it has been joined."""
 
@@ -279,6 +287,7 @@ EVENT_TYPES: Final[dict[str, type[Event]]] = {
         TaskLost,
         PrintedLine,
         RunPaused,
+        SpeedChanged,
         RunFinished,
     )
 }

@@ -24,6 +24,7 @@ from core.events import (
     RunPaused,
     RunStarted,
     SourceExhausted,
+    SpeedChanged,
     TaskCollected,
     TaskCollecting,
     TaskDone,
@@ -134,7 +135,9 @@ class RunState:
         self.collected = 0
         self.source_total: int | None = None
         self.feeder_blocked = False
+        self.feeder_label = ""
         self.paused = False
+        self.time_scale = 1.0
         self.outcome = ""
         self.outcome_message = ""
         self.failures: deque[Failure] = deque(maxlen=RECENT_FAILURES)
@@ -162,6 +165,17 @@ class RunState:
     def workers(self) -> list[Lane]:
         """Compute-worker lanes in worker order."""
         return [lane for key, lane in sorted(self.lanes.items()) if key >= 0]
+
+    def timeline_start(self) -> int:
+        """The shared left edge of every lane's timeline: when the first process was ready."""
+        ready = [lane.ready_at for lane in self.lanes.values() if lane.ready_at is not None]
+        return min(ready) if ready else 0
+
+    @property
+    def collector_waiting(self) -> bool:
+        """Task 2: the main process has not started collecting yet."""
+        lane = self.lanes.get(MAIN)
+        return lane is not None and lane.status == "waiting"
 
     def collector(self) -> Lane | None:
         """The collector lane (a process in Task 3, the main process in Task 2)."""
@@ -200,6 +214,7 @@ class RunState:
         self.mode, self.start_method, self.main_pid = e.mode, e.start_method, e.main_pid
         try:
             self.scenario = Scenario.from_json(e.scenario)
+            self.time_scale = self.scenario.time_scale
         except ScenarioError:
             self.scenario = None
 
@@ -234,6 +249,7 @@ class RunState:
 
     def _on_feeder(self, e: FeederBlocked) -> None:
         self.feeder_blocked = e.blocked
+        self.feeder_label = e.label
 
     def _on_exhausted(self, e: SourceExhausted) -> None:
         self.source_total = e.total
@@ -325,6 +341,9 @@ class RunState:
     def _on_paused(self, e: RunPaused) -> None:
         self.paused = e.paused
 
+    def _on_speed(self, e: SpeedChanged) -> None:
+        self.time_scale = e.time_scale
+
     def _on_finished(self, e: RunFinished) -> None:
         self.outcome, self.outcome_message = e.outcome, e.message
         if self.source_total is None:  # stopped before the source ran dry
@@ -356,5 +375,6 @@ _HANDLERS: Final = {
     TaskLost: RunState._on_lost,
     PrintedLine: RunState._on_printed,
     RunPaused: RunState._on_paused,
+    SpeedChanged: RunState._on_speed,
     RunFinished: RunState._on_finished,
 }

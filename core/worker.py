@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from core.child_output import capture_process_output
 from core.events import (
     COLLECTOR,
     MAX_TRACEBACK,
@@ -73,6 +74,7 @@ class ProcessContext:
     result_queue: Any
     events: Any  # the write end of this process's own event pipe (no lock shared with others)
     slots: Any  # shared int64 array: the task each worker holds, NO_TASK when none
+    time_scale: Any  # shared double: the speed control, read before each piece of work
 
 
 class EventBatcher:
@@ -202,8 +204,9 @@ def _prepare_process(batcher: EventBatcher, worker: int) -> int:
     parent = os.getppid()
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the engine's to handle
-    with contextlib.suppress(OSError):
-        os.dup2(2, 1)  # C-level prints go where the engine captures stderr
+    capture_process_output(
+        lambda line: batcher.emit(PrintedLine(batcher.now(), worker, clip(line), "stderr"))
+    )
     sys.stdout = _LineToEvents(batcher, worker, "stdout")
     sys.stderr = _LineToEvents(batcher, worker, "stderr")
     return parent
@@ -263,7 +266,7 @@ def _compute(ctx: ProcessContext) -> None:
         ctx.slots[ctx.worker] = task
         started = batcher.now()
         batcher.begin((TaskStarted, started, task, ctx.worker, attempt))
-        seconds = simulated_seconds(sc.work_time, sc.jitter, sc.seed, task, sc.time_scale)
+        seconds = simulated_seconds(sc.work_time, sc.jitter, sc.seed, task, ctx.time_scale.value)
         try:
             output = run_task(function, payload, seconds, fail or payload in sc.fail_on)
         except Exception as exc:
@@ -298,7 +301,7 @@ def print_worker(ctx: ProcessContext) -> None:
     for count in range(1, sc.print_count + 1):
         print(f"[Worker {ctx.worker}] PID={pid} | count={count}")
         batcher.flush()
-        time.sleep(sc.print_delay * sc.time_scale)
+        time.sleep(sc.print_delay * ctx.time_scale.value)
     ctx.slots[ctx.worker] = NO_TASK
     output = f"printed 1..{sc.print_count}"
     batcher.emit(TaskDone(batcher.now(), ctx.worker, ctx.worker, started, output))
@@ -307,15 +310,15 @@ def print_worker(ctx: ProcessContext) -> None:
 
 
 def collect_one(
-    message: ResultMessage, collector: int, scenario: Scenario, clock: Callable[[], int],
-    begin: Callable[[Record], None], end: Callable[[Record], None],
+    message: ResultMessage, collector: int, scenario: Scenario, time_scale: float,
+    clock: Callable[[], int], begin: Callable[[Record], None], end: Callable[[Record], None],
 ) -> None:
     """Process one result the way the seed's collector does (simulated handling time)."""
     task, attempt, worker, ok, output, _started, _finished = message
     text = clip(repr(output)) if ok else str(output)
     started = clock()
     begin((TaskCollecting, started, task, collector, worker, attempt, ok, text))
-    seconds = scenario.collect_time * scenario.time_scale
+    seconds = scenario.collect_time * time_scale
     if seconds > 0:
         time.sleep(seconds)
     end((TaskCollected, clock(), task, collector, started, worker, attempt, ok, text))
@@ -341,7 +344,8 @@ def _collect(ctx: ProcessContext) -> None:
         message: ResultMessage | None = _get(results, batcher, parent)
         if message is None:
             break
-        collect_one(message, COLLECTOR, ctx.scenario, batcher.now, batcher.begin, batcher.end)
+        collect_one(message, COLLECTOR, ctx.scenario, ctx.time_scale.value, batcher.now,
+                    batcher.begin, batcher.end)
     batcher.emit(WorkerLoopEnded(batcher.now(), COLLECTOR, "took the end sentinel"))
     batcher.close()
 

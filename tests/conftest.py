@@ -17,12 +17,14 @@ import pytest
 HELPERS = ("multiprocessing.forkserver", "multiprocessing.resource_tracker")
 
 
-def _helper(proc: psutil.Process) -> bool:
+def _helper(proc: psutil.Process, me: int) -> bool:
+    """The forkserver or resource tracker itself (a direct child), not what it forked."""
     try:
         cmdline = " ".join(proc.cmdline())
+        parent = proc.ppid()
     except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
         return True
-    return any(name in cmdline for name in HELPERS)
+    return parent == me and any(name in cmdline for name in HELPERS)
 
 
 def leftover_children(wait: float = 5.0) -> list[psutil.Process]:
@@ -37,7 +39,7 @@ def leftover_children(wait: float = 5.0) -> list[psutil.Process]:
                     continue
             except psutil.NoSuchProcess:
                 continue
-            if not _helper(child):
+            if not _helper(child, me.pid):
                 left.append(child)
         if not left or time.monotonic() > deadline:
             return left

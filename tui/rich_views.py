@@ -155,8 +155,8 @@ def summary_table(summary: RunSummary) -> Table:
     return table
 
 
-def summary_view(state: RunState, width: int = 60) -> RenderableType:
-    """The whole end-of-run summary: table, totals line, timeline."""
+def summary_view(state: RunState, width: int = 60, timeline: bool = True) -> RenderableType:
+    """The whole end-of-run summary: table, totals line and (if asked) the timeline."""
     summary = summarize(state)
     style = {"completed": "bold green", "stopped": "bold yellow"}.get(summary.outcome, "bold red")
     totals = Text()
@@ -168,12 +168,9 @@ def summary_view(state: RunState, width: int = 60) -> RenderableType:
         f"   collected {summary.collected}   re-queued {summary.requeued}"
         f"   wall {summary.wall_s:.2f}s"
     )
-    parts: list[RenderableType] = [
-        summary_table(summary),
-        totals,
-        Text("timeline", style="bold"),
-        gantt(state, width),
-    ]
+    parts: list[RenderableType] = [summary_table(summary), totals]
+    if timeline:
+        parts += [Text("timeline", style="bold"), gantt(state, width)]
     failures = list(state.failures)[-3:]
     for failure in failures:
         parts.append(Text(f"failed task {failure.label}: {failure.error}", style="red"))

@@ -1,0 +1,490 @@
+"""The mpscope app: a live torch.multiprocessing run (or a replay) beside a generator stepper.
+
+The app folds events from one source (:mod:`tui.bridge`) into a :class:`core.state.RunState`
+and repaints at a bounded frame rate, only what changed. It never starts or kills processes
+itself: it asks the source, which asks the engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import signal
+import time
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import on
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.geometry import Offset
+from textual.widgets import Footer
+
+from core.events import (
+    COLLECTOR,
+    MAIN,
+    Event,
+    RunStarted,
+    TaskCollected,
+    TaskCollecting,
+    TaskDone,
+    TaskFailed,
+    TaskStarted,
+)
+from core.recording import RecordingError, RecordingWriter
+from core.scenario import MAX_WORKERS, MODE_TITLES, Scenario
+from core.state import RunState
+from tui.bridge import EventSource, LiveSource, ReplaySource
+from tui.event_log import EventLog
+from tui.failure_screen import FailureScreen
+from tui.flights import Flights
+from tui.help_screen import HelpScreen
+from tui.lanes_view import LanesView
+from tui.messages import EventsArrived, SourceEnded
+from tui.queue_strip import QueueStrip
+from tui.run_header import RunHeader
+from tui.summary_panel import SummaryPanel
+from tui.worker_lane import WorkerLane
+
+FPS = 15
+FLIGHT_FPS = 30
+SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
+MAX_KEPT_EVENTS = 500_000
+MODE_KEYS = {"1": "print", "2": "collect-after", "3": "pipeline"}
+
+
+class MpscopeApp(App[int]):
+    """Lanes per worker PID, queues as token strips, the collector, a log and a summary."""
+
+    TITLE = "mpscope"
+    CSS_PATH = "app.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit"),
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
+        Binding("question_mark,f1", "help", "Help", key_display="?"),
+        Binding("r", "restart", "Restart"),
+        Binding("space", "pause", "Pause"),
+        Binding("x", "stop", "Stop"),
+        Binding("1", "mode('print')", "Task 1", show=False),
+        Binding("2", "mode('collect-after')", "Task 2", show=False),
+        Binding("3", "mode('pipeline')", "Task 3", show=False),
+        Binding("plus,equals_sign", "workers(1)", "Worker+", key_display="+"),
+        Binding("minus", "workers(-1)", "Worker-", key_display="-"),
+        Binding("less_than_sign,comma", "speed(-1)", "Slower", key_display="<"),
+        Binding("greater_than_sign,full_stop", "speed(1)", "Faster", key_display=">"),
+        Binding("k", "kill", "Kill"),
+        Binding("f", "inject", "Fail"),
+        Binding("e", "show_error", "Error", show=False),
+        Binding("R", "record", "Record", key_display="R", show=False),
+        Binding("ctrl+s", "screenshot", "Screenshot", key_display="^s", show=False),
+        Binding("l", "toggle_log", "Log"),
+        Binding("g", "toggle_stepper", "Gen"),
+    ]
+
+    def __init__(
+        self,
+        scenario: Scenario | None = None,
+        notes: list[str] | None = None,
+        record: str | None = None,
+        replay: list[Event] | None = None,
+        replay_name: str = "",
+        autostart: bool = True,
+    ) -> None:
+        super().__init__()
+        self.scenario = scenario or Scenario()
+        self.notes = list(notes or [])
+        self.replay_events = replay
+        self.replay_name = replay_name
+        self.autostart = autostart
+        self.state = RunState()
+        self.source: EventSource | None = None
+        self.run_id = 0
+        self.speed = 1 / self.scenario.time_scale
+        self.kept: list[Event] = []
+        self.kept_all = True
+        self.record_path = record
+        self.writer: RecordingWriter | None = None
+        self.flights = Flights()
+        self._painted = -1
+        self._last_paint = 0.0
+        self._stopping = False
+        self.exit_code = 0
+
+    # -- layout ------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield RunHeader(id="header")
+        with Horizontal(id="body"):
+            with Vertical(id="pipeline"):
+                yield QueueStrip("task", id="task-queue")
+                yield LanesView(id="lanes")
+                yield QueueStrip("result", id="result-queue")
+                with Vertical(id="collector-box"):
+                    yield WorkerLane(COLLECTOR, id="collector-lane")
+                with Vertical(id="dock"):
+                    yield SummaryPanel(id="summary")
+                    yield EventLog(id="log")
+            yield from self._stepper()
+        yield Footer()
+
+    def _stepper(self) -> ComposeResult:
+        from tui.stepper_panel import StepperPanel
+
+        yield StepperPanel(id="stepper")
+
+    def on_mount(self) -> None:
+        self.set_interval(1 / FPS, self._paint)
+        self.set_interval(1 / FLIGHT_FPS, self._fly)
+        if self.size.height < 30:
+            self.query_one(EventLog).add_class("-hidden")
+        self._sync_dock()
+        if self.autostart:
+            self.call_after_refresh(self.start_run)
+
+    # -- runs --------------------------------------------------------------------------------
+
+    def start_run(self) -> None:
+        """Start a fresh run of the current scenario (or replay from the beginning)."""
+        self.run_id += 1
+        run_id = self.run_id
+        self.state = RunState()
+        self.kept, self.kept_all = [], True
+        self.flights.clear()
+        self.query_one(LanesView).reset()
+        self.query_one(EventLog).clear()
+        self.query_one(SummaryPanel).remove_class("-shown")
+        if self.size.height >= 30:
+            self.query_one(EventLog).remove_class("-hidden")
+        self._sync_dock()
+        self._painted = -1
+
+        def post(events: list[Event] | None) -> None:
+            message = SourceEnded(run_id) if events is None else EventsArrived(run_id, events)
+            self.post_message(message)
+
+        if self.replay_events is not None:
+            self.source = ReplaySource(self.replay_events, post, self.speed)
+        else:
+            scenario = dataclasses.replace(self.scenario, time_scale=1 / self.speed)
+            self.writer = None
+            if self.record_path:
+                self.writer = self._open_writer(self.record_path)
+            self.source = LiveSource(scenario, self.notes, post, None)
+            self.notes = []
+        self.source.start()
+
+    def _open_writer(self, path: str) -> RecordingWriter | None:
+        try:
+            return RecordingWriter(path)
+        except RecordingError as exc:
+            self.notify(str(exc), severity="error")
+            return None
+
+    @on(EventsArrived)
+    def _events(self, message: EventsArrived) -> None:
+        if message.run_id != self.run_id:
+            return
+        events = message.events
+        log = self.query_one(EventLog)
+        lines = log.describe_lines(events, self.state) if log.display else []
+        self._launch_flights(events)
+        for event in events:
+            if isinstance(event, RunStarted) and self.replay_events is None:
+                self.scenario = self.state.scenario or self.scenario
+            self.state.apply(event)
+        if self.writer is not None:
+            self.writer.write(events)
+        if self.kept_all:
+            self.kept.extend(events)
+            if len(self.kept) > MAX_KEPT_EVENTS:
+                self.kept, self.kept_all = [], False
+        for line in lines:
+            log.write(line)
+
+    @on(SourceEnded)
+    def _ended(self, message: SourceEnded) -> None:
+        if message.run_id != self.run_id:
+            return
+        if self.writer is not None:
+            self.writer.close()
+            self.notify(f"recorded {self.writer.count} events to {self.writer.path}")
+            self.writer = None
+            self.record_path = None
+        self._paint(force=True)
+        if self.state.finished:
+            summary = self.query_one(SummaryPanel)
+            summary.add_class("-shown")
+            summary.show(self.state)
+            self.query_one(EventLog).add_class("-hidden")
+            self._sync_dock()
+            self.exit_code = {"completed": 0, "stopped": 0}.get(self.state.outcome, 1)
+
+    # -- painting ----------------------------------------------------------------------------
+
+    def _paint(self, force: bool = False) -> None:
+        """Repaint what changed; nothing at all when nothing did."""
+        state = self.state
+        ticking = state.mode != "" and not state.finished and not state.paused
+        if not force and state.revision == self._painted and not ticking:
+            return
+        self._painted = state.revision
+        recording = self.writer.path.name if self.writer is not None else None
+        with self.batch_update():
+            self.query_one(RunHeader).show(state, live=self.replay_events is None,
+                                           speed=self.speed, recording=recording,
+                                           source_name=self.replay_name)
+            self.query_one("#task-queue", QueueStrip).show(state)
+            self.query_one(LanesView).show(state)
+            self.query_one("#result-queue", QueueStrip).show(state)
+            collector = state.collector()
+            box = self.query_one("#collector-box")
+            box.display = collector is not None or state.mode in ("", "pipeline",
+                                                                  "collect-after")
+            lane = self.query_one("#collector-lane", WorkerLane)
+            if collector is not None and lane.worker != collector.worker:
+                lane.worker = collector.worker
+            box.border_title = "collector" if state.mode != "collect-after" else (
+                "collector: the main process (Task 2 collects after the workers)")
+            lane.show(state)
+            self.query_one("#result-queue").display = state.mode != "print"
+            if state.mode == "print":
+                box.display = False
+
+    def _fly(self) -> None:
+        if self.flights.active:
+            self.flights.step()
+
+    def _launch_flights(self, events: list[Event]) -> None:
+        if self.size.height < 20 or self.speed > 2:
+            return
+        lanes = self.query_one(LanesView)
+        tasks = self.query_one("#task-queue", QueueStrip)
+        results = self.query_one("#result-queue", QueueStrip)
+        collector = self.query_one("#collector-lane", WorkerLane)
+        for event in events:
+            start: Offset | None = None
+            end: Offset | None = None
+            if isinstance(event, TaskStarted):
+                lane = lanes.lane(event.worker)
+                start = tasks.token_offset(event.task)
+                end = _lane_anchor(lane)
+            elif isinstance(event, TaskDone | TaskFailed):
+                lane = lanes.lane(event.worker)
+                if lane is not None and lane.task_in_hand == event.task:
+                    start = lane.token_offset()
+                else:
+                    start = tasks.token_offset(event.task)
+                end = results.entry_offset() if self.state.mode != "print" else None
+            elif isinstance(event, TaskCollecting | TaskCollected):
+                if isinstance(event, TaskCollected) and collector.task_in_hand == event.task:
+                    continue
+                start = results.token_offset(event.task)
+                end = _lane_anchor(collector)
+            else:
+                continue
+            label = self.state.labels.get(event.task, str(event.task))
+            ok = not isinstance(event, TaskFailed)
+            self.flights.launch(self.screen, event.task, label, ok, start, end, self.speed)
+
+    # -- actions -----------------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        """Keys and how to read the screen."""
+        self.push_screen(HelpScreen())
+
+    async def action_restart(self) -> None:
+        """Start the run again."""
+        await self._stop_source()
+        self.start_run()
+
+    async def action_stop(self) -> None:
+        """Ordered stop of the current run."""
+        if self.source is not None and not self.state.finished:
+            self.notify("stopping: draining queues, joining workers…")
+            self.source.stop()
+
+    def action_pause(self) -> None:
+        """Pause or resume the run (the processes are suspended)."""
+        if self.source is None or self.state.finished:
+            return
+        self.source.set_paused(not self.state.paused)
+
+    async def action_mode(self, mode: str) -> None:
+        """Switch to Task 1, 2 or 3 and restart."""
+        if self.replay_events is not None:
+            self.notify("a replay shows what was recorded; run mpscope to try another mode")
+            return
+        self.scenario = dataclasses.replace(self.scenario, mode=mode)
+        self.notify(f"switching to {MODE_TITLES[mode]}")
+        await self.action_restart()
+
+    async def action_workers(self, delta: int) -> None:
+        """One worker more or fewer; restarts the run."""
+        if self.replay_events is not None:
+            self.notify("not in a replay", severity="warning")
+            return
+        workers = min(MAX_WORKERS, max(1, self.scenario.workers + delta))
+        if workers == self.scenario.workers:
+            self.notify(f"workers stay at {workers} (1..{MAX_WORKERS})", severity="warning")
+            return
+        self.scenario = dataclasses.replace(self.scenario, workers=workers)
+        await self.action_restart()
+
+    def action_speed(self, step: int) -> None:
+        """Slower or faster: scales work and collect times (or replay time)."""
+        index = min(range(len(SPEEDS)), key=lambda i: abs(SPEEDS[i] - self.speed))
+        index = min(len(SPEEDS) - 1, max(0, index + step))
+        self.speed = SPEEDS[index]
+        if self.source is not None:
+            self.source.set_speed(self.speed)
+        self._paint(force=True)
+
+    def action_kill(self) -> None:
+        """SIGKILL a worker (a busy one if there is one) to show how faults are handled."""
+        if self.source is None or not self.source.live or self.state.finished:
+            self.notify("no live run to kill a worker in", severity="warning")
+            return
+        alive = [lane for lane in self.state.workers() if lane.status not in ("exited",
+                                                                               "killed")]
+        busy = [lane for lane in alive if lane.status == "busy"]
+        target = (busy or alive or [None])[0]
+        if target is None or not self.source.kill_worker(target.worker):
+            self.notify("no worker is alive", severity="warning")
+            return
+        self.notify(f"sent SIGKILL to worker {target.worker} (PID {target.pid})")
+
+    def action_inject(self) -> None:
+        """Make the next task raise inside its worker."""
+        if self.source is None or not self.source.inject_failure():
+            self.notify("only a live run can be given a failing task", severity="warning")
+            return
+        self.notify("the next task queued will raise InjectedFailure")
+
+    def action_show_error(self) -> None:
+        """The last failed task's traceback."""
+        if not self.state.failures:
+            self.notify("no task has failed (press f to make one fail)")
+            return
+        failure = self.state.failures[-1]
+        lane = self.state.lanes.get(failure.worker)
+        self.push_screen(FailureScreen(failure, lane.pid if lane else 0))
+
+    def action_record(self) -> None:
+        """Record this run to a file (from its start while its events are kept)."""
+        if self.writer is not None:
+            self.notify(f"already recording to {self.writer.path}")
+            return
+        if not self.kept_all:
+            self.notify("this run is too long to record from its start; press r, then R",
+                        severity="warning")
+            return
+        path = Path(time.strftime("mpscope-%Y%m%d-%H%M%S.jsonl"))
+        writer = self._open_writer(str(path))
+        if writer is None:
+            return
+        writer.write(self.kept)
+        if self.state.finished:
+            writer.close()
+            self.notify(f"recorded {writer.count} events to {path}")
+            return
+        self.writer = writer
+        self.notify(f"recording to {path}")
+
+    def action_screenshot(self) -> None:
+        """Save an SVG screenshot in the current folder."""
+        path = self.save_screenshot()
+        self.notify(f"saved {path}")
+
+    def action_toggle_log(self) -> None:
+        """Show or hide the event log (after a run: switch between log and summary)."""
+        log = self.query_one(EventLog)
+        summary = self.query_one(SummaryPanel)
+        if self.state.finished:
+            showing_log = not log.has_class("-hidden")
+            log.set_class(showing_log, "-hidden")
+            summary.set_class(showing_log, "-shown")
+        else:
+            log.toggle_class("-hidden")
+        self._sync_dock()
+
+    def _sync_dock(self) -> None:
+        """The bottom dock is shown only when it holds something."""
+        log = self.query_one(EventLog)
+        summary = self.query_one(SummaryPanel)
+        self.query_one("#dock").display = (not log.has_class("-hidden")
+                                           or summary.has_class("-shown"))
+
+    def action_toggle_stepper(self) -> None:
+        """Show or hide the generator stepper beside the lanes."""
+        panel = self.query_one("#stepper")
+        panel.toggle_class("-shown")
+        if panel.has_class("-shown"):
+            panel.focus()
+        else:
+            self.screen.set_focus(None)
+
+    async def action_quit(self) -> None:
+        """Stop the run (every child process) and leave."""
+        if self._stopping:
+            return
+        self._stopping = True
+        await self._stop_source()
+        self.exit(self.exit_code)
+
+    async def _stop_source(self) -> None:
+        source = self.source
+        self.source = None
+        self.run_id += 1  # ignore whatever the old run still says
+        if source is not None:
+            source.stop()
+            await asyncio.to_thread(source.join, 20)
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+
+def _lane_anchor(lane: WorkerLane | None) -> Offset | None:
+    """Where a token lands on a lane: just after its title."""
+    if lane is None or not lane.display:
+        return None
+    region = lane.content_region
+    if region.width == 0:
+        return None
+    title = lane.title_width()
+    return Offset(region.x + title, region.y)
+
+
+def _install_signal_handlers(app: MpscopeApp) -> dict[int, Any]:
+    """SIGTERM and SIGHUP quit the app the orderly way (children stopped first)."""
+
+    def on_signal(signum: int, _frame: object) -> None:
+        app.call_later(app.action_quit)
+
+    return {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGHUP)}
+
+
+def _run(app: MpscopeApp) -> int:
+    from core.engine import stop_all_engines
+
+    previous = _install_signal_handlers(app)
+    try:
+        result = app.run()
+    finally:
+        stop_all_engines()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return int(result or 0)
+
+
+def run_app(scenario: Scenario, notes: list[str], record: str | None) -> int:
+    """``mpscope`` / ``mpscope run``: the app on a live run."""
+    return _run(MpscopeApp(scenario, notes, record))
+
+
+def run_replay_app(events: list[Event], name: str) -> int:
+    """``mpscope replay FILE``: the same screen driven by a recording."""
+    return _run(MpscopeApp(replay=events, replay_name=Path(name).name))
+
+
+__all__ = ["MAIN", "MpscopeApp", "run_app", "run_replay_app"]

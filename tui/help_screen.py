@@ -1,0 +1,67 @@
+"""The help screen: every key of the app, and how to read the screen."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Markdown
+
+HELP = """\
+# mpscope — keys
+
+| key | what it does |
+|---|---|
+| `r` | start the run again (restart) |
+| `space` | pause / resume (the processes are really suspended: SIGSTOP / SIGCONT) |
+| `x` | stop the run (ordered: drain, end sentinels, join, then terminate) |
+| `1` `2` `3` | switch to the seed's Task 1 (print), Task 2 (collect after), Task 3 (pipeline) |
+| `+` `-` | one worker more / fewer (restarts the run) |
+| `<` `>` | slower / faster: ×0.25 slow motion … ×4; applies to the next tasks at once |
+| `k` | kill a worker with SIGKILL (a busy one if any), to watch its task go back on the queue |
+| `f` | make the next task raise inside its worker |
+| `e` | show the last failed task's traceback |
+| `R` | record this run to a JSON-lines file (replay it with `mpscope replay FILE`) |
+| `ctrl+s` | save an SVG screenshot |
+| `l` | show / hide the event log |
+| `g` | show / hide the generator stepper (its own keys work while it has focus; `tab` moves focus) |
+| `?` `f1` | this help |
+| `q` `ctrl+c` | quit (every child process is stopped first) |
+
+# Reading the screen
+
+- **task queue**: tokens waiting, next to be taken first; the border turns yellow when the
+  queue is full and the feeder (and the generator inside it) is blocked: backpressure.
+- **workers**: one lane per process, titled with its real PID. `●` busy with a token,
+  `○` idle, `✖` killed. The second line is its timeline: coloured blocks are tasks (each task
+  keeps its colour everywhere), dots are idle time. In Task 1 it shows the count printed.
+- **result queue**: results waiting for the collector. In Task 2 they pile up here until
+  every worker has finished: the main process collects only then.
+- **collector**: the dedicated collector process of Task 3 (or the main process in Task 2).
+- Tokens fly from queue to worker to result queue to collector as tasks move.
+- When the run ends, the summary shows per-PID counts and utilisation and checks that
+  done + failed + lost = every task.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    """Keys and a legend; any of escape, q, ? closes it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,question_mark,f1", "dismiss", "Close"),
+    ]
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll { width: 96; max-width: 100%; height: 90%;
+        border: thick $primary; background: $surface; padding: 0 1; }
+    """
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Markdown(HELP)
+
+    def action_dismiss(self) -> None:  # type: ignore[override]
+        self.dismiss(None)

@@ -1,0 +1,44 @@
+"""The scrolling column of worker lanes: one :class:`WorkerLane` per compute worker PID."""
+
+from __future__ import annotations
+
+from textual.containers import VerticalScroll
+
+from core.state import RunState
+from tui.worker_lane import WorkerLane
+
+
+class LanesView(VerticalScroll):
+    """Mounts a lane for each worker as it appears; more lanes than rows scroll."""
+
+    DEFAULT_CSS = """
+    LanesView { height: auto; border: round $primary 60%; border-title-color: $text; }
+    """
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._lanes: dict[int, WorkerLane] = {}
+
+    def reset(self) -> None:
+        """Forget every lane (a new run starts)."""
+        for lane in self._lanes.values():
+            lane.remove()
+        self._lanes = {}
+
+    def show(self, state: RunState) -> None:
+        """Add lanes for new workers, then let each lane show itself."""
+        for lane_state in state.workers():
+            if lane_state.worker not in self._lanes:
+                widget = WorkerLane(lane_state.worker, id=f"lane-{lane_state.worker}")
+                widget.set_class(lane_state.worker % 2 == 1, "-odd")
+                self._lanes[lane_state.worker] = widget
+                self.mount(widget)
+        busy = sum(1 for lane in state.workers() if lane.status == "busy")
+        count = len(state.workers())
+        self.border_title = f"workers · {count} processes · {busy} busy"
+        for widget in self._lanes.values():
+            widget.show(state)
+
+    def lane(self, worker: int) -> WorkerLane | None:
+        """The lane widget of a worker, if mounted."""
+        return self._lanes.get(worker)

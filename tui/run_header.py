@@ -1,0 +1,60 @@
+"""The top line: the scenario in words (Task 1/2/3 as the seed names them), state and time."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widget import Widget
+
+from core.state import RunState
+
+
+def speed_label(factor: float) -> str:
+    """``×1``, ``×0.25 slow motion``, ``×4 fast``."""
+    text = f"×{factor:g}"
+    if factor < 1:
+        return f"{text} slow motion"
+    return f"{text} fast" if factor > 1 else text
+
+
+class RunHeader(Widget):
+    """Scenario, run state, speed, recording, elapsed time; one line."""
+
+    DEFAULT_CSS = """
+    RunHeader { height: 1; background: $primary-background; color: $text; }
+    """
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._line_text = Text("mpscope", style="bold")
+
+    def show(self, state: RunState, *, live: bool, speed: float, recording: str | None,
+             source_name: str = "") -> None:
+        """Recompute the line; repaint only if it changed."""
+        text = Text(" mpscope ", style="bold reverse")
+        text.append(" ")
+        if state.scenario is not None:
+            text.append(state.scenario.describe(), style="bold")
+        elif state.mode:
+            text.append(state.mode, style="bold")
+        else:
+            text.append("starting…", style="dim")
+        text.append("   ")
+        if not live:
+            text.append(f"replay {source_name} ", style="bold magenta")
+        if state.finished:
+            style = {"completed": "bold green", "stopped": "bold yellow"}.get(state.outcome,
+                                                                             "bold red")
+            text.append(f"■ {state.outcome}", style=style)
+        elif state.paused:
+            text.append("❚❚ paused", style="bold yellow")
+        elif state.mode:
+            text.append("▶ running", style="bold green")
+        text.append(f"  {speed_label(speed)}  {state.now / 1e9:6.1f}s")
+        if recording:
+            text.append(f"  ● REC {recording}", style="bold red")
+        if text != self._line_text:
+            self._line_text = text
+            self.refresh()
+
+    def render(self) -> Text:
+        return self._line_text

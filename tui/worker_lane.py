@@ -1,0 +1,130 @@
+"""One lane per process: a compute worker (titled with its real PID), the collector, or the
+main process collecting in Task 2. Two lines: who and what now; then its timeline (or, in
+Task 1, the count it has printed)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.geometry import Offset
+from textual.widget import Widget
+
+from core.events import COLLECTOR, MAIN
+from core.state import Bar, Lane, RunState
+from tui.rich_views import STATUS_STYLE, timeline_row
+from tui.tokens import token_text
+
+DOT = {"starting": "◌", "idle": "○", "busy": "●", "exiting": "◍", "exited": "◌", "killed": "✖",
+       "waiting": "◔", "finished": "◌"}
+TIMELINE_WINDOW_NS = 60_000_000_000
+
+
+class WorkerLane(Widget):
+    """A process's lane; call :meth:`show` with the state each frame."""
+
+    DEFAULT_CSS = """
+    WorkerLane { height: 2; padding: 0 1; }
+    WorkerLane.-odd { background: $boost; }
+    WorkerLane.-killed { background: $error 15%; }
+    """
+
+    def __init__(self, worker: int, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.worker = worker
+        self._lines = (Text(), Text())
+        self._token_x: int | None = None
+        self._anchor_x = 0
+        self._hand_task: int | None = None
+
+    def show(self, state: RunState) -> None:
+        """Recompute both lines from the state; repaint only if they changed."""
+        lane = state.lanes.get(self.worker)
+        if lane is None:
+            return
+        width = max(10, (self.content_region.width or self.size.width) or 80)
+        first = self._headline(lane, state, width)
+        second = self._detail(lane, state, width)
+        self.set_class(lane.status == "killed", "-killed")
+        if (first, second) != self._lines:
+            self._lines = (first, second)
+            self.refresh()
+
+    def _headline(self, lane: Lane, state: RunState, width: int) -> Text:
+        text = Text(no_wrap=True, overflow="ellipsis")
+        style = STATUS_STYLE.get(lane.status, "")
+        text.append(f"{DOT.get(lane.status, '·')} ", style=style)
+        text.append(lane.title, style="bold")
+        text.append("  ")
+        verb = "collecting" if lane.worker in (COLLECTOR, MAIN) else "busy"
+        self._anchor_x = text.cell_len + len(verb) + 1
+        self._token_x, self._hand_task = None, None
+        if lane.status == "busy" and lane.task is not None:
+            text.append(f"{verb} ", style=style)
+            self._token_x, self._hand_task = text.cell_len, lane.task
+            text.append_text(token_text(lane.task, lane.task_label))
+            text.append(f" {max(0, state.now - lane.since) / 1e9:.2f}s", style="dim")
+        elif lane.status == "killed":
+            text.append(f"killed by {lane.signal}", style=style)
+        elif lane.status == "exited":
+            text.append(f"exited ({lane.exitcode}): {lane.exit_reason}", style=style)
+        elif lane.status == "waiting":
+            text.append("waits until every worker has finished its loop", style=style)
+        elif lane.status == "exiting":
+            text.append(f"exiting: {lane.exit_reason}", style=style)
+        else:
+            text.append(lane.status, style=style)
+        counts = self._counts(lane, state)
+        pad = width - text.cell_len - counts.cell_len
+        if pad > 1:
+            text.append(" " * pad)
+            text.append_text(counts)
+        return text
+
+    @staticmethod
+    def _counts(lane: Lane, state: RunState) -> Text:
+        text = Text()
+        if lane.worker in (COLLECTOR, MAIN):
+            text.append(f"collected {lane.done}", style="bold")
+        else:
+            text.append(f"done {lane.done}", style="bold")
+            if lane.failed:
+                text.append(f" · failed {lane.failed}", style="bold red")
+        text.append(f" · util {lane.utilisation(state.now):.0%}", style="dim")
+        return text
+
+    def _detail(self, lane: Lane, state: RunState, width: int) -> Text:
+        if state.mode == "print" and lane.worker >= 0:
+            count = state.scenario.print_count if state.scenario else 5
+            text = Text("  ")
+            text.append("▮" * min(lane.lines, count), style="green")
+            text.append("▯" * max(0, count - lane.lines), style="grey35")
+            text.append(f" {lane.lines}/{count}  ", style="bold")
+            text.append(lane.last_line, style="italic")
+            return text
+        span_end = state.now
+        start = min(state.timeline_start(), span_end)
+        if span_end - start > TIMELINE_WINDOW_NS:
+            start = span_end - TIMELINE_WINDOW_NS
+        bars = list(lane.bars)
+        if lane.status == "busy" and lane.task is not None:
+            bars.append(Bar(lane.task, lane.task_label, lane.since, span_end, True))
+        row = timeline_row(bars, start, max(1, span_end - start), max(1, width - 2))
+        return Text("  ").append_text(row)
+
+    def render(self) -> Text:
+        return Text("\n").join(self._lines)
+
+    def token_offset(self) -> Offset | None:
+        """Screen position of the token of the task in hand, if any."""
+        if self._token_x is None:
+            return None
+        region = self.content_region
+        return Offset(region.x + self._token_x, region.y)
+
+    def title_width(self) -> int:
+        """Cells before the token of a task in hand (where an arriving token lands)."""
+        return self._anchor_x
+
+    @property
+    def task_in_hand(self) -> int | None:
+        """The task this lane shows in hand."""
+        return self._hand_task
