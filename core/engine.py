@@ -411,13 +411,14 @@ class Engine:
                 events.extend(self._repair_queue_locks(proc))
                 events.extend(self._ledger.release_held(self._now(), everything=True))
                 held = int(self._slots[proc.worker])
+                label = self._ledger.label(held)
                 died, requeue = self._ledger.worker_died(self._now(), proc.worker, held)
                 events.extend(died)
                 self._requeue.extend(requeue)
                 where = (
-                    f"; task {held} went back on the task queue"
+                    f"; task {label} went back on the task queue"
                     if requeue
-                    else (f"; task {held} is lost" if died else "")
+                    else (f"; task {label} is lost" if died else "")
                 )
                 events.append(Note(self._now(), "warning",
                                    f"{who} (PID {proc.process.pid}) {reason}{where}"))

@@ -75,6 +75,11 @@ class Ledger:
         self._entries[task] = _Entry(1, payload, label, fail)
         return (task, 1, payload, fail)
 
+    def label(self, task: int) -> str:
+        """The label of a task in the book (its id as text if it is not)."""
+        e = self._entries.get(task)
+        return e.label if e is not None else str(task)
+
     def message(self, task: int) -> TaskMessage | None:
         """The task-queue message for a task that is (again) waiting to be queued."""
         e = self._entries.get(task)

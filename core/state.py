@@ -88,6 +88,7 @@ class Lane:
     signal: str = ""
     exit_reason: str = ""
     last_line: str = ""
+    fate: str = ""  # what became of the task a killed worker held
     lines: int = 0
     bars: deque[Bar] = field(default_factory=lambda: deque(maxlen=RECENT_BARS))
 
@@ -263,8 +264,10 @@ class RunState:
     def _on_requeued(self, e: TaskRequeued) -> None:
         self.requeued += 1
         lane = self.lanes.get(e.worker)
-        if lane is not None and lane.task == e.task:
-            lane.task = None
+        if lane is not None:
+            lane.fate = f"task {self._label(e.task)} re-queued"
+            if lane.task == e.task:
+                lane.task = None
 
     def _on_started(self, e: TaskStarted) -> None:
         self.task_queue.pop(e.task, None)
@@ -329,6 +332,7 @@ class RunState:
         lane = self.lanes.get(e.worker)
         if lane is not None and lane.task == e.task:
             lane.task = None
+            lane.fate = f"task {self._label(e.task)} lost"
         self.labels.pop(e.task, None)
 
     def _on_printed(self, e: PrintedLine) -> None:

@@ -90,6 +90,7 @@ class MpscopeApp(App[int]):
         replay: list[Event] | None = None,
         replay_name: str = "",
         autostart: bool = True,
+        instant: bool = False,
     ) -> None:
         super().__init__()
         self.scenario = scenario or Scenario()
@@ -97,6 +98,7 @@ class MpscopeApp(App[int]):
         self.replay_events = replay
         self.replay_name = replay_name
         self.autostart = autostart
+        self.instant = instant
         self.state = RunState()
         self.source: EventSource | None = None
         self.run_id = 0
@@ -142,6 +144,10 @@ class MpscopeApp(App[int]):
         if self.autostart:
             self.call_after_refresh(self.start_run)
 
+    def on_resize(self) -> None:
+        """Widths changed: lay every line out again."""
+        self.call_after_refresh(self._paint, True)
+
     # -- runs --------------------------------------------------------------------------------
 
     def start_run(self) -> None:
@@ -164,7 +170,7 @@ class MpscopeApp(App[int]):
             self.post_message(message)
 
         if self.replay_events is not None:
-            self.source = ReplaySource(self.replay_events, post, self.speed)
+            self.source = ReplaySource(self.replay_events, post, self.speed, self.instant)
         else:
             scenario = dataclasses.replace(self.scenario, time_scale=1 / self.speed)
             self.writer = None
@@ -256,7 +262,7 @@ class MpscopeApp(App[int]):
             self.flights.step()
 
     def _launch_flights(self, events: list[Event]) -> None:
-        if self.size.height < 20 or self.speed > 2:
+        if self.size.height < 20 or self.speed > 2 or self.instant:
             return
         lanes = self.query_one(LanesView)
         tasks = self.query_one("#task-queue", QueueStrip)
@@ -419,6 +425,7 @@ class MpscopeApp(App[int]):
         """Show or hide the generator stepper beside the lanes."""
         panel = self.query_one("#stepper")
         panel.toggle_class("-shown")
+        self.call_after_refresh(self._paint, True)
         if panel.has_class("-shown"):
             panel.focus()
         else:

@@ -97,10 +97,12 @@ class ReplaySource:
 
     live = False
 
-    def __init__(self, events: list[Event], post: Post, speed: float = 1.0) -> None:
+    def __init__(self, events: list[Event], post: Post, speed: float = 1.0,
+                 instant: bool = False) -> None:
         self._events = events
         self._post = post
         self._speed = speed
+        self._instant = instant
         self._paused = threading.Event()
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._play, name="mpscope-replay", daemon=True)
@@ -109,6 +111,10 @@ class ReplaySource:
         self._thread.start()
 
     def _play(self) -> None:
+        if self._instant:  # the final picture at once (tests, screenshots)
+            self._post(list(self._events))
+            self._post(None)
+            return
         clock = 0.0  # replayed run time, in ns
         last = time.monotonic()
         index = 0

@@ -75,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="mpscope",
         description="Watch a torch.multiprocessing pipeline and step Python generators, live.",
-        epilog="With no command, mpscope opens the app on the seed's Task 3.",
+        epilog="With no command, mpscope opens the app on the seed's Task 3 (run's options work "
+    "without the word run too).",
     )
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     run = sub.add_parser("run", help="run a scenario (the app, or --plain)")
@@ -131,10 +132,11 @@ def _fail(message: str) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``mpscope`` console script."""
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+        argv = ["run", *argv]  # `mpscope --workers 4` means `mpscope run --workers 4`
     try:
         args = parser.parse_args(argv)
-        if args.command is None:
-            args = parser.parse_args(["run", *(argv or [])])
         if args.command == "gen":
             from tui.gen_app import run_gen_command
 

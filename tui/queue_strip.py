@@ -17,20 +17,28 @@ class QueueStrip(Widget):
     """Tokens in queue order (the next to be taken first), with a one-line caption."""
 
     DEFAULT_CSS = """
-    QueueStrip { height: 3; border: round $primary 60%; padding: 0 1; }
+    QueueStrip { height: 3; border: round $primary 60%; padding: 0 1; text-wrap: nowrap;
+                 text-overflow: clip; }
     QueueStrip.-blocked { border: round $warning; }
     """
 
     def __init__(self, which: str, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._last_state: RunState | None = None
         self.which = which  # "task" or "result"
         self._tokens: list[tuple[int, str, bool]] = []
         self._caption = Text()
         self._positions: dict[int, int] = {}
         self._shown_key: object = None
 
+    def on_resize(self) -> None:
+        """Lay the lines out again for the new width."""
+        if self._last_state is not None:
+            self.show(self._last_state)
+
     def show(self, state: RunState) -> None:
         """Take the queue's contents from the state; repaint only on change."""
+        self._last_state = state
         if self.which == "task":
             tokens = [(task, label, True) for task, label in state.task_queue.items()]
             bound = state.scenario.queue_bound if state.scenario else 0

@@ -134,9 +134,12 @@ def gantt(state: RunState, width: int = 60) -> RenderableType:
     return table
 
 
-def summary_table(summary: RunSummary) -> Table:
-    """Per-PID counts, busy time and utilisation."""
-    table = Table(title=summary.title, title_style="bold", expand=False)
+def summary_table(summary: RunSummary, compact: bool = False) -> Table:
+    """Per-PID counts, busy time and utilisation (``compact``: no box, no title)."""
+    if compact:
+        table = Table(box=None, expand=False, pad_edge=False, header_style="bold")
+    else:
+        table = Table(title=summary.title, title_style="bold", expand=False)
     table.add_column("process")
     table.add_column("done", justify="right")
     table.add_column("failed", justify="right")
@@ -155,8 +158,10 @@ def summary_table(summary: RunSummary) -> Table:
     return table
 
 
-def summary_view(state: RunState, width: int = 60, timeline: bool = True) -> RenderableType:
-    """The whole end-of-run summary: table, totals line and (if asked) the timeline."""
+def summary_view(
+    state: RunState, width: int = 60, timeline: bool = True, compact: bool = False
+) -> RenderableType:
+    """The whole end-of-run summary: totals, table and (if asked) the timeline."""
     summary = summarize(state)
     style = {"completed": "bold green", "stopped": "bold yellow"}.get(summary.outcome, "bold red")
     totals = Text()
@@ -168,7 +173,9 @@ def summary_view(state: RunState, width: int = 60, timeline: bool = True) -> Ren
         f"   collected {summary.collected}   re-queued {summary.requeued}"
         f"   wall {summary.wall_s:.2f}s"
     )
-    parts: list[RenderableType] = [summary_table(summary), totals]
+    parts: list[RenderableType] = [summary_table(summary, compact), totals]
+    if compact:
+        parts.reverse()
     if timeline:
         parts += [Text("timeline", style="bold"), gantt(state, width)]
     failures = list(state.failures)[-3:]

@@ -20,7 +20,8 @@ class RunHeader(Widget):
     """Scenario, run state, speed, recording, elapsed time; one line."""
 
     DEFAULT_CSS = """
-    RunHeader { height: 1; background: $primary-background; color: $text; }
+    RunHeader { height: 1; background: $primary-background; color: $text; text-wrap: nowrap;
+                text-overflow: ellipsis; }
     """
 
     def __init__(self, **kwargs: object) -> None:
@@ -32,15 +33,6 @@ class RunHeader(Widget):
         """Recompute the line; repaint only if it changed."""
         text = Text(" mpscope ", style="bold reverse")
         text.append(" ")
-        if state.scenario is not None:
-            text.append(state.scenario.describe(), style="bold")
-        elif state.mode:
-            text.append(state.mode, style="bold")
-        else:
-            text.append("starting…", style="dim")
-        text.append("   ")
-        if not live:
-            text.append(f"replay {source_name} ", style="bold magenta")
         if state.finished:
             style = {"completed": "bold green", "stopped": "bold yellow"}.get(state.outcome,
                                                                              "bold red")
@@ -49,9 +41,17 @@ class RunHeader(Widget):
             text.append("❚❚ paused", style="bold yellow")
         elif state.mode:
             text.append("▶ running", style="bold green")
-        text.append(f"  {speed_label(speed)}  {state.now / 1e9:6.1f}s")
+        else:
+            text.append("starting…", style="dim")
+        text.append(f" {state.now / 1e9:5.1f}s  {speed_label(speed)}  ")
         if recording:
-            text.append(f"  ● REC {recording}", style="bold red")
+            text.append(f"● REC {recording}  ", style="bold red")
+        if not live:
+            text.append(f"replay {source_name}  ", style="bold magenta")
+        if state.scenario is not None:
+            text.append(state.scenario.describe(), style="bold")
+        elif state.mode:
+            text.append(state.mode, style="bold")
         if text != self._line_text:
             self._line_text = text
             self.refresh()

@@ -22,21 +22,28 @@ class WorkerLane(Widget):
     """A process's lane; call :meth:`show` with the state each frame."""
 
     DEFAULT_CSS = """
-    WorkerLane { height: 2; padding: 0 1; }
+    WorkerLane { height: 2; padding: 0 1; text-wrap: nowrap; text-overflow: clip; }
     WorkerLane.-odd { background: $boost; }
     WorkerLane.-killed { background: $error 15%; }
     """
 
     def __init__(self, worker: int, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._last_state: RunState | None = None
         self.worker = worker
         self._lines = (Text(), Text())
         self._token_x: int | None = None
         self._anchor_x = 0
         self._hand_task: int | None = None
 
+    def on_resize(self) -> None:
+        """Lay the lines out again for the new width."""
+        if self._last_state is not None:
+            self.show(self._last_state)
+
     def show(self, state: RunState) -> None:
         """Recompute both lines from the state; repaint only if they changed."""
+        self._last_state = state
         lane = state.lanes.get(self.worker)
         if lane is None:
             return
@@ -49,6 +56,7 @@ class WorkerLane(Widget):
             self.refresh()
 
     def _headline(self, lane: Lane, state: RunState, width: int) -> Text:
+        counts = self._counts(lane, state)
         text = Text(no_wrap=True, overflow="ellipsis")
         style = STATUS_STYLE.get(lane.status, "")
         text.append(f"{DOT.get(lane.status, '·')} ", style=style)
@@ -64,19 +72,21 @@ class WorkerLane(Widget):
             text.append(f" {max(0, state.now - lane.since) / 1e9:.2f}s", style="dim")
         elif lane.status == "killed":
             text.append(f"killed by {lane.signal}", style=style)
+            if lane.fate:
+                text.append(f" · {lane.fate}", style="bold yellow")
         elif lane.status == "exited":
-            text.append(f"exited ({lane.exitcode}): {lane.exit_reason}", style=style)
+            text.append(f"exited {lane.exitcode}", style=style)
         elif lane.status == "waiting":
-            text.append("waits until every worker has finished its loop", style=style)
+            text.append("waits for every worker to finish", style=style)
         elif lane.status == "exiting":
-            text.append(f"exiting: {lane.exit_reason}", style=style)
+            text.append("took the end sentinel", style=style)
         else:
             text.append(lane.status, style=style)
-        counts = self._counts(lane, state)
-        pad = width - text.cell_len - counts.cell_len
-        if pad > 1:
-            text.append(" " * pad)
-            text.append_text(counts)
+        room = width - counts.cell_len - 1
+        if text.cell_len > room:
+            text.truncate(max(0, room), overflow="ellipsis")
+        text.append(" " * max(1, width - text.cell_len - counts.cell_len))
+        text.append_text(counts)
         return text
 
     @staticmethod
@@ -111,7 +121,7 @@ class WorkerLane(Widget):
         return Text("  ").append_text(row)
 
     def render(self) -> Text:
-        return Text("\n").join(self._lines)
+        return Text("\n", no_wrap=True, overflow="crop").join(self._lines)
 
     def token_offset(self) -> Offset | None:
         """Screen position of the token of the task in hand, if any."""

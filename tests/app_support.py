@@ -1,0 +1,21 @@
+"""Helpers for the app's tests: recorded runs, an app that shows them at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.events import Event
+from core.recording import read_recording
+from tui.app import MpscopeApp
+
+RECORDINGS = Path(__file__).parent / "recordings"
+
+
+def recording(name: str) -> list[Event]:
+    """The events of ``tests/recordings/NAME.jsonl``."""
+    return read_recording(RECORDINGS / f"{name}.jsonl")
+
+
+def replay_app(name: str) -> MpscopeApp:
+    """An app that shows the final picture of a recorded run at once (no timing, no flights)."""
+    return MpscopeApp(replay=recording(name), replay_name=f"{name}.jsonl", instant=True)

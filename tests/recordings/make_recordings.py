@@ -1,0 +1,48 @@
+"""Regenerate the small recordings the snapshot tests are fed from.
+
+    python -m tests.recordings.make_recordings
+
+Each is a real run (real processes, real PIDs) recorded with :class:`RecordingWriter`; the
+snapshot tests replay them instantly, so the pictures are the same on every machine.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from core.engine import Engine
+from core.events import TaskStarted
+from core.recording import RecordingWriter
+from core.scenario import make_scenario
+
+HERE = Path(__file__).parent
+SMALL: dict[str, Any] = dict(workers=3, count=6, work_time=0.15, collect_time=0.05)
+
+
+def record(name: str, kill_worker: int | None = None, **settings: Any) -> None:
+    scenario, _ = make_scenario(**{**SMALL, **settings})
+    engine = Engine(scenario)
+    writer = RecordingWriter(HERE / f"{name}.jsonl")
+    engine.start()
+    killed = False
+    while (batch := engine.next_batch(5)) is not None:
+        writer.write(batch)
+        for event in batch:
+            if (kill_worker is not None and not killed and isinstance(event, TaskStarted)
+                    and event.worker == kill_worker):
+                killed = engine.kill_worker(kill_worker)
+    writer.close()
+    print(f"{name}: {writer.count} events")
+
+
+def main() -> None:
+    record("task3")
+    record("task2", mode="collect-after")
+    record("task1", mode="print", print_count=3, print_delay=0.05)
+    record("failure", fail_on=(3,))
+    record("killed", kill_worker=1, work_time=0.3)
+
+
+if __name__ == "__main__":
+    main()
