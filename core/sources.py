@@ -41,7 +41,12 @@ def make_source(scenario: Scenario) -> Iterator[Any]:
 
 def task_label(payload: Any) -> str:
     """A short label for a task token: ``7``, or ``[0..7]`` for a batch of consecutive ints."""
-    if isinstance(payload, list) and payload and all(isinstance(v, int) for v in payload):
-        if payload == list(range(payload[0], payload[0] + len(payload))):
-            return f"[{payload[0]}..{payload[-1]}]" if len(payload) > 1 else f"[{payload[0]}]"
+    consecutive = (
+        isinstance(payload, list)
+        and payload
+        and all(isinstance(v, int) for v in payload)
+        and payload == list(range(payload[0], payload[0] + len(payload)))
+    )
+    if consecutive:
+        return f"[{payload[0]}..{payload[-1]}]" if len(payload) > 1 else f"[{payload[0]}]"
     return clip(repr(payload), 40)

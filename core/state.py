@@ -273,7 +273,8 @@ class RunState:
         self.task_queue.pop(e.task, None)
         self.started += 1
         lane = self._lane(e.worker)
-        lane.status, lane.task, lane.task_label, lane.since = "busy", e.task, self._label(e.task), e.t
+        lane.status, lane.task, lane.since = "busy", e.task, e.t
+        lane.task_label = self._label(e.task)
 
     def _finish_on_lane(self, worker: int, task: int, start: int, end: int, ok: bool) -> None:
         lane = self._lane(worker)

@@ -254,6 +254,7 @@ class MpscopeApp(App[int]):
                 "collector: the main process (Task 2 collects after the workers)")
             lane.show(state)
             self.query_one("#result-queue").display = state.mode != "print"
+            self.query_one("#task-queue").display = state.mode != "print"
             if state.mode == "print":
                 box.display = False
 
@@ -472,13 +473,13 @@ def _install_signal_handlers(app: MpscopeApp) -> dict[int, Any]:
 
 
 def _run(app: MpscopeApp) -> int:
-    from core.engine import stop_all_engines
+    from core.engine import shutdown
 
     previous = _install_signal_handlers(app)
     try:
         result = app.run()
     finally:
-        stop_all_engines()
+        shutdown()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return int(result or 0)

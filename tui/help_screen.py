@@ -27,7 +27,7 @@ HELP = """\
 | `R` | record this run to a JSON-lines file (replay it with `mpscope replay FILE`) |
 | `ctrl+s` | save an SVG screenshot |
 | `l` | show / hide the event log |
-| `g` | show / hide the generator stepper (its own keys work while it has focus; `tab` moves focus) |
+| `g` | show / hide the generator stepper (its keys work while it has focus) |
 | `?` `f1` | this help |
 | `q` `ctrl+c` | quit (every child process is stopped first) |
 

@@ -35,7 +35,11 @@ class LanesView(VerticalScroll):
                 self.mount(widget)
         busy = sum(1 for lane in state.workers() if lane.status == "busy")
         count = len(state.workers())
-        self.border_title = f"workers · {count} processes · {busy} busy"
+        if state.mode == "print" and state.scenario is not None:
+            self.border_title = (f"workers · {count} processes, no queues: each runs the seed's "
+                                 f"worker_print and prints 1..{state.scenario.print_count}")
+        else:
+            self.border_title = f"workers · {count} processes · {busy} busy"
         for widget in self._lanes.values():
             widget.show(state)
 

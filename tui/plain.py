@@ -98,8 +98,11 @@ def run_plain(scenario: Scenario, notes: list[str], record: str | None) -> int:
         else:
             _pump(engine, printer, writer)
     finally:
+        from core.engine import shutdown
+
         engine.stop("mpscope is exiting")
         engine.join(15)
+        shutdown()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         if writer is not None:

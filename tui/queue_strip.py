@@ -81,8 +81,7 @@ class QueueStrip(Widget):
         room = max(0, width - caption_width - 1)
         text = Text(no_wrap=True, overflow="crop")
         self._positions = {}
-        shown = 0
-        for task, label, ok in self._tokens:
+        for shown, (task, label, ok) in enumerate(self._tokens):
             token = token_text(task, label, ok)
             more = len(self._tokens) - shown - 1
             reserve = len(f" +{more}") if more else 0
@@ -92,7 +91,6 @@ class QueueStrip(Widget):
             self._positions[task] = text.cell_len
             text.append_text(token)
             text.append(" " * TOKEN_GAP)
-            shown += 1
         if not self._tokens:
             text.append("empty", style="dim italic")
         pad = max(1, width - text.cell_len - self._caption.cell_len)

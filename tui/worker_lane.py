@@ -107,7 +107,7 @@ class WorkerLane(Widget):
             text = Text("  ")
             text.append("▮" * min(lane.lines, count), style="green")
             text.append("▯" * max(0, count - lane.lines), style="grey35")
-            text.append(f" {lane.lines}/{count}  ", style="bold")
+            text.append(f"  {lane.lines}/{count}   ", style="bold")
             text.append(lane.last_line, style="italic")
             return text
         span_end = state.now

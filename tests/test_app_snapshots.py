@@ -1,0 +1,65 @@
+"""SVG snapshots of the app fed from recorded runs (deterministic: recordings carry their own
+PIDs and times, and are shown instantly, without flights).
+
+Each mode, a failure and a killed worker, at 80x24 and at 120x40. Regenerate with
+``pytest tests/test_app_snapshots.py --snapshot-update`` after ``python -m
+tests.recordings.make_recordings``, and look at the SVGs before committing them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from textual.pilot import Pilot
+
+from tests.app_support import replay_app
+from tui.app import MpscopeApp
+
+Snap = Callable[..., bool]
+RECORDINGS = ["task1", "task2", "task3", "failure", "killed"]
+SIZES = [(80, 24), (120, 40)]
+
+
+async def _until_finished(pilot: Pilot[object]) -> None:
+    app = pilot.app
+    assert isinstance(app, MpscopeApp)
+    for _ in range(200):
+        if app.state.finished and app.query_one("#summary").has_class("-shown"):
+            break
+        await pilot.pause(0.02)
+    assert app.state.finished
+    await pilot.pause(0.1)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("name", RECORDINGS)
+def test_recorded_run(snap_compare: Snap, name: str, size: tuple[int, int]) -> None:
+    assert snap_compare(replay_app(name), terminal_size=size, run_before=_until_finished)
+
+
+def test_log_after_a_run(snap_compare: Snap) -> None:
+    async def show_log(pilot: Pilot[object]) -> None:
+        await _until_finished(pilot)
+        await pilot.press("l")
+        await pilot.pause(0.1)
+
+    assert snap_compare(replay_app("failure"), terminal_size=(120, 40), run_before=show_log)
+
+
+def test_failure_traceback_screen(snap_compare: Snap) -> None:
+    async def show_error(pilot: Pilot[object]) -> None:
+        await _until_finished(pilot)
+        await pilot.press("e")
+        await pilot.pause(0.2)
+
+    assert snap_compare(replay_app("failure"), terminal_size=(120, 40), run_before=show_error)
+
+
+def test_help_screen(snap_compare: Snap) -> None:
+    async def show_help(pilot: Pilot[object]) -> None:
+        await _until_finished(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause(0.2)
+
+    assert snap_compare(replay_app("task3"), terminal_size=(120, 40), run_before=show_help)

@@ -1,0 +1,77 @@
+"""End to end: the real ``mpscope`` in a real terminal (tmux), read back with capture-pane."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+TMUX = shutil.which("tmux")
+MPSCOPE = Path(sys.executable).with_name("mpscope")
+pytestmark = [
+    pytest.mark.timeout(120),
+    pytest.mark.skipif(TMUX is None and not os.environ.get("CI"), reason="tmux not installed"),
+]
+
+
+def _tmux(*args: str) -> str:
+    return subprocess.run(["tmux", *args], check=True, capture_output=True, text=True,
+                          timeout=10).stdout
+
+
+def _screen(session: str) -> str:
+    return _tmux("capture-pane", "-p", "-t", session)
+
+
+def _wait_for(session: str, pattern: str, timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    screen = ""
+    while time.monotonic() < deadline:
+        screen = _screen(session)
+        if re.search(pattern, screen):
+            return screen
+        time.sleep(0.2)
+    raise AssertionError(f"{pattern!r} did not appear; the screen was:\n{screen}")
+
+
+def _not_sleep(proc: psutil.Process) -> bool:
+    """Everything but the ``sleep`` that keeps the tmux pane open."""
+    try:
+        return "sleep" not in proc.cmdline()
+    except psutil.NoSuchProcess:
+        return False
+
+
+def test_the_real_app_runs_task3_and_quits_leaving_no_process(tmp_path: Path) -> None:
+    session = f"mpscope-e2e-{os.getpid()}"
+    done = tmp_path / "exit-code"
+    command = (f"cd {tmp_path} && {MPSCOPE} --tasks 6 --work-time 0.1 --collect-time 0.02; "
+               f"echo $? > {done}; sleep 30")
+    _tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "40", command)
+    try:
+        shell_pid = int(_tmux("display-message", "-p", "-t", session, "#{pane_pid}").strip())
+        screen = _wait_for(session, r"■ completed", timeout=60)
+        descendants = psutil.Process(shell_pid).children(recursive=True)
+        assert any("mpscope" in " ".join(p.cmdline()) for p in descendants)
+        assert "done 6 + failed 0 + lost 0 = 6 tasks ✓" in screen
+        pids = re.findall(r"worker (\d) · PID (\d+)", screen)
+        assert [w for w, _pid in pids[:3]] == ["0", "1", "2"]
+        assert len({pid for _w, pid in pids}) == 3
+        assert re.search(r"collector · PID \d+", screen)
+        assert "collected 6" in screen
+        _tmux("send-keys", "-t", session, "q")
+        deadline = time.monotonic() + 30
+        while not done.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert done.read_text().strip() == "0"
+        _gone, alive = psutil.wait_procs([p for p in descendants if _not_sleep(p)], timeout=5)
+        assert not alive, [(p.pid, p.cmdline()) for p in alive]
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True, timeout=10)
