@@ -165,6 +165,7 @@ class TaskDone(Event):
     worker: int
     started: int
     output: str
+    attempt: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +178,7 @@ class TaskFailed(Event):
     started: int
     error: str
     traceback: str
+    attempt: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,6 +371,8 @@ def from_json(line: str) -> Event:
         data = json.loads(line)
     except json.JSONDecodeError as exc:
         raise EventDecodeError(f"not JSON: {exc.msg}") from None
+    except (ValueError, RecursionError) as exc:  # a 5000-digit number, or [[[[…]]]] nesting
+        raise EventDecodeError(f"not a usable JSON value: {type(exc).__name__}") from None
     if not isinstance(data, dict):
         raise EventDecodeError("a line is not a JSON object")
     return from_dict(data)

@@ -113,7 +113,8 @@ class Ledger:
             return out
         if isinstance(event, TaskDone | TaskFailed):
             e = self._entries.get(event.task)
-            if e is None or e.stage >= FINISHED or e.worker not in (event.worker, NOBODY):
+            if (e is None or e.stage >= FINISHED or e.attempt != event.attempt
+                    or e.worker not in (event.worker, NOBODY)):
                 return []
             out = self.announce(event.t, event.task)  # a quick task: its start rides on it
             self._finish(event.task, e)
@@ -157,10 +158,11 @@ class Ledger:
             if e is not None and e.stage < FINISHED:
                 start = e.started or first.t
                 if first.ok:
-                    report: Event = TaskDone(first.t, task, first.worker, start, first.output)
+                    report: Event = TaskDone(first.t, task, first.worker, start, first.output,
+                                             e.attempt)
                 else:
                     report = TaskFailed(first.t, task, first.worker, start, first.output,
-                                        "(the traceback was lost with its worker)")
+                                        "(the traceback was lost with its worker)", e.attempt)
                 out.extend(self.accept(report))
             for event in events:
                 out.extend(self.accept(event))
@@ -181,10 +183,10 @@ class Ledger:
         if e is None or e.stage >= FINISHED:
             return [], []
         if e.attempt >= MAX_ATTEMPTS:
+            out = self._catch_up(e, held, STARTED, t, worker)
             del self._entries[held]
             reason = f"its worker died on attempt {e.attempt} of {MAX_ATTEMPTS}"
-            return [*self._catch_up(e, held, STARTED, t, worker),
-                    TaskLost(t, held, worker, reason)], []
+            return [*out, TaskLost(t, held, worker, reason)], []
         out = self._catch_up(e, held, FINISHED, t, worker)  # it was running on that worker
         e.attempt += 1
         e.stage, e.worker, e.started, e.announced = QUEUED, NOBODY, 0, False

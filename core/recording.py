@@ -60,21 +60,30 @@ class RecordingWriter:
             self._file.close()
 
 
+def _text_lines(handle: IO[bytes], path: Path) -> Iterator[tuple[int, str]]:
+    """Numbered lines decoded one by one, so a bad byte is reported on its own line."""
+    for number, raw in enumerate(handle, start=1):
+        try:
+            yield number, raw.decode("utf-8")
+        except UnicodeDecodeError:
+            what = "is not an mpscope recording (not text)" if number == 1 else (
+                f"line {number}: not UTF-8 text")
+            raise RecordingError(f"{path} {what}") from None
+
+
 def iter_recording(path: str | Path) -> Iterator[Event]:
     """Yield the events of a recording, checking the header and every line."""
     path = Path(path)
     try:
-        handle = path.open("r", encoding="utf-8")
+        handle = path.open("rb")
     except OSError as exc:
         raise RecordingError(f"cannot read {path}: {exc.strerror}") from None
     with handle:
-        try:
-            first = handle.readline()
-        except UnicodeDecodeError:
-            raise RecordingError(f"{path} is not an mpscope recording (not text)") from None
+        lines = _text_lines(handle, path)
+        first = next(lines, (1, ""))[1]
         try:
             header = json.loads(first)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):
             header = None
         if not isinstance(header, dict) or header.get("format") != FORMAT:
             raise RecordingError(f"{path} is not an mpscope recording (no header line)")
@@ -82,17 +91,14 @@ def iter_recording(path: str | Path) -> Iterator[Event]:
             raise RecordingError(
                 f"{path} uses schema {header.get('schema')!r}; this mpscope reads {SCHEMA_VERSION}"
             )
-        number = 1
-        try:
-            for number, line in enumerate(handle, start=2):
-                if not line.endswith("\n"):
-                    raise RecordingError(f"{path} is truncated: line {number} is incomplete")
-                if line.strip():
+        for number, line in lines:
+            if not line.endswith("\n"):
+                raise RecordingError(f"{path} is truncated: line {number} is incomplete")
+            if line.strip():
+                try:
                     yield from_json(line)
-        except EventDecodeError as exc:
-            raise RecordingError(f"{path} line {number}: {exc}") from None
-        except UnicodeDecodeError:
-            raise RecordingError(f"{path} line {number + 1}: not UTF-8 text") from None
+                except EventDecodeError as exc:
+                    raise RecordingError(f"{path} line {number}: {exc}") from None
 
 
 def read_recording(path: str | Path) -> list[Event]:

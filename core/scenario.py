@@ -94,6 +94,8 @@ class Scenario:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ScenarioError(f"scenario is not JSON: {exc.msg}") from None
+        except (ValueError, RecursionError) as exc:
+            raise ScenarioError(f"scenario is not usable JSON: {type(exc).__name__}") from None
         if not isinstance(data, dict):
             raise ScenarioError("scenario is not a JSON object")
         scenario, _notes = make_scenario(**data)
@@ -114,8 +116,8 @@ def _as_float(name: str, value: Any) -> float:
         raise ScenarioError(f"{name} must be a number, got {value!r}")
     try:
         number = float(value)
-    except ValueError:
-        raise ScenarioError(f"{name} must be a number, got {value!r}") from None
+    except (ValueError, OverflowError):
+        raise ScenarioError(f"{name} must be a number, got {str(value)[:40]!r}") from None
     if number != number or number in (float("inf"), float("-inf")):
         raise ScenarioError(f"{name} must be a finite number, got {value!r}")
     return number

@@ -276,13 +276,14 @@ def _compute(ctx: ProcessContext) -> None:
             ctx.result_queue.put((task, attempt, ctx.worker, False, error, started, finished))
             ctx.slots[ctx.worker] = NO_TASK
             batcher.end(
-                TaskFailed(finished, task, ctx.worker, started, error, clip(text, MAX_TRACEBACK))
+                TaskFailed(finished, task, ctx.worker, started, error, clip(text, MAX_TRACEBACK),
+                           attempt)
             )
             continue
         finished = batcher.now()
         ctx.result_queue.put((task, attempt, ctx.worker, True, output, started, finished))
         ctx.slots[ctx.worker] = NO_TASK
-        batcher.end((TaskDone, finished, task, ctx.worker, started, clip(repr(output))))
+        batcher.end((TaskDone, finished, task, ctx.worker, started, clip(repr(output)), attempt))
     batcher.emit(WorkerLoopEnded(batcher.now(), ctx.worker, "took the end sentinel"))
     batcher.close()
 

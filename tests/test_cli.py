@@ -121,18 +121,10 @@ def test_replay_of_an_empty_file(capsys: pytest.CaptureFixture[str], tmp_path: P
     [
         pytest.param(
             '{"kind":"note","t":' + "1" * 5000 + "}",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG: replay of a >4300-digit integer ends in a ValueError traceback",
-            ),
             id="huge-integer",
         ),
         pytest.param(
             "[" * 100_000 + "]" * 100_000,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG: replay of deeply nested JSON ends in a RecursionError traceback",
-            ),
             id="deep-nesting",
         ),
         pytest.param('{"kind":"note","t":1.5,"level":"info","text":"x"}', id="float-time"),

@@ -294,16 +294,12 @@ def test_stale_attempts_are_dropped_after_a_requeue() -> None:
     assert ledger.accept(TaskStarted(5, 1, W1, 2)) == [TaskStarted(5, 1, W1, 2)]
     # the dead worker's late report of attempt 1 is not attempt 2's outcome
     assert ledger.accept(TaskDone(6, 1, W0, 1, "stale")) == []
-    done = TaskDone(8, 1, W1, 5, "100")
+    done = TaskDone(8, 1, W1, 5, "100", attempt=2)
     assert ledger.accept(done) == [done]
     collected = _collected(9, 1, 9, W1, attempt=2)
     assert ledger.accept(collected) == [collected]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a dead worker's late TaskDone is taken as the outcome of its re-queued task",
-)
 def test_a_late_done_of_a_dead_worker_is_dropped_before_the_retry_starts() -> None:
     ledger = _ledger(1)
     _requeued_once(ledger)
@@ -359,10 +355,6 @@ def test_worker_died_holding_nothing_or_a_finished_task_changes_nothing() -> Non
     assert ledger.unfinished() == 0 and len(ledger) == 1  # awaiting collection
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: worker_died on the last attempt drops the entry before announcing the retry",
-)
 def test_a_retry_lost_before_its_announcement_is_announced_first() -> None:
     """The engine puts a re-queued task back, then announces it; a worker can take it (and
     die) in between. The stream must still say the task was queued again before it was lost.

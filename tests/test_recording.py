@@ -270,20 +270,12 @@ def test_writing_where_it_cannot_be_written(tmp_path: Path) -> None:
         assert "\n" not in str(caught.value) and "cannot write" in str(caught.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a line of deeply nested JSON escapes as RecursionError, not RecordingError",
-)
 def test_deeply_nested_json_line(tmp_path: Path) -> None:
     path = tmp_path / "deep.jsonl"
     path.write_text(header_line() + "\n" + "[" * 100_000 + "]" * 100_000 + "\n")
     _error(path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: an integer literal of over 4300 digits escapes as ValueError, not RecordingError",
-)
 def test_a_huge_integer_in_an_event_line(tmp_path: Path) -> None:
     path = tmp_path / "bigint.jsonl"
     lines = [header_line(), to_json(_events()[0]), '{"kind":"source_exhausted","t":0,"total":']
@@ -291,10 +283,6 @@ def test_a_huge_integer_in_an_event_line(tmp_path: Path) -> None:
     _error(path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: invalid UTF-8 on line N is reported as 'not text' (or a wrong line), not line N",
-)
 def test_invalid_utf8_in_an_event_line_names_that_line(tmp_path: Path) -> None:
     path = tmp_path / "latin1.jsonl"
     good = [header_line(), *(to_json(e) for e in _events()[:3])]

@@ -200,19 +200,11 @@ def test_an_unknown_choice_lists_the_allowed_ones() -> None:
         assert all(choice in str(caught.value) for choice in allowed)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a number too big for a float raises OverflowError, not ScenarioError",
-)
 def test_an_integer_too_big_for_a_float_is_a_scenario_error() -> None:
     with pytest.raises(ScenarioError):
         make_scenario(work_time=10**400)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Scenario.from_json lets OverflowError out for a huge integer seconds value",
-)
 def test_from_json_with_a_huge_integer_is_a_scenario_error() -> None:
     with pytest.raises(ScenarioError):
         Scenario.from_json('{"work_time": 1' + "0" * 400 + "}")
