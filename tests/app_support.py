@@ -19,3 +19,9 @@ def recording(name: str) -> list[Event]:
 def replay_app(name: str) -> MpscopeApp:
     """An app that shows the final picture of a recorded run at once (no timing, no flights)."""
     return MpscopeApp(replay=recording(name), replay_name=f"{name}.jsonl", instant=True)
+
+
+def midrun_app(name: str, seconds: float) -> MpscopeApp:
+    """An app showing a recorded run as it stood ``seconds`` into it (instantly)."""
+    events = [e for e in recording(name) if e.t <= seconds * 1e9]
+    return MpscopeApp(replay=events, replay_name=f"{name}.jsonl", instant=True)

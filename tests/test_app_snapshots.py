@@ -13,7 +13,7 @@ from collections.abc import Callable
 import pytest
 from textual.pilot import Pilot
 
-from tests.app_support import replay_app
+from tests.app_support import midrun_app, replay_app
 from tui.app import MpscopeApp
 
 Snap = Callable[..., bool]
@@ -63,3 +63,20 @@ def test_help_screen(snap_compare: Snap) -> None:
         await pilot.pause(0.2)
 
     assert snap_compare(replay_app("task3"), terminal_size=(120, 40), run_before=show_help)
+
+
+@pytest.mark.parametrize("name", ["task2", "task3"])
+def test_midrun(snap_compare: Snap, name: str) -> None:
+    """Tokens in the queues and busy workers, as a run stands half way."""
+
+    async def settle(pilot: Pilot[object]) -> None:
+        app = pilot.app
+        assert isinstance(app, MpscopeApp)
+        for _ in range(200):
+            if app.state.lanes and app.state.revision >= len(app.replay_events or []):
+                break
+            await pilot.pause(0.02)
+        await pilot.pause(0.2)
+
+    halfway = {"task2": 0.37, "task3": 1.9}[name]
+    assert snap_compare(midrun_app(name, halfway), terminal_size=(120, 34), run_before=settle)

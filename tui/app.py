@@ -193,12 +193,13 @@ class MpscopeApp(App[int]):
             return
         events = message.events
         log = self.query_one(EventLog)
-        lines = log.describe_lines(events, self.state) if log.display else []
         self._launch_flights(events)
+        lines = []
         for event in events:
+            lines.extend(log.describe_lines([event], self.state))
+            self.state.apply(event)
             if isinstance(event, RunStarted) and self.replay_events is None:
                 self.scenario = self.state.scenario or self.scenario
-            self.state.apply(event)
         if self.writer is not None:
             self.writer.write(events)
         if self.kept_all:
