@@ -37,9 +37,7 @@ from core.scenario import MAX_WORKERS, MODE_TITLES, Scenario
 from core.state import RunState
 from tui.bridge import EventSource, LiveSource, ReplaySource
 from tui.event_log import EventLog
-from tui.failure_screen import FailureScreen
 from tui.flights import Flights
-from tui.help_screen import HelpScreen
 from tui.lanes_view import LanesView
 from tui.messages import EventsArrived, SourceEnded
 from tui.queue_strip import QueueStrip
@@ -47,11 +45,12 @@ from tui.run_header import RunHeader
 from tui.summary_panel import SummaryPanel
 from tui.worker_lane import WorkerLane
 
-FPS = 15
+FPS = 10
 FLIGHT_FPS = 30
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
 MAX_KEPT_EVENTS = 500_000
-MODE_KEYS = {"1": "print", "2": "collect-after", "3": "pipeline"}
+MAX_FLYING_BATCH = 24  # more events than this at once: too fast to follow, nothing flies
+MAX_LOGGED_PER_BATCH = 64  # the log shows the last ones of a big batch
 
 
 class MpscopeApp(App[int]):
@@ -117,23 +116,16 @@ class MpscopeApp(App[int]):
 
     def compose(self) -> ComposeResult:
         yield RunHeader(id="header")
-        with Horizontal(id="body"):
-            with Vertical(id="pipeline"):
-                yield QueueStrip("task", id="task-queue")
-                yield LanesView(id="lanes")
-                yield QueueStrip("result", id="result-queue")
-                with Vertical(id="collector-box"):
-                    yield WorkerLane(COLLECTOR, id="collector-lane")
-                with Vertical(id="dock"):
-                    yield SummaryPanel(id="summary")
-                    yield EventLog(id="log")
-            yield from self._stepper()
+        with Horizontal(id="body"), Vertical(id="pipeline"):
+            yield QueueStrip("task", id="task-queue")
+            yield LanesView(id="lanes")
+            yield QueueStrip("result", id="result-queue")
+            with Vertical(id="collector-box"):
+                yield WorkerLane(COLLECTOR, id="collector-lane")
+            with Vertical(id="dock"):
+                yield SummaryPanel(id="summary")
+                yield EventLog(id="log")
         yield Footer()
-
-    def _stepper(self) -> ComposeResult:
-        from tui.stepper_panel import StepperPanel
-
-        yield StepperPanel(id="stepper")
 
     def on_mount(self) -> None:
         self.set_interval(1 / FPS, self._paint)
@@ -193,10 +185,13 @@ class MpscopeApp(App[int]):
             return
         events = message.events
         log = self.query_one(EventLog)
-        self._launch_flights(events)
+        if len(events) <= MAX_FLYING_BATCH:
+            self._launch_flights(events)
         lines = []
-        for event in events:
-            lines.extend(log.describe_lines([event], self.state))
+        described_from = len(events) - MAX_LOGGED_PER_BATCH
+        for index, event in enumerate(events):
+            if index >= described_from:
+                lines.extend(log.describe_lines([event], self.state))
             self.state.apply(event)
             if isinstance(event, RunStarted) and self.replay_events is None:
                 self.scenario = self.state.scenario or self.scenario
@@ -206,8 +201,7 @@ class MpscopeApp(App[int]):
             self.kept.extend(events)
             if len(self.kept) > MAX_KEPT_EVENTS:
                 self.kept, self.kept_all = [], False
-        for line in lines:
-            log.write(line)
+        log.add(lines)
 
     @on(SourceEnded)
     def _ended(self, message: SourceEnded) -> None:
@@ -232,6 +226,7 @@ class MpscopeApp(App[int]):
     def _paint(self, force: bool = False) -> None:
         """Repaint what changed; nothing at all when nothing did."""
         state = self.state
+        self.query_one(EventLog).flush()
         ticking = state.mode != "" and not state.finished and not state.paused
         if not force and state.revision == self._painted and not ticking:
             return
@@ -299,6 +294,8 @@ class MpscopeApp(App[int]):
 
     def action_help(self) -> None:
         """Keys and how to read the screen."""
+        from tui.help_screen import HelpScreen
+
         self.push_screen(HelpScreen())
 
     async def action_restart(self) -> None:
@@ -374,6 +371,8 @@ class MpscopeApp(App[int]):
         if not self.state.failures:
             self.notify("no task has failed (press f to make one fail)")
             return
+        from tui.failure_screen import FailureScreen
+
         failure = self.state.failures[-1]
         lane = self.state.lanes.get(failure.worker)
         self.push_screen(FailureScreen(failure, lane.pid if lane else 0))
@@ -415,6 +414,8 @@ class MpscopeApp(App[int]):
         else:
             log.toggle_class("-hidden")
         self._sync_dock()
+        if not log.has_class("-hidden"):
+            log.pending_scroll_to_end()
 
     def _sync_dock(self) -> None:
         """The bottom dock is shown only when it holds something."""
@@ -424,8 +425,15 @@ class MpscopeApp(App[int]):
                                            or summary.has_class("-shown"))
 
     def action_toggle_stepper(self) -> None:
-        """Show or hide the generator stepper beside the lanes."""
-        panel = self.query_one("#stepper")
+        """Show or hide the generator stepper beside the lanes (built the first time)."""
+        panels = self.query("#stepper")
+        if panels:
+            panel = panels.first()
+        else:
+            from tui.stepper_panel import StepperPanel
+
+            panel = StepperPanel(id="stepper")
+            self.query_one("#body").mount(panel)
         panel.toggle_class("-shown")
         self.call_after_refresh(self._paint, True)
         if panel.has_class("-shown"):

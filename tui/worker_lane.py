@@ -15,7 +15,23 @@ from tui.tokens import token_text
 
 DOT = {"starting": "◌", "idle": "○", "busy": "●", "exiting": "◍", "exited": "◌", "killed": "✖",
        "waiting": "◔", "finished": "◌"}
-TIMELINE_WINDOW_NS = 60_000_000_000
+NICE_SPANS_S = (1, 2, 3, 5, 10, 15, 20, 30, 45, 60)
+
+
+def timeline_axis(first: int, now: int, final: bool = False) -> tuple[int, int]:
+    """(start, span) in ns of the lanes' shared time axis.
+
+    The span is the next "nice" length (1, 2, 3, 5, 10 … 60 s) that holds the run so far, so
+    bars keep their place and only grow, instead of every timeline rescaling on every frame;
+    past a minute the axis is the last 60 s. A finished run (``final``) fills the width.
+    """
+    elapsed = max(1, now - first)
+    if final:
+        return first, elapsed
+    for seconds in NICE_SPANS_S:
+        if elapsed <= seconds * 1_000_000_000:
+            return first, seconds * 1_000_000_000
+    return now - 60_000_000_000, 60_000_000_000
 
 
 class WorkerLane(Widget):
@@ -35,6 +51,8 @@ class WorkerLane(Widget):
         self._token_x: int | None = None
         self._anchor_x = 0
         self._hand_task: int | None = None
+        self._timeline_key: object = None
+        self._timeline = Text()
 
     def on_resize(self) -> None:
         """Lay the lines out again for the new width."""
@@ -110,15 +128,19 @@ class WorkerLane(Widget):
             text.append(f"  {lane.lines}/{count}   ", style="bold")
             text.append(lane.last_line, style="italic")
             return text
-        span_end = state.now
-        start = min(state.timeline_start(), span_end)
-        if span_end - start > TIMELINE_WINDOW_NS:
-            start = span_end - TIMELINE_WINDOW_NS
-        bars = list(lane.bars)
-        if lane.status == "busy" and lane.task is not None:
-            bars.append(Bar(lane.task, lane.task_label, lane.since, span_end, True))
-        row = timeline_row(bars, start, max(1, span_end - start), max(1, width - 2))
-        return Text("  ").append_text(row)
+        columns = max(1, width - 2)
+        start, span = timeline_axis(state.timeline_start(), state.now, state.finished)
+        now_col = (state.now - start) * columns // span
+        last = lane.bars[-1] if lane.bars else None
+        key = (len(lane.bars), last, lane.status, lane.task, lane.since, columns, start, span,
+               now_col)
+        if key != self._timeline_key:
+            bars = list(lane.bars)
+            if lane.status == "busy" and lane.task is not None:
+                bars.append(Bar(lane.task, lane.task_label, lane.since, state.now, True))
+            row = timeline_row(bars, start, span, columns)
+            self._timeline_key, self._timeline = key, Text("  ").append_text(row)
+        return self._timeline
 
     def render(self) -> Text:
         return Text("\n", no_wrap=True, overflow="crop").join(self._lines)
