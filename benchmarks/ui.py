@@ -146,21 +146,27 @@ def first_frame_seconds() -> tuple[float, bool]:
     return seconds, torch_loaded
 
 
-def app_cpu() -> tuple[float, float, float]:
-    """(run seconds, % of one core during a default run, % of one core idle after it)."""
+def app_cpu(*args: str) -> tuple[float, float, float, float]:
+    """A run of ``mpscope ARGS`` in tmux: (seconds from launch to end, % of one core over it,
+    % of one core from the first busy worker to the end, % of one core idle afterwards)."""
     session = f"mpscope-cpu-{os.getpid()}"
-    _tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "40", str(MPSCOPE))
+    _tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "40", " ".join([str(MPSCOPE),
+                                                                               *args]))
     try:
         pane = int(_tmux("display-message", "-p", "-t", session, "#{pane_pid}").strip())
         app = psutil.Process(pane)
         t0 = time.perf_counter()
         c0 = app.cpu_times()
-        while "■ completed" not in _tmux("capture-pane", "-p", "-t", session):
+        busy_at: tuple[float, psutil._common.pcputimes] | None = None
+        while "■ completed" not in (screen := _tmux("capture-pane", "-p", "-t", session)):
+            if busy_at is None and " busy " in screen:
+                busy_at = (time.perf_counter(), app.cpu_times())
             time.sleep(0.05)
             if time.perf_counter() - t0 > 60:
                 raise RuntimeError("the run did not finish")
         run_s = time.perf_counter() - t0
         c1 = app.cpu_times()
+        assert busy_at is not None
         time.sleep(1.0)
         c2, t2 = app.cpu_times(), time.perf_counter()
         time.sleep(5.0)
@@ -173,7 +179,8 @@ def app_cpu() -> tuple[float, float, float]:
     def busy(a: psutil._common.pcputimes, b: psutil._common.pcputimes) -> float:
         return (b.user - a.user) + (b.system - a.system)
 
-    return run_s, 100 * busy(c0, c1) / run_s, 100 * busy(c2, c3) / (t3 - t2)
+    steady = 100 * busy(busy_at[1], c1) / (t0 + run_s - busy_at[0])
+    return run_s, 100 * busy(c0, c1) / run_s, steady, 100 * busy(c2, c3) / (t3 - t2)
 
 
 def main() -> None:
@@ -193,10 +200,13 @@ def main() -> None:
         first, torch_loaded = first_frame_seconds()
         table.add_row("first frame of mpscope", f"{first:.2f} s",
                       f"<= 0.5 s; torch imported by then: {torch_loaded}")
-        run_s, during, idle = app_cpu()
-        table.add_row("app CPU during a default run", f"{during:.0f}% of a core",
-                      f"< 15% ({run_s:.1f} s run, workers not counted)")
-        table.add_row("app CPU idle after the run", f"{idle:.1f}% of a core", "< 2%")
+        for label, args in (("default run", ()), ("run of 40 tasks", ("--tasks", "40"))):
+            run_s, whole, steady, idle = app_cpu(*args)
+            table.add_row(f"app CPU, {label}, from launch", f"{whole:.0f}% of a core",
+                          f"{run_s:.1f} s, with importing torch and starting the forkserver")
+            table.add_row(f"app CPU, {label}, while workers run", f"{steady:.0f}% of a core",
+                          "< 15% (the app's own process; workers not counted)")
+            table.add_row(f"app CPU, idle after the {label}", f"{idle:.1f}% of a core", "< 2%")
     else:
         table.add_row("first frame / CPU", "skipped", "tmux is not installed")
     console.print(table)

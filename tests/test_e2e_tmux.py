@@ -57,7 +57,9 @@ def test_the_real_app_runs_task3_and_quits_leaving_no_process(tmp_path: Path) ->
     _tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "40", command)
     try:
         shell_pid = int(_tmux("display-message", "-p", "-t", session, "#{pane_pid}").strip())
-        screen = _wait_for(session, r"■ completed", timeout=60)
+        _wait_for(session, r"■ completed", timeout=60)
+        time.sleep(1.0)  # let the last flying tokens land
+        screen = _screen(session)
         descendants = psutil.Process(shell_pid).children(recursive=True)
         assert any("mpscope" in " ".join(p.cmdline()) for p in descendants)
         assert "done 6 + failed 0 + lost 0 = 6 tasks ✓" in screen
@@ -75,3 +77,22 @@ def test_the_real_app_runs_task3_and_quits_leaving_no_process(tmp_path: Path) ->
         assert not alive, [(p.pid, p.cmdline()) for p in alive]
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True, timeout=10)
+
+
+def test_closing_the_terminal_ends_the_app_and_its_processes(tmp_path: Path) -> None:
+    """tmux kill-session hangs the terminal up (SIGHUP): nothing of mpscope may survive."""
+    session = f"mpscope-hup-{os.getpid()}"
+    command = f"cd {tmp_path} && exec {MPSCOPE} --tasks 200 --work-time 0.2"
+    _tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "40", command)
+    try:
+        app_pid = int(_tmux("display-message", "-p", "-t", session, "#{pane_pid}").strip())
+        _wait_for(session, r"worker \d · PID \d+  busy", timeout=60)
+        app = psutil.Process(app_pid)
+        everything = [app, *app.children(recursive=True)]
+        assert len(everything) >= 4  # the app, the forkserver, workers, the collector
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True, timeout=10)
+    _gone, alive = psutil.wait_procs(everything, timeout=15)
+    for proc in alive:  # end what we started, by PID, before failing
+        proc.kill()
+    assert not alive, [(p.pid, p.cmdline()) for p in alive]

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 import signal
+import threading
 import time
 from pathlib import Path
 from typing import Any, ClassVar
@@ -472,11 +474,29 @@ def _lane_anchor(lane: WorkerLane | None) -> Offset | None:
     return Offset(region.x + title, region.y)
 
 
+QUIT_GRACE_S = 10.0
+
+
+def _hard_exit(signum: int) -> None:
+    """Stop every run process, then leave at once, without touching the terminal again."""
+    from core.engine import shutdown
+
+    shutdown()
+    os._exit(128 + signum)
+
+
 def _install_signal_handlers(app: MpscopeApp) -> dict[int, Any]:
-    """SIGTERM and SIGHUP quit the app the orderly way (children stopped first)."""
+    """SIGTERM quits the orderly way (children stopped first, terminal restored), with a
+    deadline; SIGHUP means the terminal is gone, so the processes are stopped and the app
+    leaves at once (restoring a terminal that is gone would hang)."""
 
     def on_signal(signum: int, _frame: object) -> None:
+        if signum == signal.SIGHUP or app._stopping:
+            _hard_exit(signum)
         app.call_later(app.action_quit)
+        deadline = threading.Timer(QUIT_GRACE_S, _hard_exit, args=(signum,))
+        deadline.daemon = True
+        deadline.start()
 
     return {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGHUP)}
 
