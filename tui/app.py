@@ -47,8 +47,9 @@ from tui.run_header import RunHeader
 from tui.summary_panel import SummaryPanel
 from tui.worker_lane import WorkerLane
 
-FPS = 10
-FLIGHT_FPS = 30
+FPS = 8  # frames a second while events arrive
+TICK_FPS = 4  # frames a second when only the clocks move
+FLIGHT_FPS = 10
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
 MAX_KEPT_EVENTS = 500_000
 MAX_FLYING_BATCH = 24  # more events than this at once: too fast to follow, nothing flies
@@ -110,6 +111,7 @@ class MpscopeApp(App[int]):
         self.writer: RecordingWriter | None = None
         self.flights = Flights()
         self._painted = -1
+        self._layout_mode: str | None = None
         self._last_paint = 0.0
         self._stopping = False
         self.exit_code = 0
@@ -229,10 +231,13 @@ class MpscopeApp(App[int]):
         """Repaint what changed; nothing at all when nothing did."""
         state = self.state
         self.query_one(EventLog).flush()
-        ticking = state.mode != "" and not state.finished and not state.paused
-        if not force and state.revision == self._painted and not ticking:
-            return
+        if not force and state.revision == self._painted:
+            # nothing happened: only clocks move, and they need a few frames a second
+            ticking = state.mode != "" and not state.finished and not state.paused
+            if not ticking or time.monotonic() - self._last_paint < 1 / TICK_FPS:
+                return
         self._painted = state.revision
+        self._last_paint = time.monotonic()
         recording = self.writer.path.name if self.writer is not None else None
         with self.batch_update():
             self.query_one(RunHeader).show(state, live=self.replay_events is None,
@@ -242,19 +247,19 @@ class MpscopeApp(App[int]):
             self.query_one(LanesView).show(state)
             self.query_one("#result-queue", QueueStrip).show(state)
             collector = state.collector()
-            box = self.query_one("#collector-box")
-            box.display = collector is not None or state.mode in ("", "pipeline",
-                                                                  "collect-after")
             lane = self.query_one("#collector-lane", WorkerLane)
             if collector is not None and lane.worker != collector.worker:
                 lane.worker = collector.worker
-            box.border_title = "collector" if state.mode != "collect-after" else (
-                "collector: the main process (Task 2 collects after the workers)")
             lane.show(state)
-            self.query_one("#result-queue").display = state.mode != "print"
-            self.query_one("#task-queue").display = state.mode != "print"
-            if state.mode == "print":
-                box.display = False
+            if state.mode != self._layout_mode:  # what is shown depends on the mode only
+                self._layout_mode = state.mode
+                queues = state.mode != "print"
+                box = self.query_one("#collector-box")
+                box.display = queues
+                box.border_title = "collector" if state.mode != "collect-after" else (
+                    "collector: the main process (Task 2 collects after the workers)")
+                self.query_one("#result-queue").display = queues
+                self.query_one("#task-queue").display = queues
 
     def _fly(self) -> None:
         if self.flights.active:

@@ -8,6 +8,7 @@ cost of absorbing a fast run.)
 
 from __future__ import annotations
 
+import time
 from collections import deque
 
 from rich.segment import Segment
@@ -21,6 +22,7 @@ from core.events import Event, Note, PrintedLine, TaskFailed, TaskLost
 from core.state import RunState
 
 MAX_LINES = 2000
+FLUSH_EVERY_S = 0.25  # a log is read, not watched: four updates a second are plenty
 
 
 class EventLog(ScrollView, can_focus=True):
@@ -34,25 +36,32 @@ class EventLog(ScrollView, can_focus=True):
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.border_title = "event log"
-        self._entries: deque[Text] = deque(maxlen=MAX_LINES)
+        # each entry: [the line, its rendered strip once drawn at ``_strips_width``]
+        self._entries: deque[list[Text | Strip | None]] = deque(maxlen=MAX_LINES)
+        self._strips_width = 0
         self._pending = False
+        self._last_flush = 0.0
 
     def clear(self) -> None:
         """Forget every line (a new run starts)."""
         self._entries.clear()
         self._pending = True
-        self.flush()
+        self.flush(now=True)
 
     def add(self, lines: list[Text]) -> None:
         """Append lines; they show at the next :meth:`flush`."""
         if lines:
-            self._entries.extend(lines)
+            self._entries.extend([line, None] for line in lines)
             self._pending = True
 
-    def flush(self) -> None:
-        """Show what was added since the last frame, following the newest line."""
-        if not self._pending:
+    def flush(self, now: bool = False) -> None:
+        """Show what was added (at most every ``FLUSH_EVERY_S``), following the newest line."""
+        if not self._pending or not self.display:
             return
+        moment = time.monotonic()
+        if not now and moment - self._last_flush < FLUSH_EVERY_S:
+            return
+        self._last_flush = moment
         self._pending = False
         at_end = self.scroll_offset.y >= self.max_scroll_y - 1
         self.virtual_size = Size(self.size.width, len(self._entries))
@@ -73,19 +82,28 @@ class EventLog(ScrollView, can_focus=True):
     @property
     def lines_text(self) -> list[str]:
         """The lines as plain text (for tests)."""
-        return [line.plain for line in self._entries]
+        return [entry[0].plain for entry in self._entries if isinstance(entry[0], Text)]
 
     def render_line(self, y: int) -> Strip:
         index = self.scroll_offset.y + y
         width = self.scrollable_content_region.width
         if index >= len(self._entries):
             return Strip.blank(width, self.rich_style)
-        text = self._entries[index]
-        segments = list(text.render(self.app.console))
-        base = self.rich_style
-        strip = Strip([Segment(s.text, base + s.style if s.style else base) for s in segments
-                       if "\n" not in s.text])
-        return strip.crop_extend(0, width, base)
+        if width != self._strips_width:
+            for entry in self._entries:
+                entry[1] = None
+            self._strips_width = width
+        entry = self._entries[index]
+        strip = entry[1]
+        if not isinstance(strip, Strip):
+            text = entry[0]
+            assert isinstance(text, Text)
+            base = self.rich_style
+            segments = text.render(self.app.console)
+            strip = Strip([Segment(s.text, base + s.style if s.style else base)
+                           for s in segments if "\n" not in s.text]).crop_extend(0, width, base)
+            entry[1] = strip
+        return strip
 
     def describe_lines(self, events: list[Event], state: RunState) -> list[Text]:
         """Lines for ``events``; call before applying them to ``state``."""

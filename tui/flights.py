@@ -17,7 +17,7 @@ from textual.widgets import Static
 
 from tui.tokens import token_text
 
-MAX_FLIGHTS = 12
+MAX_FLIGHTS = 4
 BASE_SECONDS = 0.45
 
 
@@ -39,10 +39,12 @@ def _ease(x: float) -> float:
 
 
 class Flights:
-    """Owns the flights on one screen."""
+    """Owns the flights on one screen: a small pool of token widgets, mounted once."""
 
     def __init__(self) -> None:
         self._trips: list[_Trip] = []
+        self._idle: list[Flight] = []
+        self._screen: Screen[object] | None = None
         self.enabled = True
 
     @property
@@ -50,36 +52,52 @@ class Flights:
         """True while a token is in the air."""
         return bool(self._trips)
 
+    def _widget(self, screen: Screen[object]) -> Flight | None:
+        if screen is not self._screen:  # a new screen: a new pool
+            self._screen, self._idle, self._trips = screen, [], []
+            for _ in range(MAX_FLIGHTS):
+                widget = Flight("")
+                widget.styles.visibility = "hidden"
+                screen.mount(widget)
+                self._idle.append(widget)
+        return self._idle.pop() if self._idle else None
+
     def launch(self, screen: Screen[object], task: int, label: str, ok: bool,
                start: Offset | None, end: Offset | None, speed: float) -> bool:
         """Fly a token from ``start`` to ``end`` (screen cells); False if it cannot fly."""
-        if not self.enabled or start is None or end is None or len(self._trips) >= MAX_FLIGHTS:
+        if not self.enabled or start is None or end is None:
             return False
-        widget = Flight(token_text(task, label, ok))
+        widget = self._widget(screen)
+        if widget is None:
+            return False
+        widget.update(token_text(task, label, ok))
         widget.styles.offset = (start.x, start.y)
-        screen.mount(widget)
+        widget.styles.visibility = "visible"
         seconds = min(1.5, max(0.15, BASE_SECONDS / max(speed, 0.01)))
         self._trips.append(_Trip(widget, start, end, time.monotonic(), seconds))
         return True
 
     def step(self) -> None:
-        """Move every flight; land (remove) the ones that arrived."""
+        """Move every flight; land (hide) the ones that arrived."""
         now = time.monotonic()
         still: list[_Trip] = []
         for trip in self._trips:
             progress = (now - trip.t0) / trip.seconds
             if progress >= 1:
-                trip.widget.remove()
+                trip.widget.styles.visibility = "hidden"
+                self._idle.append(trip.widget)
                 continue
             k = _ease(progress)
             x = round(trip.start.x + (trip.end.x - trip.start.x) * k)
             y = round(trip.start.y + (trip.end.y - trip.start.y) * k)
-            trip.widget.styles.offset = (x, y)
+            if (x, y) != (trip.widget.styles.offset.x.value, trip.widget.styles.offset.y.value):
+                trip.widget.styles.offset = (x, y)
             still.append(trip)
         self._trips = still
 
     def clear(self) -> None:
-        """Remove every flight at once (a new run starts)."""
+        """Land every flight at once (a new run starts)."""
         for trip in self._trips:
-            trip.widget.remove()
+            trip.widget.styles.visibility = "hidden"
+            self._idle.append(trip.widget)
         self._trips = []

@@ -36,10 +36,12 @@ class LanesView(VerticalScroll):
         busy = sum(1 for lane in state.workers() if lane.status == "busy")
         count = len(state.workers())
         if state.mode == "print" and state.scenario is not None:
-            self.border_title = (f"workers · {count} processes, no queues: each runs the seed's "
-                                 f"worker_print and prints 1..{state.scenario.print_count}")
+            title = (f"workers · {count} processes, no queues: each runs the seed's "
+                     f"worker_print and prints 1..{state.scenario.print_count}")
         else:
-            self.border_title = f"workers · {count} processes · {busy} busy"
+            title = f"workers · {count} processes · {busy} busy"
+        if title != self.border_title:
+            self.border_title = title
         for widget in self._lanes.values():
             widget.show(state)
 

@@ -58,8 +58,10 @@ class QueueStrip(Widget):
         self._shown_key = key
         self._tokens = tokens
         self._caption = caption
-        self.border_title = title
-        self.set_class(blocked, "-blocked")
+        if title != self.border_title:
+            self.border_title = title
+        if blocked != self.has_class("-blocked"):
+            self.set_class(blocked, "-blocked")
         self.refresh()
 
     @staticmethod

@@ -105,11 +105,19 @@ def _column_bars(bars: list[Bar], t0: int, span: int, width: int) -> list[Bar | 
 def timeline_row(bars: list[Bar], t0: int, span: int, width: int) -> Text:
     """One lane of the Gantt: coloured blocks where it worked, dots where it idled."""
     text = Text()
-    for cell in _column_bars(bars, t0, span, width):
+    run_style, run_char, run_length = "", "", 0
+    for cell in _column_bars(bars, t0, span, width):  # one span per run of equal cells
         if cell is None:
-            text.append("·", style="grey35")
+            style, char = "grey35", "·"
         else:
-            text.append("█", style=task_colour(cell.task) if cell.ok else "bold red")
+            style, char = (task_colour(cell.task) if cell.ok else "bold red"), "█"
+        if (style, char) != (run_style, run_char) and run_length:
+            text.append(run_char * run_length, style=run_style)
+            run_length = 0
+        run_style, run_char = style, char
+        run_length += 1
+    if run_length:
+        text.append(run_char * run_length, style=run_style)
     return text
 
 

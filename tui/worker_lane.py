@@ -68,7 +68,8 @@ class WorkerLane(Widget):
         width = max(10, (self.content_region.width or self.size.width) or 80)
         first = self._headline(lane, state, width)
         second = self._detail(lane, state, width)
-        self.set_class(lane.status == "killed", "-killed")
+        if (lane.status == "killed") != self.has_class("-killed"):
+            self.set_class(lane.status == "killed", "-killed")
         if (first, second) != self._lines:
             self._lines = (first, second)
             self.refresh()
