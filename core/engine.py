@@ -49,6 +49,7 @@ from core.events import (
     RunStarted,
     SourceExhausted,
     SpeedChanged,
+    TaskDone,
     WorkerExited,
     WorkerLoopEnded,
     WorkerReady,
@@ -119,6 +120,9 @@ class Engine:
         self._start_ns = 0
         self._finished = threading.Event()
         self.outcome = ""
+        #: benchmarks set this to a list: it then gets, for each TaskDone, the nanoseconds
+        #: from its emission in a worker to its receipt by the engine thread
+        self.latency_probe: list[int] | None = None
 
     # -- public API (any thread) -------------------------------------------------------------
 
@@ -240,7 +244,7 @@ class Engine:
         self._emit([RunStarted(0, sc.mode, sc.start_method, sc.workers, sc.to_json(), os.getpid())])
         for text in self._notes:
             self._note("warning", text)
-        mp.set_sharing_strategy("file_system")
+        mp.set_sharing_strategy("file_system")  # type: ignore[no-untyped-call]
         ctx = mp.get_context(sc.start_method)
         if sc.start_method == "forkserver":
             ctx.set_forkserver_preload(["core.worker"])
@@ -380,6 +384,11 @@ class Engine:
                 self._readers.pop(reader, None)
                 reader.close()
                 return
+            if self.latency_probe is not None:
+                received = self._now()
+                self.latency_probe.extend(
+                    received - r[1] for r in batch if isinstance(r, tuple) and r[0] is TaskDone
+                )
             with self._lock:
                 out: list[Event] = []
                 for record in batch:
@@ -441,8 +450,11 @@ class Engine:
         second after a death belongs to the dead worker, and is released for it.
         """
         events: list[Event] = []
-        for name, lock in (("task queue read", self._task_q._rlock),
-                           ("result queue write", self._result_q._wlock)):
+        locks: tuple[tuple[str, Any], ...] = (
+            ("task queue read", getattr(self._task_q, "_rlock", None)),
+            ("result queue write", getattr(self._result_q, "_wlock", None)),
+        )
+        for name, lock in locks:
             if lock is None:
                 continue
             if lock.acquire(timeout=TERM_WAIT_S):

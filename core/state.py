@@ -9,9 +9,9 @@ fixed window of recent bars per lane, recent failures and recent printed lines.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 from core.events import (
     COLLECTOR,
@@ -361,7 +361,7 @@ class RunState:
         self.paused = False
 
 
-_HANDLERS: Final = {
+_HANDLERS: Final[dict[type[Event], Callable[[RunState, Any], None]]] = {
     RunStarted: RunState._on_run_started,
     Note: RunState._on_note,
     WorkerSpawned: RunState._on_spawned,

@@ -7,6 +7,7 @@ gone when it ends.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Iterator
@@ -52,8 +53,6 @@ def no_child_process_left() -> Iterator[None]:
     yield
     left = leftover_children()
     for proc in left:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             proc.kill()
-        except psutil.NoSuchProcess:
-            pass
     assert not left, f"child processes left behind: {[(p.pid, p.cmdline()) for p in left]}"

@@ -79,7 +79,7 @@ def test_parse_args_positional_and_keywords() -> None:
 
 
 def test_bare_words_and_paths_get_a_quoting_hint() -> None:
-    with pytest.raises(LiteralError, match="a string needs quotes: 'ten'$"):
+    with pytest.raises(LiteralError, match=r"a string needs quotes: 'ten'$"):
         parse_literal("ten")
     with pytest.raises(GenSpecError, match=r"""in a shell: "'/tmp/x.txt'"\)$"""):
         parse_args(["/tmp/x.txt"])
