@@ -117,6 +117,8 @@ class Engine:
         self._source_done = False
         self._fed = 0
         self._in_hand = False  # the feeder holds a task it has not yet put on the queue
+        self._wanted_scale = scenario.time_scale
+        self._run_started = False
         self._start_ns = 0
         self._finished = threading.Event()
         self.outcome = ""
@@ -187,13 +189,20 @@ class Engine:
             self._inject_next += 1
 
     def set_time_scale(self, scale: float) -> None:
-        """Change the speed control live: later work sleeps ``scale`` times its base time."""
+        """Change the speed control live: later work sleeps ``scale`` times its base time.
+
+        Before the processes exist (torch still importing) the value is kept and used when
+        the shared value is made.
+        """
         with self._lock:
-            shared = getattr(self, "_time_scale", None)
-            if shared is None or self._finished.is_set():
+            if self._finished.is_set():
                 return
-            shared.value = scale
-            self._emit([SpeedChanged(self._now(), scale)])
+            self._wanted_scale = scale
+            shared = getattr(self, "_time_scale", None)
+            if shared is not None:
+                shared.value = scale
+            if self._run_started:
+                self._emit([SpeedChanged(self._now(), scale)])
 
     def set_paused(self, paused: bool) -> bool:
         """Suspend (SIGSTOP) or resume (SIGCONT) every process of the run."""
@@ -201,6 +210,7 @@ class Engine:
             if paused == self._paused or self._finished.is_set() or not self._procs:
                 return False
             self._paused = paused
+            self._wake.notify_all()
             for proc in self._procs.values():
                 if not proc.exited:
                     with contextlib.suppress(ProcessLookupError):
@@ -237,13 +247,18 @@ class Engine:
             self._out.put(END_OF_RUN)
 
     def _run_inner(self) -> tuple[str, str]:
-        import_torch_quietly()
-        import torch.multiprocessing as mp
-
         sc = self.scenario
-        self._emit([RunStarted(0, sc.mode, sc.start_method, sc.workers, sc.to_json(), os.getpid())])
+        with self._lock:
+            self._emit([RunStarted(0, sc.mode, sc.start_method, sc.workers, sc.to_json(),
+                                   os.getpid())])
+            self._run_started = True
+            if self._wanted_scale != sc.time_scale:  # the speed changed while we started
+                self._emit([SpeedChanged(self._now(), self._wanted_scale)])
         for text in self._notes:
             self._note("warning", text)
+        import_torch_quietly()  # after RunStarted: the screen can say what is coming meanwhile
+        import torch.multiprocessing as mp
+
         mp.set_sharing_strategy("file_system")  # type: ignore[no-untyped-call]
         ctx = mp.get_context(sc.start_method)
         if sc.start_method == "forkserver":
@@ -255,7 +270,8 @@ class Engine:
             self._result_q = ctx.Queue()
         self._readers: dict[Any, int] = {}  # event pipe read end -> worker id
         self._slots = ctx.Array("q", [-1] * sc.workers, lock=False)
-        self._time_scale = ctx.Value("d", sc.time_scale, lock=False)
+        with self._lock:
+            self._time_scale = ctx.Value("d", self._wanted_scale, lock=False)
         target = worker_module.print_worker if sc.mode == "print" else worker_module.compute_worker
         if sc.mode == "print":  # Task 1: each worker's counting job is its one task
             with self._lock:
@@ -555,6 +571,18 @@ class Engine:
         self._emit([WorkerReady(self._now(), MAIN, os.getpid())])
         self._main_collector.start()
 
+    def _sleep_unless_paused(self, seconds: float) -> None:
+        """Task 2's collecting in the main process: sleep, but not while paused (a thread
+        cannot be SIGSTOPped like the processes)."""
+        left = seconds
+        while left > 0:
+            with self._lock:
+                while self._paused and self._stop_reason is None:
+                    self._wake.wait(POLL_S)
+            step = min(left, POLL_S)
+            time.sleep(step)
+            left -= step
+
     def _collect_in_main(self, wm: Any) -> None:
         def emit(record: Any) -> None:
             with self._lock:
@@ -562,6 +590,8 @@ class Engine:
 
         while True:
             with self._lock:
+                while self._paused and self._stop_reason is None:  # paused like the processes
+                    self._wake.wait(POLL_S)
                 stopping = self._stop_reason is not None
             try:
                 message = self._result_q.get(timeout=POLL_S)
@@ -572,7 +602,7 @@ class Engine:
             if message is None:
                 return
             wm.collect_one(message, MAIN, self.scenario, self._time_scale.value, self._now,
-                           emit, emit)
+                           emit, emit, self._sleep_unless_paused)
 
     # -- ending --------------------------------------------------------------------------------
 

@@ -313,6 +313,7 @@ def print_worker(ctx: ProcessContext) -> None:
 def collect_one(
     message: ResultMessage, collector: int, scenario: Scenario, time_scale: float,
     clock: Callable[[], int], begin: Callable[[Record], None], end: Callable[[Record], None],
+    sleep: Callable[[float], None] = time.sleep,
 ) -> None:
     """Process one result the way the seed's collector does (simulated handling time)."""
     task, attempt, worker, ok, output, _started, _finished = message
@@ -321,7 +322,7 @@ def collect_one(
     begin((TaskCollecting, started, task, collector, worker, attempt, ok, text))
     seconds = scenario.collect_time * time_scale
     if seconds > 0:
-        time.sleep(seconds)
+        sleep(seconds)
     end((TaskCollected, clock(), task, collector, started, worker, attempt, ok, text))
 
 

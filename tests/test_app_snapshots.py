@@ -42,7 +42,7 @@ def test_log_after_a_run(snap_compare: Snap) -> None:
     async def show_log(pilot: Pilot[object]) -> None:
         await _until_finished(pilot)
         await pilot.press("l")
-        await pilot.pause(0.1)
+        await pilot.pause(0.6)  # the log redraws at most four times a second
 
     assert snap_compare(replay_app("failure"), terminal_size=(120, 40), run_before=show_log)
 

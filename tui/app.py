@@ -297,6 +297,18 @@ class MpscopeApp(App[int]):
             ok = not isinstance(event, TaskFailed)
             self.flights.launch(self.screen, event.task, label, ok, start, end, self.speed)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """While the stepper has focus, its letters are its own: no stopping the run by ``x``."""
+        return not (action == "stop" and self._stepper_focused())
+
+    def _stepper_focused(self) -> bool:
+        focused = self.focused
+        while focused is not None:
+            if focused.id == "stepper":
+                return True
+            focused = focused.parent  # type: ignore[assignment]
+        return False
+
     # -- actions -----------------------------------------------------------------------------
 
     def action_help(self) -> None:

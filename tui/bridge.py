@@ -133,11 +133,8 @@ class ReplaySource:
                 self._post(batch)
             time.sleep(1 / MAX_POSTS_PER_S)
         if self._stopped.is_set() and index < len(self._events):
-            rest = [e for e in self._events[index:] if isinstance(e, RunFinished)]
-            if not rest:
-                rest = [RunFinished(self._events[index - 1].t if index else 0, "stopped",
-                                    "replay stopped")]
-            self._post(rest)
+            t = self._events[index - 1].t if index else 0
+            self._post([RunFinished(t, "stopped", f"replay stopped at {t / 1e9:.2f}s")])
         self._post(None)
 
     def stop(self) -> None:
