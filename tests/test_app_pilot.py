@@ -1,0 +1,758 @@
+"""Every key of the mpscope app, pressed with Textual's pilot on LIVE runs of small scenarios.
+
+Each test starts a real torch.multiprocessing run (or a replay), presses keys, checks what the
+state, the screen and the processes show, and ends by quitting the app, so that no child
+process is left (the autouse fixture in ``tests/conftest.py`` checks that). Every wait polls
+with a timeout. Four tests pin bugs this file found, fixed in 904311b (see each docstring).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+from rich.console import Console
+from textual.pilot import Pilot
+from textual.widgets import Input, Markdown, Static
+
+import core.engine
+from core.events import RunFinished, RunStarted
+from core.recording import is_complete, read_recording
+from core.scenario import Scenario, make_scenario
+from tests.app_support import recording, replay_app
+from tui.app import MpscopeApp
+from tui.event_log import EventLog
+from tui.failure_screen import FailureScreen
+from tui.help_screen import HelpScreen
+from tui.lanes_view import LanesView
+from tui.run_header import RunHeader
+from tui.summary_panel import SummaryPanel
+from tui.worker_lane import WorkerLane
+
+pytestmark = pytest.mark.timeout(90)
+
+SIZE = (120, 40)
+SMALL: dict[str, Any] = {
+    "count": 4,
+    "workers": 2,
+    "work_time": 0.15,
+    "collect_time": 0.02,
+    "print_count": 3,
+    "print_delay": 0.05,
+}
+
+
+def scenario(**changes: Any) -> Scenario:
+    """The small quick scenario, validated, with ``changes``."""
+    made, notes = make_scenario(**{**SMALL, **changes})
+    assert not notes
+    return made
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+async def wait_for(
+    pilot: Pilot[Any], predicate: Callable[[], object], timeout: float = 20, what: str = ""
+) -> None:
+    """Poll ``predicate`` every 50 ms; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what or predicate}")
+        await pilot.pause(0.05)
+
+
+@contextlib.asynccontextmanager
+async def driving(app: MpscopeApp) -> AsyncIterator[Pilot[Any]]:
+    """``app.run_test`` at 120x40; if a test fails half-way, still stop the run's processes."""
+    async with app.run_test(size=SIZE) as pilot:
+        try:
+            yield pilot
+        finally:
+            if app.return_code is None:
+                await app.action_quit()
+
+
+async def quit_app(pilot: Pilot[Any], key: str = "q") -> None:
+    """Press the quit key and wait until the app has exited (its run stopped and joined)."""
+    await pilot.press(key)
+    await wait_for(pilot, lambda: pilot.app.return_code is not None, what=f"{key} to exit")
+
+
+def notifications(app: MpscopeApp) -> list[str]:
+    """Collect the text of every notification the app raises from now on."""
+    seen: list[str] = []
+    original = app.notify
+
+    def notify(message: str, *args: Any, **kwargs: Any) -> None:
+        seen.append(str(message))
+        original(message, *args, **kwargs)
+
+    app.notify = notify  # type: ignore[method-assign]
+    return seen
+
+
+def started(app: MpscopeApp) -> bool:
+    """RunStarted has been applied (the state knows the mode)."""
+    return app.state.mode != ""
+
+
+def spawned(app: MpscopeApp, workers: int | None = None) -> bool:
+    """Every compute worker of the run has a lane with its PID."""
+    lanes = app.state.workers()
+    wanted = workers if workers is not None else app.scenario.workers
+    return len(lanes) == wanted and all(lane.pid for lane in lanes)
+
+
+def busy(app: MpscopeApp) -> bool:
+    """Some compute worker holds a task."""
+    return any(lane.status == "busy" for lane in app.state.workers())
+
+
+def finished_and_shown(app: MpscopeApp) -> bool:
+    """The run is over and the summary panel is on screen."""
+    return app.state.finished and app.query_one(SummaryPanel).has_class("-shown")
+
+
+def settled_everything(app: MpscopeApp) -> bool:
+    state = app.state
+    return state.total is not None and state.done + state.failed + state.lost == state.total
+
+
+def summary_text(app: MpscopeApp) -> str:
+    """The summary panel's body as plain text."""
+    body = app.query_one("#summary-body", Static)
+    console = Console(record=True, width=SIZE[0], file=io.StringIO())
+    console.print(body.content)
+    return console.export_text()
+
+
+def header_text(app: MpscopeApp) -> str:
+    return app.query_one(RunHeader).render().plain
+
+
+def lane_widgets(app: MpscopeApp) -> list[WorkerLane]:
+    return list(app.query_one(LanesView).query(WorkerLane))
+
+
+def live_pids(app: MpscopeApp) -> dict[int, int]:
+    source = app.source
+    assert source is not None and source.live
+    return source.engine.pids()  # type: ignore[attr-defined]
+
+
+def statuses(pids: dict[int, int]) -> set[str]:
+    out = set()
+    for pid in pids.values():
+        try:
+            out.add(psutil.Process(pid).status())
+        except psutil.NoSuchProcess:
+            out.add("gone")
+    return out
+
+
+# -- a default run to its end: summary, log, q --------------------------------------------
+
+
+async def test_default_run_shows_summary_and_l_switches_log_and_summary() -> None:
+    app = MpscopeApp(scenario())
+    async with driving(app) as pilot:
+        seen = notifications(app)
+        await wait_for(pilot, lambda: finished_and_shown(app), what="the summary")
+        assert app.state.outcome == "completed"
+        assert (app.state.done, app.state.failed, app.state.lost) == (4, 0, 0)
+        text = summary_text(app)
+        assert "done 4 + failed 0 + lost 0 = 4 tasks" in text
+        assert "completed" in text
+        log = app.query_one(EventLog)
+        summary = app.query_one(SummaryPanel)
+        assert log.has_class("-hidden") and summary.display
+        # after the run, l switches between the log and the summary
+        await pilot.press("l")
+        assert not log.has_class("-hidden") and not summary.has_class("-shown")
+        assert app.query_one("#dock").display
+        await pilot.press("l")
+        assert log.has_class("-hidden") and summary.has_class("-shown")
+        # keys that need a live run or a failure only say so once the run is over
+        await pilot.press("e")
+        assert not isinstance(app.screen, FailureScreen)
+        assert any("no task has failed" in note for note in seen)
+        await pilot.press("k")
+        assert any("no live run" in note for note in seen)
+        for key in ("space", "x"):
+            await pilot.press(key)
+        assert app.state.outcome == "completed" and not app.state.paused
+        await quit_app(pilot, "q")
+    assert app.return_value == 0
+
+
+# -- q and ctrl+c mid-run ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["q", "ctrl+c"])
+async def test_quit_key_mid_run_stops_every_process(key: str) -> None:
+    app = MpscopeApp(scenario(count=20, work_time=0.3))
+    async with driving(app) as pilot:
+        await wait_for(pilot, lambda: spawned(app) and busy(app), what="a busy worker")
+        engine = app.source.engine  # type: ignore[union-attr]
+        assert engine.pids()
+        await quit_app(pilot, key)
+        assert not engine.running and engine.pids() == {}
+
+
+async def test_ctrl_c_quits_from_the_help_screen() -> None:
+    app = MpscopeApp(scenario(count=20, work_time=0.3))
+    async with driving(app) as pilot:
+        await wait_for(pilot, lambda: spawned(app), what="the workers")
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await quit_app(pilot, "ctrl+c")
+
+
+# -- space: pause and resume ------------------------------------------------------------------
+
+
+async def test_space_stops_the_processes_then_resumes_and_the_run_completes() -> None:
+    app = MpscopeApp(scenario(count=16, work_time=0.3))
+    async with driving(app) as pilot:
+        await wait_for(pilot, lambda: spawned(app) and busy(app), what="a busy worker")
+        await pilot.press("space")
+        await wait_for(pilot, lambda: app.state.paused, what="RunPaused(True)")
+        pids = live_pids(app)
+        assert len(pids) == 3  # two workers and the collector
+        await wait_for(
+            pilot, lambda: statuses(pids) == {psutil.STATUS_STOPPED}, 5, "SIGSTOPped processes"
+        )
+        await wait_for(pilot, lambda: "❚❚ paused" in header_text(app), 5, "paused in header")
+        await pilot.pause(0.2)  # results sent just before SIGSTOP may still arrive
+        done = app.state.done
+        await pilot.pause(0.5)
+        assert app.state.done == done and not app.state.finished
+        await pilot.press("space")
+        await wait_for(pilot, lambda: not app.state.paused, what="RunPaused(False)")
+        await wait_for(
+            pilot,
+            lambda: psutil.STATUS_STOPPED not in statuses(live_pids(app)),
+            5,
+            "SIGCONTinued processes",
+        )
+        await wait_for(pilot, lambda: finished_and_shown(app), what="the end of the run")
+        assert app.state.outcome == "completed"
+        assert (app.state.done, app.state.lost) == (16, 0)
+        await quit_app(pilot)
+
+
+async def test_space_in_task_2_pauses_the_collection_too() -> None:
+    """Regression (fixed in 904311b): the header said paused while Task 2's main process
+    (a thread, not a stopped process) went on collecting results."""
+    app = MpscopeApp(scenario(mode="collect-after", count=10, work_time=0.05, collect_time=0.4))
+    async with driving(app) as pilot:
+        await wait_for(pilot, lambda: app.state.collected >= 1, what="collecting started")
+        await pilot.press("space")
+        await wait_for(pilot, lambda: app.state.paused, 5, "RunPaused(True)")
+        await pilot.pause(0.2)
+        before = app.state.collected
+        await pilot.pause(1.0)
+        after, paused = app.state.collected, app.state.paused
+        await quit_app(pilot)
+    assert paused and after == before, f"collected {before} -> {after} while paused"
+
+
+@pytest.mark.parametrize("key", ["x", "q"])
+async def test_stop_or_quit_while_paused(key: str) -> None:
+    app = MpscopeApp(scenario(count=20, work_time=0.3))
+    async with driving(app) as pilot:
+        await wait_for(pilot, lambda: spawned(app) and busy(app), what="a busy worker")
+        await pilot.press("space")
+        await wait_for(pilot, lambda: app.state.paused, what="RunPaused(True)")
+        if key == "x":
+            await pilot.press("x")
+            await wait_for(pilot, lambda: app.state.finished, what="the stopped run")
+            assert app.state.outcome == "stopped"
+            assert not app.state.paused
+            assert settled_everything(app)
+        await quit_app(pilot)
+
+
+# -- x: ordered stop --------------------------------------------------------------------------
+
+
+async def test_x_stops_the_run_and_every_task_is_accounted_for() -> None:
+    app = MpscopeApp(scenario(count=30, work_time=0.2))
+    async with driving(app) as pilot:
+        seen = notifications(app)
+        await wait_for(pilot, lambda: app.state.done >= 1, what="a first task done")
+        await pilot.press("x")
+        assert any("stopping" in note for note in seen)
+        await wait_for(pilot, lambda: finished_and_shown(app), what="the stopped run")
+        state = app.state
+        assert state.outcome == "stopped"
+        assert state.total is not None and state.done < 30
+        assert state.done + state.failed + state.lost == state.total
+        assert f"= {state.total} tasks" in summary_text(app)
+        assert "stopped" in header_text(app)
+        await quit_app(pilot)
+    assert app.return_value == 0
+
+
+# -- r: restart -------------------------------------------------------------------------------
+
+
+async def test_r_restarts_with_new_worker_processes() -> None:
+    app = MpscopeApp(scenario(count=6))
+    async with driving(app) as pilot:
+        await wait_for(pilot, lambda: spawned(app), what="the first run's workers")
+        old_run = app.run_id
+        old_pids = {lane.pid for lane in app.state.workers()}
+        await pilot.press("r")
+        await wait_for(
+            pilot, lambda: app.run_id > old_run and spawned(app), what="the second run's workers"
+        )
+        assert isinstance(app.kept[0], RunStarted)
+        assert sum(isinstance(event, RunStarted) for event in app.kept) == 1
+        new_pids = {lane.pid for lane in app.state.workers()}
+        assert new_pids.isdisjoint(old_pids)
+        assert not any(psutil.pid_exists(pid) for pid in old_pids)  # joined by the restart
+        await wait_for(pilot, lambda: finished_and_shown(app), what="the second run's end")
+        assert app.state.outcome == "completed" and app.state.done == 6
+        await quit_app(pilot)
+
+
+# -- 1 2 3: modes -----------------------------------------------------------------------------
+
+
+async def test_1_2_3_switch_mode_and_restart() -> None:
+    app = MpscopeApp(scenario())
+    async with driving(app) as pilot:
+        await wait_for(pilot, lambda: started(app), what="the first run")
+        assert app.state.mode == "pipeline"
+        for key, mode in (("1", "print"), ("2", "collect-after"), ("3", "pipeline")):
+            run = app.run_id
+            await pilot.press(key)
+            await wait_for(
+                pilot,
+                lambda run=run, mode=mode: app.run_id > run and app.state.mode == mode,
+                what=f"{mode} after {key}",
+            )
+            assert app.scenario.mode == mode
+            assert app.state.scenario is not None and app.state.scenario.mode == mode
+            await wait_for(pilot, lambda: spawned(app, 2), what=f"the {mode} workers")
+            if mode == "print":
+                await wait_for(
+                    pilot, lambda: not app.query_one("#result-queue").display, 5, "no queues"
+                )
+        await wait_for(pilot, lambda: finished_and_shown(app), what="the pipeline run's end")
+        assert app.state.outcome == "completed" and app.state.done == 4
+        await quit_app(pilot)
+
+
+async def test_task_1_runs_to_its_end_after_1() -> None:
+    app = MpscopeApp(scenario())
+    async with driving(app) as pilot:
+        await wait_for(pilot, lambda: started(app), what="the first run")
+        await pilot.press("1")
+        await wait_for(
+            pilot, lambda: app.state.mode == "print" and finished_and_shown(app), what="Task 1"
+        )
+        assert app.state.outcome == "completed"
+        assert [lane.lines for lane in app.state.workers()] == [3, 3]
+        assert "done 2 + failed 0 + lost 0 = 2 tasks" in summary_text(app)
+        await quit_app(pilot)
+
+
+# -- + and -: workers -------------------------------------------------------------------------
+
+
+async def test_plus_minus_change_the_number_of_workers_clamped_at_one() -> None:
+    app = MpscopeApp(scenario(count=6))
+    async with driving(app) as pilot:
+        seen = notifications(app)
+        await wait_for(pilot, lambda: spawned(app, 2), what="two workers")
+        for key, workers in (("+", 3), ("-", 2), ("-", 1)):
+            await pilot.press(key)
+            await wait_for(
+                pilot,
+                lambda w=workers: (
+                    app.scenario.workers == w and spawned(app, w) and len(lane_widgets(app)) == w
+                ),
+                what=f"{workers} worker lanes after {key}",
+            )
+            assert app.state.scenario is not None and app.state.scenario.workers == workers
+        run = app.run_id
+        await pilot.press("-")
+        assert app.scenario.workers == 1 and app.run_id == run
+        assert any("workers stay at 1" in note for note in seen)
+        await wait_for(pilot, lambda: finished_and_shown(app), what="the one-worker run's end")
+        assert app.state.outcome == "completed" and app.state.done == 6
+        assert len(lane_widgets(app)) == 1
+        await quit_app(pilot)
+
+
+# -- < > , . : speed; l during a run ----------------------------------------------------------
+
+
+async def test_speed_keys_change_the_speed_of_a_live_run_and_l_toggles_the_log() -> None:
+    app = MpscopeApp(scenario(count=80, work_time=0.2))
+    async with driving(app) as pilot:
+        await wait_for(pilot, lambda: spawned(app), what="the workers")
+        assert app.speed == 1.0 and app.state.time_scale == 1.0
+        for key, speed in ((">", 2.0), (",", 1.0), ("<", 0.5)):
+            await pilot.press(key)
+            assert app.speed == speed, key
+            await wait_for(
+                pilot,
+                lambda s=speed: app.state.time_scale == pytest.approx(1 / s),
+                5,
+                f"SpeedChanged to x{speed} after {key}",
+            )
+        assert "×0.5 slow motion" in header_text(app)
+        # l during a live run shows and hides the event log
+        log = app.query_one(EventLog)
+        assert not app.state.finished, app.state.outcome
+        assert not log.has_class("-hidden")
+        await pilot.press("l")
+        assert log.has_class("-hidden") and not app.query_one("#dock").display
+        await pilot.press("l")
+        assert not log.has_class("-hidden") and app.query_one("#dock").display
+        assert not app.state.finished, "the run should still be going at x0.5"
+        await quit_app(pilot)
+
+
+async def test_speed_keys_step_through_0_25_to_4_and_stop_at_the_ends() -> None:
+    app = replay_app("task3")  # an idle app: many key presses are quick
+    async with driving(app) as pilot:
+        await wait_for(pilot, lambda: finished_and_shown(app), 5, "the replayed run")
+        steps = [
+            ("<", 0.5, "×0.5 slow motion"),
+            (",", 0.25, "×0.25 slow motion"),
+            ("<", 0.25, "×0.25 slow motion"),
+            (">", 0.5, "×0.5 slow motion"),
+            (".", 1.0, "×1 "),
+            ("greater_than_sign", 2.0, "×2 fast"),
+            ("full_stop", 4.0, "×4 fast"),
+            (">", 4.0, "×4 fast"),
+            ("less_than_sign", 2.0, "×2 fast"),
+            ("comma", 1.0, "×1 "),
+        ]
+        for key, speed, label in steps:
+            await pilot.press(key)
+            assert app.speed == speed, key
+            assert label in header_text(app), key
+        await quit_app(pilot)
+
+
+async def test_speed_key_while_the_run_is_starting_applies_to_the_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Regression (fixed in 904311b): a speed key pressed before the engine had its shared time
+    scale (during the first torch import) changed the header but the run went on at x1."""
+    real_import = core.engine.import_torch_quietly
+
+    def slow_import() -> None:  # the first import of torch in a process takes seconds
+        time.sleep(0.5)
+        real_import()
+
+    monkeypatch.setattr(core.engine, "import_torch_quietly", slow_import)
+    app = MpscopeApp(scenario())
+    async with driving(app) as pilot:
+        await wait_for(pilot, lambda: app.source is not None, what="the live source")
+        assert not app.state.workers()  # torch still importing: no process exists yet
+        await pilot.press(">")
+        assert app.speed == 2.0
+        await wait_for(pilot, lambda: spawned(app), what="the workers")
+        await pilot.pause(0.3)
+        time_scale = app.state.time_scale
+        shared = app.source.engine._time_scale.value  # type: ignore[union-attr]
+        await quit_app(pilot)
+    assert time_scale == pytest.approx(0.5)  # what the screen knows
+    assert shared == pytest.approx(0.5)  # what the workers sleep by
+
+
+# -- k: kill a worker -------------------------------------------------------------------------
+
+
+async def test_k_kills_a_worker_and_its_task_is_requeued() -> None:
+    app = MpscopeApp(scenario(count=20, work_time=0.25))
+    async with driving(app) as pilot:
+        seen = notifications(app)
+        await wait_for(pilot, lambda: spawned(app) and busy(app), what="a busy worker")
+        await pilot.press("k")
+        assert any("sent SIGKILL" in note for note in seen)
+        await wait_for(
+            pilot,
+            lambda: any(lane.status == "killed" for lane in app.state.workers()),
+            what="a killed lane",
+        )
+        killed = [lane for lane in app.state.workers() if lane.status == "killed"]
+        assert len(killed) == 1 and killed[0].signal == "SIGKILL"
+        await wait_for(pilot, lambda: finished_and_shown(app), what="the end of the run")
+        state = app.state
+        assert state.outcome == "completed"
+        assert (state.done, state.failed, state.lost, state.total) == (20, 0, 0, 20)
+        widget = app.query_one(f"#lane-{killed[0].worker}", WorkerLane)
+        assert widget.has_class("-killed")
+        assert "killed by SIGKILL" in widget.render().plain
+        assert "done 20 + failed 0 + lost 0 = 20 tasks" in summary_text(app)
+        await quit_app(pilot)
+
+
+# -- f then e: a failing task and its traceback -----------------------------------------------
+
+
+async def test_f_makes_the_next_task_fail_and_e_shows_its_traceback() -> None:
+    app = MpscopeApp(scenario(count=24, work_time=0.25, queue_bound=1))
+    async with driving(app) as pilot:
+        seen = notifications(app)
+        await wait_for(pilot, lambda: app.state.started >= 1, what="a first task started")
+        await pilot.press("f")
+        assert any("InjectedFailure" in note for note in seen)
+        await wait_for(pilot, lambda: finished_and_shown(app), what="the end of the run")
+        state = app.state
+        assert state.outcome == "completed"
+        assert (state.failed, state.done, state.lost) == (1, 23, 0)
+        assert len(state.failures) == 1 and "InjectedFailure" in state.failures[0].error
+        assert sum(lane.failed for lane in state.workers()) == 1
+        assert "done 23 + failed 1 + lost 0 = 24 tasks" in summary_text(app)
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, FailureScreen), 5, "FailureScreen")
+        await pilot.pause(0.1)
+        shown = "\n".join(
+            str(static.content) + str(getattr(static.content, "code", ""))
+            for static in app.screen.query(Static)
+        )
+        assert "InjectedFailure" in shown and "Traceback" in shown
+        assert "InjectedFailure" in app.export_screenshot()
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, FailureScreen), 5, "closed")
+        await quit_app(pilot)
+
+
+# -- R: record, ctrl+s: screenshot ------------------------------------------------------------
+
+
+async def test_R_records_the_run_to_a_file_in_the_current_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = MpscopeApp(scenario(count=24, work_time=0.2))
+    async with driving(app) as pilot:
+        seen = notifications(app)
+        await wait_for(pilot, lambda: spawned(app), what="the workers")
+        await pilot.press("R")
+        assert app.writer is not None
+        assert any("recording to mpscope-" in note for note in seen)
+        await wait_for(pilot, lambda: "REC mpscope-" in header_text(app), 5, "REC in header")
+        await pilot.press("R")
+        assert any("already recording" in note for note in seen)
+        await wait_for(pilot, lambda: finished_and_shown(app), what="the end of the run")
+        assert app.writer is None
+        files = sorted(tmp_path.glob("mpscope-*.jsonl"))
+        assert len(files) == 1
+        events = read_recording(files[0])
+        assert isinstance(events[0], RunStarted)
+        assert isinstance(events[-1], RunFinished) and is_complete(events)
+        assert events[-1].outcome == "completed"
+        assert len(events) == len(app.kept)
+        assert sum(1 for e in events if type(e).__name__ == "TaskDone") == 24
+        await quit_app(pilot)
+
+
+async def test_ctrl_s_saves_an_svg_screenshot_in_the_current_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = MpscopeApp(scenario())
+    async with driving(app) as pilot:
+        await wait_for(pilot, lambda: spawned(app), what="the workers")
+        await pilot.press("ctrl+s")
+        shots = list(tmp_path.glob("*.svg"))
+        assert len(shots) == 1
+        assert "<svg" in shots[0].read_text(encoding="utf-8")
+        await quit_app(pilot)
+
+
+# -- g: the generator stepper -----------------------------------------------------------------
+
+
+async def test_g_shows_the_stepper_whose_keys_win_while_it_has_focus() -> None:
+    app = MpscopeApp(scenario(count=20, work_time=0.2))
+    async with driving(app) as pilot:
+        await wait_for(pilot, lambda: spawned(app), what="the workers")
+        assert not any(panel.display for panel in app.query("#stepper"))
+        await pilot.press("g")
+        panel = app.query_one("#stepper")
+        assert panel.has_class("-shown") and panel.display
+        await wait_for(pilot, lambda: app.focused is panel, 5, "the stepper focused")
+        run = app.run_id
+        await pilot.press("n")  # the stepper's next(), not anything of the app
+        await wait_for(pilot, lambda: panel.last_shown is not None, 5, "a stepped generator")
+        await pilot.press("r")  # the stepper's reset, not a restart of the run
+        assert app.run_id == run
+        await pilot.press("s")  # focus the send box: q types there, it does not quit
+        assert isinstance(app.focused, Input)
+        await pilot.press("q")
+        assert app.focused.value == "q" and app.return_code is None
+        await pilot.press("escape")
+        assert app.focused is panel
+        await pilot.press("g")
+        assert not panel.has_class("-shown") and app.focused is None
+        await pilot.press("r")  # the app's restart again
+        await wait_for(pilot, lambda: app.run_id > run and started(app), what="a restart")
+        await quit_app(pilot)
+
+
+async def test_x_in_the_focused_stepper_does_not_stop_the_run() -> None:
+    """Regression (fixed in 904311b): x (the stepper's give up) with no step running fell
+    through to the app's Stop and stopped the live run."""
+    app = MpscopeApp(scenario(count=100, work_time=0.2))
+    async with driving(app) as pilot:
+        seen = notifications(app)
+        await wait_for(pilot, lambda: spawned(app), what="the workers")
+        await pilot.press("g")
+        panel = app.query_one("#stepper")
+        await wait_for(pilot, lambda: app.focused is panel, 5, "the stepper focused")
+        assert not panel.busy  # no step in progress: nothing to give up on
+        await pilot.press("x")
+        await pilot.pause(0.3)
+        stopping = [note for note in seen if "stopping" in note]
+        outcome = app.state.outcome
+        await quit_app(pilot)
+    assert stopping == [] and outcome != "stopped"
+
+
+# -- ? and f1: help ---------------------------------------------------------------------------
+
+
+async def test_question_mark_and_f1_open_the_help_and_escape_closes_it() -> None:
+    app = MpscopeApp(scenario(count=20, work_time=0.2))
+    async with driving(app) as pilot:
+        await wait_for(pilot, lambda: spawned(app), what="the workers")
+        for key in ("question_mark", "f1"):
+            await pilot.press(key)
+            assert isinstance(app.screen, HelpScreen), key
+            assert "mpscope — keys" in str(app.screen.query_one(Markdown).source)
+            await pilot.press("escape")
+            assert not isinstance(app.screen, HelpScreen), key
+        assert app.return_code is None
+        await quit_app(pilot)
+
+
+# -- replays ----------------------------------------------------------------------------------
+
+
+async def test_live_only_keys_only_notify_in_an_instant_replay() -> None:
+    app = replay_app("task3")
+    async with driving(app) as pilot:
+        seen = notifications(app)
+        await wait_for(pilot, lambda: finished_and_shown(app), what="the replayed run")
+        done, workers = app.state.done, app.scenario.workers
+        assert app.state.outcome == "completed" and done == 6
+        assert "replay task3.jsonl" in header_text(app)
+        for key, note in (
+            ("k", "no live run"),
+            ("f", "only a live run"),
+            ("1", "a replay shows what was recorded"),
+            ("+", "not in a replay"),
+            ("equals_sign", "not in a replay"),
+            ("-", "not in a replay"),
+        ):
+            await pilot.press(key)
+            assert any(note in text for text in seen), key
+        assert app.scenario.workers == workers and app.state.mode == "pipeline"
+        assert app.state.done == done and app.state.failed == 0
+        run = app.run_id
+        await pilot.press("r")
+        await wait_for(pilot, lambda: app.run_id > run and finished_and_shown(app), 5, "replay")
+        assert app.state.done == done and app.state.outcome == "completed"
+        assert "done 6 + failed 0 + lost 0 = 6 tasks" in summary_text(app)
+        await quit_app(pilot)
+
+
+async def test_space_pauses_a_real_time_replay() -> None:
+    app = MpscopeApp(replay=recording("task3"), replay_name="task3.jsonl")
+    async with driving(app) as pilot:
+        seen = notifications(app)
+        await wait_for(pilot, lambda: started(app), 5, "the replay's RunStarted")
+        await pilot.press("space")
+        await wait_for(pilot, lambda: app.state.paused, 5, "the replay paused")
+        await pilot.pause(0.1)
+        revision, now = app.state.revision, app.state.now
+        await pilot.pause(2.5)  # longer than the recorded run: nothing may arrive meanwhile
+        assert (app.state.revision, app.state.now) == (revision, now)
+        assert "paused" in header_text(app)
+        await pilot.press("k")
+        assert any("no live run" in text for text in seen)
+        await pilot.press("space")
+        await wait_for(pilot, lambda: finished_and_shown(app), 10, "the replay's end")
+        assert app.state.outcome == "completed" and app.state.done == 6
+        assert not app.state.paused
+        await quit_app(pilot)
+
+
+async def test_x_on_a_replay_shows_it_stopped() -> None:
+    """Regression (fixed in 904311b): a replay stopped half-way showed the recording's own
+    end, "completed: every task has an outcome", with 0 tasks."""
+    app = MpscopeApp(replay=recording("task3"), replay_name="task3.jsonl")
+    async with driving(app) as pilot:
+        await wait_for(pilot, lambda: started(app), 5, "the replay's RunStarted")
+        await pilot.press("x")
+        await wait_for(pilot, lambda: finished_and_shown(app), 5, "the stopped replay")
+        outcome = app.state.outcome
+        await quit_app(pilot)
+    assert outcome == "stopped"
+
+
+# -- bad input: keys before anything happened -------------------------------------------------
+
+
+async def close_failure_screen(pilot: Pilot[Any]) -> bool:
+    """If f already made a task fail, e opened its traceback: a modal that takes the keys."""
+    if not isinstance(pilot.app.screen, FailureScreen):
+        return False
+    await pilot.press("escape")
+    await wait_for(pilot, lambda: not isinstance(pilot.app.screen, FailureScreen), 5, "closed")
+    return True
+
+
+async def test_keys_right_after_mount_do_not_crash() -> None:
+    app = MpscopeApp(scenario(count=20))
+    async with driving(app) as pilot:
+        assert not started(app)
+        for key in ("k", "f", "e", "space", "x"):
+            await pilot.press(key)
+        assert app.return_code is None
+        if await close_failure_screen(pilot):
+            await pilot.press("x")
+        if app.state.paused:
+            await pilot.press("space")
+        await wait_for(pilot, lambda: finished_and_shown(app), what="the end of the run")
+        assert app.state.outcome in ("completed", "stopped")
+        assert settled_everything(app)
+        assert not app.state.paused
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        await quit_app(pilot)
+
+
+async def test_keys_while_the_engine_is_starting_do_not_crash() -> None:
+    app = MpscopeApp(scenario(count=100))
+    async with driving(app) as pilot:
+        await wait_for(pilot, lambda: app.source is not None, 5, "the live source")
+        for key in ("k", "f", "e", "space", "x"):
+            await pilot.press(key)
+        assert app.return_code is None
+        if await close_failure_screen(pilot):
+            await pilot.press("x")
+        await wait_for(pilot, lambda: finished_and_shown(app), what="the end of the run")
+        assert app.state.outcome == "stopped"
+        assert settled_everything(app)
+        assert not app.state.paused
+        await quit_app(pilot)
