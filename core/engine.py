@@ -183,10 +183,20 @@ class Engine:
             os.kill(proc.process.pid, signal.SIGKILL)
             return True
 
-    def inject_failure(self) -> None:
-        """Mark the next task fed to the task queue to raise inside its worker."""
+    def inject_failure(self) -> bool:
+        """Make the next task a worker takes raise inside it; False if no worker can take one.
+
+        A counter in shared memory: the first worker to start a task after this takes one
+        off and fails that task, whether it was queued before or after.
+        """
         with self._lock:
-            self._inject_next += 1
+            shared = getattr(self, "_fail_next", None)
+            if shared is None or self._finished.is_set():
+                self._inject_next += 1  # before the processes exist: used when they do
+                return not self._finished.is_set()
+            with shared.get_lock():
+                shared.value += 1
+            return True
 
     def set_time_scale(self, scale: float) -> None:
         """Change the speed control live: later work sleeps ``scale`` times its base time.
@@ -272,6 +282,7 @@ class Engine:
         self._slots = ctx.Array("q", [-1] * sc.workers, lock=False)
         with self._lock:
             self._time_scale = ctx.Value("d", self._wanted_scale, lock=False)
+            self._fail_next = ctx.Value("i", self._inject_next)
         target = worker_module.print_worker if sc.mode == "print" else worker_module.compute_worker
         if sc.mode == "print":  # Task 1: each worker's counting job is its one task
             with self._lock:
@@ -298,7 +309,7 @@ class Engine:
         reader, writer = ctx.Pipe(duplex=False)
         process_ctx = wm.ProcessContext(
             worker, self.scenario, self._start_ns, self._task_q, self._result_q, writer,
-            self._slots, self._time_scale,
+            self._slots, self._time_scale, self._fail_next,
         )
         role = "collector" if worker == COLLECTOR else "worker"
         name = f"mpscope-{role}-{worker}" if worker >= 0 else "mpscope-collector"
@@ -344,9 +355,7 @@ class Engine:
                     self._note("error", f"the task source raised {type(exc).__name__}: {exc}")
                     continue
                 with self._lock:
-                    fail = self._inject_next > 0
-                    self._inject_next -= 1 if fail else 0
-                    message = self._ledger.add(next_id, payload, task_label(payload), fail)
+                    message = self._ledger.add(next_id, payload, task_label(payload), False)
                     self._in_hand = True
                     next_id += 1
             if message is not None and not self._put_task(message):

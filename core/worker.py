@@ -75,6 +75,7 @@ class ProcessContext:
     events: Any  # the write end of this process's own event pipe (no lock shared with others)
     slots: Any  # shared int64 array: the task each worker holds, NO_TASK when none
     time_scale: Any  # shared double: the speed control, read before each piece of work
+    fail_next: Any  # shared int with a lock: how many of the next tasks taken must raise
 
 
 class EventBatcher:
@@ -231,6 +232,17 @@ def _get(taker: QueueTaker, batcher: EventBatcher, parent: int) -> Any:
             os._exit(3)
 
 
+def _take_injected_failure(counter: Any) -> bool:
+    """True (and one less to go) if the user asked for the next task to fail."""
+    if counter.value <= 0:  # the usual case: no lock taken
+        return False
+    with counter.get_lock():
+        if counter.value > 0:
+            counter.value -= 1
+            return True
+    return False
+
+
 def _report_crash(ctx: ProcessContext, exc: BaseException) -> None:
     """Tell the engine why this process is about to die (its stderr is not on screen)."""
     text = "".join(traceback.format_exception(exc))
@@ -268,7 +280,8 @@ def _compute(ctx: ProcessContext) -> None:
         batcher.begin((TaskStarted, started, task, ctx.worker, attempt))
         seconds = simulated_seconds(sc.work_time, sc.jitter, sc.seed, task, ctx.time_scale.value)
         try:
-            output = run_task(function, payload, seconds, fail or payload in sc.fail_on)
+            fail = fail or payload in sc.fail_on or _take_injected_failure(ctx.fail_next)
+            output = run_task(function, payload, seconds, fail)
         except Exception as exc:
             text = "".join(traceback.format_exception(exc))
             finished = batcher.now()

@@ -176,3 +176,22 @@ def test_a_million_tasks_source_is_pulled_lazily() -> None:
 def assert_balanced_or_partial(state: object) -> None:
     s = state
     assert s.done + s.failed + s.lost == s.queued  # type: ignore[attr-defined]
+
+
+def test_inject_failure_fails_exactly_the_next_task_taken_even_if_already_queued() -> None:
+    injected: dict[str, bool] = {}
+
+    def inject_once_everything_is_queued(engine: Engine, event: object, state: object) -> None:
+        from core.events import SourceExhausted
+
+        if isinstance(event, SourceExhausted) and not injected:
+            injected["ok"] = engine.inject_failure()
+
+    events, state = run_engine(
+        scenario(count=6, queue_bound=8, work_time=0.1), on_event=inject_once_everything_is_queued
+    )
+    assert injected == {"ok": True}
+    failed = of_kind(events, TaskFailed)
+    assert len(failed) == 1 and "InjectedFailure" in failed[0].error
+    assert state.done == 5
+    assert_balanced(state)

@@ -332,7 +332,8 @@ class MpscopeApp(App[int]):
         """Pause or resume the run (the processes are suspended)."""
         if self.source is None or self.state.finished:
             return
-        self.source.set_paused(not self.state.paused)
+        if not self.source.set_paused(not self.state.paused):
+            self.notify("the workers are still starting: nothing to pause yet")
 
     async def action_mode(self, mode: str) -> None:
         """Switch to Task 1, 2 or 3 and restart."""
@@ -374,16 +375,26 @@ class MpscopeApp(App[int]):
         busy = [lane for lane in alive if lane.status == "busy"]
         target = (busy or alive or [None])[0]
         if target is None or not self.source.kill_worker(target.worker):
-            self.notify("no worker is alive", severity="warning")
+            starting = not self.state.workers() or any(
+                lane.status == "starting" for lane in self.state.workers())
+            self.notify("the workers are still starting" if starting else "no worker is alive",
+                        severity="warning")
             return
         self.notify(f"sent SIGKILL to worker {target.worker} (PID {target.pid})")
 
     def action_inject(self) -> None:
         """Make the next task raise inside its worker."""
-        if self.source is None or not self.source.inject_failure():
+        if self.source is None or not self.source.live or self.state.finished:
             self.notify("only a live run can be given a failing task", severity="warning")
             return
-        self.notify("the next task queued will raise InjectedFailure")
+        if self.state.mode == "print":
+            self.notify("Task 1 has no tasks to fail: switch to 2 or 3", severity="warning")
+            return
+        if self.state.total is not None and self.state.started >= self.state.total:
+            self.notify("every task has started already: press r, then f", severity="warning")
+            return
+        self.source.inject_failure()
+        self.notify("the next task a worker takes will raise InjectedFailure")
 
     def action_show_error(self) -> None:
         """The last failed task's traceback."""

@@ -85,8 +85,7 @@ class LiveSource:
         return self.engine.kill_worker(worker)
 
     def inject_failure(self) -> bool:
-        self.engine.inject_failure()
-        return True
+        return self.engine.inject_failure()
 
     def join(self, timeout: float) -> bool:
         return self.engine.join(timeout) and (self._thread.join(timeout) or True)

@@ -44,6 +44,18 @@ HELP = """\
 - Tokens fly from queue to worker to result queue to collector as tasks move.
 - When the run ends, the summary shows per-PID counts and utilisation and checks that
   done + failed + lost = every task.
+
+# What the seed's code gets wrong, and what you see here instead
+
+- **Join before drain** (Task 2): a process that put results on a queue cannot exit until
+  they are flushed, so joining before draining can wait for ever. Press `2`: the results wait
+  in the result queue while the workers have left their loops; mpscope drains, then joins.
+- **`while not queue.empty()`** is a guess while writers still flush: results can be missed.
+  mpscope ends each queue with a sentinel, and the summary checks every task's outcome.
+- **A bare `except: break`** ends a worker on any error, silently. Press `f`, then `e`: the
+  task fails with its traceback and the worker carries on.
+- **`get(timeout=1)`** ends workers early when the feeder is slow. Here workers wait for the
+  end sentinel (and check that their parent is alive).
 """
 
 
