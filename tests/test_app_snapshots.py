@@ -80,3 +80,36 @@ def test_midrun(snap_compare: Snap, name: str) -> None:
 
     halfway = {"task2": 0.37, "task3": 1.9}[name]
     assert snap_compare(midrun_app(name, halfway), terminal_size=(120, 34), run_before=settle)
+
+
+def test_command_palette_lists_the_apps_actions(snap_compare: Snap) -> None:
+    async def open_palette(pilot: Pilot[object]) -> None:
+        await _until_finished(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.3)
+        await pilot.press(*"task")
+        await pilot.pause(0.5)
+
+    assert snap_compare(replay_app("task3"), terminal_size=(100, 30), run_before=open_palette)
+
+
+async def test_a_palette_command_runs_its_action() -> None:
+    """Picking "Task 2 · collect after" in the palette switches the mode (an async action)."""
+    from tests.support import scenario
+
+    app = MpscopeApp(scenario(count=3, work_time=0.05))
+    async with app.run_test(size=(100, 30)) as pilot:
+        for _ in range(400):
+            if app.state.finished:
+                break
+            await pilot.pause(0.05)
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.3)
+        await pilot.press(*"collect after", "enter")
+        for _ in range(400):
+            if app.state.mode == "collect-after" and app.state.finished:
+                break
+            await pilot.pause(0.05)
+        assert app.scenario.mode == "collect-after"
+        assert app.state.mode == "collect-after" and app.state.finished
+        await app.action_quit()

@@ -13,14 +13,16 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, ClassVar
 
 from textual import on
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.geometry import Offset
+from textual.screen import Screen
 from textual.widgets import Footer
 
 from core.events import (
@@ -296,6 +298,38 @@ class MpscopeApp(App[int]):
             label = self.state.labels.get(event.task, str(event.task))
             ok = not isinstance(event, TaskFailed)
             self.flights.launch(self.screen, event.task, label, ok, start, end, self.speed)
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """The app's own actions in the command palette (ctrl+p), after Textual's."""
+        yield from super().get_system_commands(screen)
+        for title, help_text, action in (
+            ("Restart the run", "r: start the run again", self.action_restart),
+            ("Pause or resume", "space: SIGSTOP / SIGCONT every run process", self.action_pause),
+            ("Stop the run", "x: drain, end sentinels, join, then terminate", self.action_stop),
+            ("Task 1 · processes print", "1: each process prints 1..N",
+             lambda: self.action_mode("print")),
+            ("Task 2 · collect after", "2: the main process collects after the workers",
+             lambda: self.action_mode("collect-after")),
+            ("Task 3 · pipeline", "3: a collector process drains while workers compute",
+             lambda: self.action_mode("pipeline")),
+            ("One worker more", "+: restarts the run", lambda: self.action_workers(1)),
+            ("One worker fewer", "-: restarts the run", lambda: self.action_workers(-1)),
+            ("Slower", "<: down to x0.25, slow motion", lambda: self.action_speed(-1)),
+            ("Faster", ">: up to x4", lambda: self.action_speed(1)),
+            ("Kill a worker", "k: SIGKILL a busy worker; its task is re-queued",
+             self.action_kill),
+            ("Fail the next task", "f: the next task a worker takes raises", self.action_inject),
+            ("Show the last traceback", "e: the last failed task's error",
+             self.action_show_error),
+            ("Record this run", "R: to mpscope-*.jsonl in the current folder",
+             self.action_record),
+            ("Toggle the event log", "l: (after a run: log or summary)",
+             self.action_toggle_log),
+            ("Toggle the generator stepper", "g: step a generator beside the lanes",
+             self.action_toggle_stepper),
+            ("mpscope help", "?: every key, and how to read the screen", self.action_help),
+        ):
+            yield SystemCommand(title, help_text, action)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """While the stepper has focus, its letters are its own: no stopping the run by ``x``."""
