@@ -26,6 +26,7 @@ from __future__ import annotations
 import atexit
 import collections
 import contextlib
+import gc
 import os
 import queue
 import signal
@@ -269,6 +270,7 @@ class Engine:
         import_torch_quietly()  # after RunStarted: the screen can say what is coming meanwhile
         import torch.multiprocessing as mp
 
+        gc.freeze()  # torch's objects need no scanning by every later garbage collection
         mp.set_sharing_strategy("file_system")  # type: ignore[no-untyped-call]
         ctx = mp.get_context(sc.start_method)
         if sc.start_method == "forkserver":

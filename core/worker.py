@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import io
 import os
 import signal
@@ -204,6 +205,7 @@ def _prepare_process(batcher: EventBatcher, worker: int) -> int:
     """Common start of every run process; returns the parent PID to watch."""
     parent = os.getppid()
     _die_with_parent()
+    gc.freeze()  # torch's many objects: out of the way of every later garbage collection
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the engine's to handle
     capture_process_output(
         lambda line: batcher.emit(PrintedLine(batcher.now(), worker, clip(line), "stderr"))
