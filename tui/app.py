@@ -29,7 +29,6 @@ from core.events import (
     COLLECTOR,
     MAIN,
     Event,
-    RunStarted,
     TaskCollected,
     TaskCollecting,
     TaskDone,
@@ -49,13 +48,13 @@ from tui.run_header import RunHeader
 from tui.summary_panel import SummaryPanel
 from tui.worker_lane import WorkerLane
 
-FPS = 8  # frames a second while events arrive
+FPS = 6  # frames a second while events arrive
 TICK_FPS = 4  # frames a second when only the clocks move
-FLIGHT_FPS = 10
+FLIGHT_FPS = 8
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
 MAX_KEPT_EVENTS = 500_000
 MAX_FLYING_BATCH = 24  # more events than this at once: too fast to follow, nothing flies
-MAX_LOGGED_PER_BATCH = 64  # the log shows the last ones of a big batch
+MAX_LOGGED_PER_BATCH = 24  # the log shows the last ones of a big batch
 
 
 class MpscopeApp(App[int]):
@@ -194,13 +193,13 @@ class MpscopeApp(App[int]):
         if len(events) <= MAX_FLYING_BATCH:
             self._launch_flights(events)
         lines = []
-        described_from = len(events) - MAX_LOGGED_PER_BATCH
-        for index, event in enumerate(events):
-            if index >= described_from:
-                lines.extend(log.describe_lines([event], self.state))
+        tail = max(0, len(events) - MAX_LOGGED_PER_BATCH)  # only the last ones get a log line
+        self.state.apply_all(events[:tail])
+        for event in events[tail:]:
+            lines.extend(log.describe_lines([event], self.state))
             self.state.apply(event)
-            if isinstance(event, RunStarted) and self.replay_events is None:
-                self.scenario = self.state.scenario or self.scenario
+        if self.replay_events is None and self.state.scenario not in (None, self.scenario):
+            self.scenario = self.state.scenario  # the engine's validated copy
         if self.writer is not None:
             self.writer.write(events)
         if self.kept_all:

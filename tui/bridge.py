@@ -17,7 +17,7 @@ from core.events import Event, RunFinished, RunPaused
 from core.recording import RecordingWriter
 from core.scenario import Scenario
 
-MAX_POSTS_PER_S = 60
+MAX_POSTS_PER_S = 20
 Post = Callable[[list[Event] | None], None]
 
 

@@ -18,7 +18,7 @@ from textual.widgets import Static
 from tui.tokens import token_text
 
 MAX_FLIGHTS = 4
-BASE_SECONDS = 0.45
+BASE_SECONDS = 0.35
 
 
 class Flight(Static):
