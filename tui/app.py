@@ -193,7 +193,8 @@ class MpscopeApp(App[int]):
         if len(events) <= MAX_FLYING_BATCH:
             self._launch_flights(events)
         lines = []
-        tail = max(0, len(events) - MAX_LOGGED_PER_BATCH)  # only the last ones get a log line
+        # a fast live run: only the last events of a batch get a log line; a replay: all
+        tail = max(0, len(events) - MAX_LOGGED_PER_BATCH) if self.replay_events is None else 0
         self.state.apply_all(events[:tail])
         for event in events[tail:]:
             lines.extend(log.describe_lines([event], self.state))
