@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -43,6 +44,7 @@ from core.scenario import Scenario
 from core.state import RunState
 
 MPSCOPE = Path(sys.executable).with_name("mpscope")
+BUSY_LANE = re.compile(r"worker \d+ · PID \d+  busy")
 EVENTS = 100_000
 
 
@@ -91,7 +93,7 @@ def app_rate(events: list[Event]) -> tuple[float, int]:
                 paints += 1
 
         app._paint = counting_paint  # type: ignore[method-assign]
-        async with app.run_test(size=(120, 40)) as pilot:
+        async with app.run_test(size=(120, 40)):
             app.run_id = 1
             app.state = RunState()
             done = threading.Event()
@@ -159,7 +161,7 @@ def app_cpu(*args: str) -> tuple[float, float, float, float]:
         c0 = app.cpu_times()
         busy_at: tuple[float, psutil._common.pcputimes] | None = None
         while "■ completed" not in (screen := _tmux("capture-pane", "-p", "-t", session)):
-            if busy_at is None and " busy " in screen:
+            if busy_at is None and BUSY_LANE.search(screen):
                 busy_at = (time.perf_counter(), app.cpu_times())
             time.sleep(0.05)
             if time.perf_counter() - t0 > 60:
