@@ -30,6 +30,7 @@ class QueueStrip(Widget):
         self._caption = Text()
         self._positions: dict[int, int] = {}
         self._shown_key: object = None
+        self._leaving = 0
 
     def on_resize(self) -> None:
         """Lay the lines out again for the new width."""
@@ -42,12 +43,17 @@ class QueueStrip(Widget):
         if self.which == "task":
             tokens = [(task, label, True) for task, label in state.task_queue.items()]
             bound = state.scenario.queue_bound if state.scenario else 0
-            title = f"task queue · {len(tokens)}/{bound}" if bound else "task queue"
+            # The queue never holds more than its bound: the oldest tokens past it have been
+            # taken by a worker whose report is still on its way (a few ms); draw them leaving.
+            self._leaving = max(0, len(tokens) - bound) if bound else 0
+            shown = len(tokens) - self._leaving
+            title = f"task queue · {shown}/{bound}" if bound else "task queue"
             caption = self._feeder_caption(state)
             blocked = state.feeder_blocked
         else:
             tokens = [(task, label, ok) for task, (label, ok) in state.result_queue.items()]
             title = f"result queue · {len(tokens)}"
+            self._leaving = 0
             waiting = bool(tokens) and state.collector_waiting
             caption = Text("results wait here until every worker has finished" if waiting
                            else "", style="yellow")
@@ -85,6 +91,8 @@ class QueueStrip(Widget):
         self._positions = {}
         for shown, (task, label, ok) in enumerate(self._tokens):
             token = token_text(task, label, ok)
+            if shown < self._leaving:
+                token.stylize("dim")
             more = len(self._tokens) - shown - 1
             reserve = len(f" +{more}") if more else 0
             if text.cell_len + token.cell_len + reserve > room:
