@@ -10,12 +10,14 @@ import time
 from typing import Any
 
 
-def bare_worker(task_q: Any, result_q: Any) -> None:
+def bare_worker(task_q: Any, result_q: Any, work_s: float = 0.0) -> None:
     while True:
         message = task_q.get()
         if message is None:
             return
         task, attempt, payload, _fail = message
+        if work_s > 0 and task >= 0:
+            time.sleep(work_s)
         result_q.put((task, attempt, 0, True, payload * payload, 0, 0))
 
 
@@ -26,11 +28,13 @@ def bare_collector(result_q: Any, done_q: Any) -> None:
     done_q.put(count)
 
 
-def run_bare(ctx: Any, workers: int, tasks: int, bound: int) -> tuple[float, float]:
+def run_bare(
+    ctx: Any, workers: int, tasks: int, bound: int, work_s: float = 0.0
+) -> tuple[float, float]:
     """Run ``tasks`` trivial tasks; returns (seconds from first put to last collected, start s)."""
     t_start = time.perf_counter()
     task_q, result_q, done_q = ctx.Queue(maxsize=bound), ctx.Queue(), ctx.Queue()
-    procs = [ctx.Process(target=bare_worker, args=(task_q, result_q), daemon=True)
+    procs = [ctx.Process(target=bare_worker, args=(task_q, result_q, work_s), daemon=True)
              for _ in range(workers)]
     collector = ctx.Process(target=bare_collector, args=(result_q, done_q), daemon=True)
     for p in [*procs, collector]:
