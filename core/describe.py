@@ -37,8 +37,6 @@ def who(state: RunState, worker: int) -> str:
     """``worker 1 (PID 4085)``, ``collector (PID 4087)``, ``main (PID 4079)``."""
     lane = state.lanes.get(worker)
     name = {COLLECTOR: "collector", MAIN: "main"}.get(worker, f"worker {worker}")
-    if worker == -3:
-        return "a child process"
     return f"{name} (PID {lane.pid})" if lane and lane.pid else name
 
 

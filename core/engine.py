@@ -357,7 +357,8 @@ class Engine:
                     self._note("error", f"the task source raised {type(exc).__name__}: {exc}")
                     continue
                 with self._lock:
-                    message = self._ledger.add(next_id, payload, task_label(payload), False)
+                    fail = payload in self.scenario.fail_on  # --fail-on: marked on the message
+                    message = self._ledger.add(next_id, payload, task_label(payload), fail)
                     self._in_hand = True
                     next_id += 1
             if message is not None and not self._put_task(message):
@@ -373,7 +374,7 @@ class Engine:
             except queue.Full:
                 if not blocked:
                     blocked = True
-                    label = self._ledger_label(message)
+                    label = task_label(message[2])
                     self._emit([FeederBlocked(self._now(), True, label)])
                 with self._lock:
                     if self._stop_reason is not None or self._all_workers_gone():
@@ -387,10 +388,6 @@ class Engine:
             self._fed += 1
             self._emit(events)
         return True
-
-    @staticmethod
-    def _ledger_label(message: TaskMessage) -> str:
-        return task_label(message[2])
 
     # -- supervising ---------------------------------------------------------------------------
 

@@ -282,7 +282,7 @@ def _compute(ctx: ProcessContext) -> None:
         batcher.begin((TaskStarted, started, task, ctx.worker, attempt))
         seconds = simulated_seconds(sc.work_time, sc.jitter, sc.seed, task, ctx.time_scale.value)
         try:
-            fail = fail or payload in sc.fail_on or _take_injected_failure(ctx.fail_next)
+            fail = fail or _take_injected_failure(ctx.fail_next)
             output = run_task(function, payload, seconds, fail)
         except Exception as exc:
             text = "".join(traceback.format_exception(exc))
