@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from rich.console import Console
@@ -22,6 +19,7 @@ from core.gen_spec import GenTarget, resolve_target
 from core.memory_lesson import MemoryFigures
 from core.step_result import Action, GenState, Outcome
 from core.stepper_hints import PRIME_FIRST
+from tests.gen_fixture_loader import gen_fixture
 from tui.gen_app import GenApp
 from tui.stepper_help import StepperHelpScreen
 from tui.stepper_memory import MemoryLessonScreen
@@ -30,17 +28,6 @@ from tui.stepper_throw import ThrowDialog
 
 FIXTURES = Path(__file__).parent / "gen_fixtures"
 FAKE_FIGURES = MemoryFigures(1000, 8056, 208, 40_056, 320)
-
-
-def _fixture(name: str) -> ModuleType:
-    key = f"_stepper_test_{name}"
-    if key not in sys.modules:
-        spec = importlib.util.spec_from_file_location(key, FIXTURES / f"{name}.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[key] = module
-        spec.loader.exec_module(module)
-    return sys.modules[key]
 
 
 class Host(App[None]):
@@ -274,7 +261,7 @@ async def test_m_opens_the_memory_lesson() -> None:
 
 
 async def test_x_gives_up_on_a_runaway_generator() -> None:
-    runaway = _fixture("runaway")
+    runaway = gen_fixture("runaway")
     runaway.STOP.clear()
     target = GenTarget("spin()", runaway.spin)
     app = Host(target)

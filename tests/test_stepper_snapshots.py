@@ -7,8 +7,6 @@ locals show a temporary path (read_large_file) are left out: they differ on ever
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -22,6 +20,7 @@ from textual.widgets import Footer, Input, Static
 
 from core.gen_spec import GenTarget, resolve_target
 from core.memory_lesson import MemoryFigures
+from tests.gen_fixture_loader import gen_fixture
 from tui.gen_app import GenApp
 from tui.stepper_panel import StepperPanel
 
@@ -31,17 +30,6 @@ FIGURES = MemoryFigures(1_000_000, 8_448_728, 208, 40_448_360, 352)
 snapshot; the real measurement varies a little between runs)."""
 
 Snap = Callable[..., bool]
-
-
-def _fixture(name: str) -> ModuleType:
-    key = f"_stepper_test_{name}"
-    if key not in sys.modules:
-        spec = importlib.util.spec_from_file_location(key, FIXTURES / f"{name}.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[key] = module
-        spec.loader.exec_module(module)
-    return sys.modules[key]
 
 
 class SidePanelHost(App[None]):
@@ -137,7 +125,7 @@ async def _running(pilot: Pilot[Any]) -> None:
 
 
 def _blocked_target() -> tuple[GenTarget, ModuleType]:
-    blocked = _fixture("blocked")
+    blocked = gen_fixture("blocked")
     blocked.RELEASE.clear()
     return GenTarget("blocked()", blocked.blocked), blocked
 
