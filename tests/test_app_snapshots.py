@@ -40,9 +40,16 @@ def test_recorded_run(snap_compare: Snap, name: str, size: tuple[int, int]) -> N
 
 def test_log_after_a_run(snap_compare: Snap) -> None:
     async def show_log(pilot: Pilot[object]) -> None:
+        from tui.event_log import EventLog
+
         await _until_finished(pilot)
         await pilot.press("l")
-        await pilot.pause(0.6)  # the log redraws at most four times a second
+        log = pilot.app.query_one(EventLog)
+        for _ in range(100):  # until the log shows its newest line
+            if log.max_scroll_y > 0 and log.scroll_offset.y >= log.max_scroll_y:
+                break
+            await pilot.pause(0.05)
+        await pilot.pause(0.5)  # the log redraws at most four times a second
 
     assert snap_compare(replay_app("failure"), terminal_size=(120, 40), run_before=show_log)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -24,7 +23,6 @@ from tests.gen_fixture_loader import gen_fixture
 from tui.gen_app import GenApp
 from tui.stepper_panel import StepperPanel
 
-FIXTURES = Path(__file__).parent / "gen_fixtures"
 FIGURES = MemoryFigures(1_000_000, 8_448_728, 208, 40_448_360, 352)
 """The memory lesson's figures for n = 1,000,000 as measured on CPython 3.11 (fixed for the
 snapshot; the real measurement varies a little between runs)."""

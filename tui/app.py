@@ -232,7 +232,7 @@ class MpscopeApp(App[int]):
     def _paint(self, force: bool = False) -> None:
         """Repaint what changed; nothing at all when nothing did."""
         state = self.state
-        self.query_one(EventLog).flush()
+        self.query_one(EventLog).flush(now=force)
         if not force and state.revision == self._painted:
             # nothing happened: only clocks move, and they need a few frames a second
             ticking = state.mode != "" and not state.finished and not state.paused
