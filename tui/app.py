@@ -27,7 +27,6 @@ from textual.widgets import Footer
 
 from core.events import (
     COLLECTOR,
-    MAIN,
     Event,
     TaskCollected,
     TaskCollecting,
@@ -586,4 +585,4 @@ def run_replay_app(events: list[Event], name: str) -> int:
     return _run(MpscopeApp(replay=events, replay_name=Path(name).name))
 
 
-__all__ = ["MAIN", "MpscopeApp", "run_app", "run_replay_app"]
+__all__ = ["MpscopeApp", "run_app", "run_replay_app"]
