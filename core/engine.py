@@ -14,9 +14,10 @@ process, after every worker has finished its loop; Task 1 has no queues)::
 The engine thread owns every process it starts, from start to join. It waits on the event
 queue and on the process sentinels together (as ``concurrent.futures.process`` does), so a
 killed worker is noticed at once; the task it held is re-queued once, then reported lost.
-Queues are drained before processes are joined. Stopping is ordered: end sentinels, drain,
-join with a timeout, then SIGTERM, then SIGKILL. Processes are daemonic and ask the kernel to
-kill them when their parent dies, and an ``atexit`` hook stops any engine still running.
+Queues are drained before processes are joined. Stopping is ordered: stop feeding, drain the
+task queue, end sentinels, join with a timeout, then SIGTERM, then SIGKILL. Processes are
+daemonic and ask the kernel to kill them when their parent dies, and an ``atexit`` hook stops
+any engine still running.
 
 Consumers read batches with :meth:`Engine.next_batch`; nothing here knows about a UI.
 """
@@ -168,20 +169,24 @@ class Engine:
         """SIGKILL one compute worker (to show fault handling). False if none such is alive."""
         with self._lock:
             proc = self._procs.get(worker)
-            if proc is None or proc.exited or worker < 0:
+            if proc is None or proc.exited or worker < 0 or not proc.process.is_alive():
                 return False
-            if self._paused:
-                os.kill(proc.process.pid, signal.SIGCONT)
-            os.kill(proc.process.pid, signal.SIGKILL)
+            try:
+                os.kill(proc.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                return False
             return True
 
     def kill_collector(self) -> bool:
         """SIGKILL the collector process (Task 3 only)."""
         with self._lock:
             proc = self._procs.get(COLLECTOR)
-            if proc is None or proc.exited:
+            if proc is None or proc.exited or not proc.process.is_alive():
                 return False
-            os.kill(proc.process.pid, signal.SIGKILL)
+            try:
+                os.kill(proc.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                return False
             return True
 
     def inject_failure(self) -> bool:
@@ -251,6 +256,10 @@ class Engine:
             message = f"engine error: {type(exc).__name__}: {exc}"
             self._note("error", message)
             self._force_stop()
+            with contextlib.suppress(Exception):
+                with self._lock:
+                    self._emit(self._ledger.lose_unfinished(self._now(), message))
+                self._close_queues()
         finally:
             self.outcome = outcome
             self._emit([RunFinished(self._now(), outcome, message)])
@@ -320,6 +329,8 @@ class Engine:
         writer.close()  # the child has its copy; ours would hide the child's death from us
         with self._lock:
             self._procs[worker] = _Proc(worker, process)
+            if self._paused:  # paused while the run was starting: this one waits too
+                os.kill(process.pid, signal.SIGSTOP)
             self._readers[reader] = worker
         self._emit([WorkerSpawned(self._now(), worker, process.pid, role)])
 
@@ -435,13 +446,13 @@ class Engine:
             reason = f"killed by {sig}"
         else:
             reason = f"exited with code {code}"
+        died_abnormally = proc.worker >= 0 and not (proc.loop_ended and code == 0)
+        repaired = self._repair_task_queue_lock(proc) if died_abnormally else []
         with self._lock:
             proc.exited = True
-            events: list[Event] = [
-                WorkerExited(self._now(), proc.worker, proc.process.pid, code, sig, reason)
-            ]
-            if proc.worker >= 0 and not (proc.loop_ended and code == 0):
-                events.extend(self._repair_queue_locks(proc))
+            events: list[Event] = list(repaired)
+            exited = WorkerExited(self._now(), proc.worker, proc.process.pid, code, sig, reason)
+            if died_abnormally:
                 events.extend(self._ledger.release_held(self._now(), everything=True))
                 held = int(self._slots[proc.worker])
                 label = self._ledger.label(held)
@@ -455,6 +466,7 @@ class Engine:
                 )
                 events.append(Note(self._now(), "warning",
                                    f"{who} (PID {proc.process.pid}) {reason}{where}"))
+            events.append(exited)  # last: what the dead worker held is settled first
             self._emit(events)
             self._wake.notify_all()
         if proc.worker == COLLECTOR and not (proc.loop_ended and code == 0):
@@ -466,28 +478,24 @@ class Engine:
                         "the results it collected are kept",
                     )
 
-    def _repair_queue_locks(self, dead: _Proc) -> list[Event]:
-        """Release a queue lock that a killed worker may have died holding.
+    def _repair_task_queue_lock(self, dead: _Proc) -> list[Event]:
+        """Release the task queue's read lock if a killed worker died holding it.
 
-        Live workers hold the task queue's read lock and the result queue's write lock only
-        for a moment (see ``core.worker._get``), so a lock that cannot be taken for a whole
-        second after a death belongs to the dead worker, and is released for it.
+        Live workers hold that lock only to read a message already in the pipe (see
+        :mod:`core.queue_take`), so a lock that cannot be taken for a whole second after a
+        death belongs to the dead worker. (The result queue's write lock is left alone: a live
+        worker may rightly hold it for long while the pipe is full in Task 2.)
         """
-        events: list[Event] = []
-        locks: tuple[tuple[str, Any], ...] = (
-            ("task queue read", getattr(self._task_q, "_rlock", None)),
-            ("result queue write", getattr(self._result_q, "_wlock", None)),
-        )
-        for name, lock in locks:
-            if lock is None:
-                continue
-            if lock.acquire(timeout=TERM_WAIT_S):
-                lock.release()
-            else:
-                lock.release()
-                events.append(Note(self._now(), "warning",
-                                   f"released the {name} lock that PID {dead.process.pid} held"))
-        return events
+        lock = getattr(self._task_q, "_rlock", None)
+        if lock is None:
+            return []
+        if lock.acquire(timeout=TERM_WAIT_S):
+            lock.release()
+            return []
+        with contextlib.suppress(ValueError):
+            lock.release()
+        return [Note(self._now(), "warning",
+                     f"released the task queue lock that PID {dead.process.pid} died holding")]
 
     def _supervise(self, wm: Any) -> tuple[str, str]:
         sc = self.scenario
@@ -665,7 +673,10 @@ class Engine:
                 return
             ready = wait_for([*self._readers, *live], timeout=POLL_S)
             self._drain_events()
-            if drain_results and COLLECTOR not in self._procs and self._main_collector is None:
+            collector = self._procs.get(COLLECTOR)
+            nobody_collects = (collector is None or collector.exited) and (
+                self._main_collector is None or not self._main_collector.is_alive())
+            if drain_results and nobody_collects:
                 self._discard_results()
             for handle in ready:
                 if handle in live:

@@ -273,6 +273,8 @@ class RunState:
         self.task_queue.pop(e.task, None)
         self.started += 1
         lane = self._lane(e.worker)
+        if lane.status in ("exited", "killed"):  # a start reported after the death
+            return
         lane.status, lane.task, lane.since = "busy", e.task, e.t
         lane.task_label = self._label(e.task)
 
@@ -331,7 +333,7 @@ class RunState:
         self.task_queue.pop(e.task, None)
         self.lost_tasks.append((e.task, self._label(e.task), e.reason))
         lane = self.lanes.get(e.worker)
-        if lane is not None and lane.task == e.task:
+        if lane is not None and (lane.task == e.task or lane.status == "killed"):
             lane.task = None
             lane.fate = f"task {self._label(e.task)} lost"
         self.labels.pop(e.task, None)

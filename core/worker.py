@@ -45,6 +45,7 @@ from core.events import (
     WorkerReady,
     clip,
 )
+from core.ledger import TaskMessage
 from core.queue_take import QueueTaker
 from core.scenario import Scenario
 from core.tasks import resolve_task_function, run_task, simulated_seconds
@@ -58,8 +59,6 @@ FLUSH_NS = 10_000_000
 IDLE_POLL_S = 0.5
 NO_TASK = -1
 
-#: What travels on the task queue: (task id, attempt, payload, marked to fail); None ends a worker.
-TaskMessage = tuple[int, int, Any, bool]
 #: What travels on the result queue: (task, attempt, worker, ok, output, started ns, finished ns).
 ResultMessage = tuple[int, int, int, bool, Any, int, int]
 

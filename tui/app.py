@@ -28,11 +28,16 @@ from textual.widgets import Footer
 from core.events import (
     COLLECTOR,
     Event,
+    Note,
+    RunFinished,
     TaskCollected,
     TaskCollecting,
     TaskDone,
     TaskFailed,
+    TaskLost,
+    TaskRequeued,
     TaskStarted,
+    WorkerExited,
 )
 from core.recording import RecordingError, RecordingWriter
 from core.scenario import MAX_WORKERS, MODE_TITLES, Scenario
@@ -53,7 +58,8 @@ FLIGHT_FPS = 8
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
 MAX_KEPT_EVENTS = 500_000
 MAX_FLYING_BATCH = 24  # more events than this at once: too fast to follow, nothing flies
-MAX_LOGGED_PER_BATCH = 24  # the log shows the last ones of a big batch
+MAX_LOGGED_PER_BATCH = 24  # the log shows the last ones of a big batch, and these always:
+ALWAYS_LOGGED = frozenset({Note, TaskFailed, TaskLost, TaskRequeued, WorkerExited, RunFinished})
 
 
 class MpscopeApp(App[int]):
@@ -172,7 +178,7 @@ class MpscopeApp(App[int]):
             self.writer = None
             if self.record_path:
                 self.writer = self._open_writer(self.record_path)
-            self.source = LiveSource(scenario, self.notes, post, None)
+            self.source = LiveSource(scenario, self.notes, post)
             self.notes = []
         self.source.start()
 
@@ -194,7 +200,10 @@ class MpscopeApp(App[int]):
         lines = []
         # a fast live run: only the last events of a batch get a log line; a replay: all
         tail = max(0, len(events) - MAX_LOGGED_PER_BATCH) if self.replay_events is None else 0
-        self.state.apply_all(events[:tail])
+        for event in events[:tail]:  # the fast part: only what must not go unsaid is logged
+            if type(event) in ALWAYS_LOGGED:
+                lines.extend(log.describe_lines([event], self.state))
+            self.state.apply(event)
         for event in events[tail:]:
             lines.extend(log.describe_lines([event], self.state))
             self.state.apply(event)
@@ -268,6 +277,8 @@ class MpscopeApp(App[int]):
 
     def _launch_flights(self, events: list[Event]) -> None:
         if self.size.height < 20 or self.speed > 2 or self.instant:
+            return
+        if self.screen is not self.screen_stack[0]:  # a help or traceback screen is on top
             return
         lanes = self.query_one(LanesView)
         tasks = self.query_one("#task-queue", QueueStrip)
@@ -426,7 +437,9 @@ class MpscopeApp(App[int]):
         if self.state.total is not None and self.state.started >= self.state.total:
             self.notify("every task has started already: press r, then f", severity="warning")
             return
-        self.source.inject_failure()
+        if not self.source.inject_failure():
+            self.notify("the run is over: press r, then f", severity="warning")
+            return
         self.notify("the next task a worker takes will raise InjectedFailure")
 
     def action_show_error(self) -> None:
@@ -554,6 +567,7 @@ def _install_signal_handlers(app: MpscopeApp) -> dict[int, Any]:
     def on_signal(signum: int, _frame: object) -> None:
         if signum == signal.SIGHUP or app._stopping:
             _hard_exit(signum)
+        app.exit_code = 128 + signum
         app.call_later(app.action_quit)
         deadline = threading.Timer(QUIT_GRACE_S, _hard_exit, args=(signum,))
         deadline.daemon = True

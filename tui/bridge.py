@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import Protocol
 
 from core.events import Event, RunFinished, RunPaused
-from core.recording import RecordingWriter
 from core.scenario import Scenario
 
 MAX_POSTS_PER_S = 20
@@ -40,13 +39,11 @@ class LiveSource:
 
     live = True
 
-    def __init__(self, scenario: Scenario, notes: list[str], post: Post,
-                 record: RecordingWriter | None = None) -> None:
+    def __init__(self, scenario: Scenario, notes: list[str], post: Post) -> None:
         from core.engine import Engine  # no torch here: the engine imports it in its thread
 
         self.engine = Engine(scenario, notes)
         self._post = post
-        self._record = record
         self._thread = threading.Thread(target=self._pump, name="mpscope-bridge", daemon=True)
 
     def start(self) -> None:
@@ -60,16 +57,12 @@ class LiveSource:
             batch = self.engine.next_batch(1 / MAX_POSTS_PER_S)
             if batch is None:
                 break
-            if batch and self._record is not None:
-                self._record.write(batch)
             pending.extend(batch)
             if pending and time.monotonic() - last_post >= 1 / MAX_POSTS_PER_S:
                 self._post(pending)
                 pending, last_post = [], time.monotonic()
         if pending:
             self._post(pending)
-        if self._record is not None:
-            self._record.close()
         self._post(None)
 
     def stop(self) -> None:

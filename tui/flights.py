@@ -45,7 +45,6 @@ class Flights:
         self._trips: list[_Trip] = []
         self._idle: list[Flight] = []
         self._screen: Screen[object] | None = None
-        self.enabled = True
 
     @property
     def active(self) -> bool:
@@ -65,7 +64,7 @@ class Flights:
     def launch(self, screen: Screen[object], task: int, label: str, ok: bool,
                start: Offset | None, end: Offset | None, speed: float) -> bool:
         """Fly a token from ``start`` to ``end`` (screen cells); False if it cannot fly."""
-        if not self.enabled or start is None or end is None:
+        if start is None or end is None:
             return False
         widget = self._widget(screen)
         if widget is None:

@@ -66,7 +66,7 @@ def run_plain(scenario: Scenario, notes: list[str], record: str | None) -> int:
     from core.engine import Engine
 
     console = _console()
-    for note in notes:
+    for note in notes:  # on stderr at once; the run's log repeats them as events
         print(f"mpscope: note: {note}", file=sys.stderr)
     writer = RecordingWriter(record) if record else None
     engine = Engine(scenario, notes)
