@@ -48,17 +48,13 @@ def instrumented_round(
     probe: list[int] = []
     engine.latency_probe = probe
     engine.start()
-    first_start: int | None = None
-    last_collected = 0
+    batches = []  # drained as the app's bridge drains them: batch by batch, looked at later
     while (batch := engine.next_batch(5)) is not None:
-        for event in batch:
-            if isinstance(event, TaskDone):
-                if first_start is None or event.started < first_start:
-                    first_start = event.started
-            elif isinstance(event, TaskCollected):
-                last_collected = max(last_collected, event.t)
+        batches.append(batch)
     engine.join(10)
-    assert first_start is not None
+    events = [event for batch in batches for event in batch]
+    first_start = min(e.started for e in events if isinstance(e, TaskDone))
+    last_collected = max(e.t for e in events if isinstance(e, TaskCollected))
     return (last_collected - first_start) / 1e9, [ns / 1e6 for ns in probe]
 
 
