@@ -79,11 +79,16 @@ def test_midrun(snap_compare: Snap, name: str) -> None:
     async def settle(pilot: Pilot[object]) -> None:
         app = pilot.app
         assert isinstance(app, MpscopeApp)
-        for _ in range(200):
-            if app.state.lanes and app.state.revision >= len(app.replay_events or []):
+        from tui.event_log import EventLog
+
+        log = app.query_one(EventLog)
+        for _ in range(200):  # every event folded, and the log showing its newest line
+            if (app.state.lanes and app.state.revision >= len(app.replay_events or [])
+                    and log.virtual_size.height == len(log.lines_text) > 0
+                    and log.scroll_offset.y >= log.max_scroll_y):
                 break
             await pilot.pause(0.02)
-        await pilot.pause(0.2)
+        await pilot.pause(0.3)
 
     halfway = {"task2": 0.37, "task3": 1.9}[name]
     assert snap_compare(midrun_app(name, halfway), terminal_size=(120, 34), run_before=settle)

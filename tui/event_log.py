@@ -40,6 +40,7 @@ class EventLog(ScrollView, can_focus=True):
         self._entries: deque[list[Text | Strip | None]] = deque(maxlen=MAX_LINES)
         self._strips_width = 0
         self._pending = False
+        self._follow = True
         self._last_flush = 0.0
 
     def clear(self) -> None:
@@ -56,6 +57,8 @@ class EventLog(ScrollView, can_focus=True):
 
     def flush(self, now: bool = False) -> None:
         """Show what was added (at most every ``FLUSH_EVERY_S``), following the newest line."""
+        if self._follow and self.display and self.scroll_offset.y < self.max_scroll_y:
+            self._scroll_to_newest()  # the view grew, or could not scroll yet last time
         if not self._pending or not self.display:
             return
         moment = time.monotonic()
@@ -63,11 +66,18 @@ class EventLog(ScrollView, can_focus=True):
             return
         self._last_flush = moment
         self._pending = False
-        at_end = self.scroll_offset.y >= self.max_scroll_y - 1
         self.virtual_size = Size(self.size.width, len(self._entries))
-        if at_end:
-            self.scroll_end(animate=False, immediate=True)
+        if self._follow:
+            self._scroll_to_newest()
         self.refresh()
+
+    def _scroll_to_newest(self) -> None:
+        self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        """Follow the newest line while the view is at the bottom; stop if scrolled up."""
+        super().watch_scroll_y(old_value, new_value)
+        self._follow = new_value >= self.max_scroll_y - 1
 
     def pending_scroll_to_end(self) -> None:
         """Once laid out again, show the newest lines."""
@@ -75,8 +85,9 @@ class EventLog(ScrollView, can_focus=True):
         self.call_after_refresh(self._to_end)
 
     def _to_end(self) -> None:
+        self._follow = True
         self.virtual_size = Size(self.size.width, len(self._entries))
-        self.scroll_end(animate=False, immediate=True)
+        self._scroll_to_newest()
         self.refresh()
 
     @property
