@@ -139,3 +139,34 @@ async def test_a_palette_command_runs_its_action() -> None:
         assert app.scenario.mode == "collect-after"
         assert app.state.mode == "collect-after" and app.state.finished
         await app.action_quit()
+
+
+async def test_a_turns_flying_tokens_off_and_on() -> None:
+    from tests.support import scenario
+
+    app = MpscopeApp(scenario(count=40, work_time=0.15))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("a")
+        assert app.animate is False
+        for _ in range(200):  # a live run well under way, and nothing took off
+            if app.state.collected >= 3:
+                break
+            assert not app.flights.active
+            await pilot.pause(0.05)
+        assert app.state.collected >= 3
+        await pilot.press("a")
+        assert app.animate is True
+        for _ in range(200):
+            if app.flights.active:
+                break
+            await pilot.pause(0.02)
+        assert app.flights.active
+        await app.action_quit()
+
+
+def test_no_animation_option_reaches_the_app() -> None:
+    from tui.cli import build_parser
+
+    args = build_parser().parse_args(["run", "--no-animation"])
+    assert args.no_animation is True
+    assert build_parser().parse_args(["run"]).no_animation is False

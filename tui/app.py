@@ -88,6 +88,7 @@ class MpscopeApp(App[int]):
         Binding("ctrl+s", "screenshot", "Screenshot", key_display="^s", show=False),
         Binding("l", "toggle_log", "Log"),
         Binding("g", "toggle_stepper", "Gen"),
+        Binding("a", "toggle_animation", "Animation", show=False),
     ]
 
     def __init__(
@@ -99,6 +100,7 @@ class MpscopeApp(App[int]):
         replay_name: str = "",
         autostart: bool = True,
         instant: bool = False,
+        animate: bool = True,
     ) -> None:
         super().__init__()
         self.scenario = scenario or Scenario()
@@ -107,6 +109,7 @@ class MpscopeApp(App[int]):
         self.replay_name = replay_name
         self.autostart = autostart
         self.instant = instant
+        self.animate = animate
         self.state = RunState()
         self.source: EventSource | None = None
         self.run_id = 0
@@ -276,7 +279,7 @@ class MpscopeApp(App[int]):
             self.flights.step()
 
     def _launch_flights(self, events: list[Event]) -> None:
-        if self.size.height < 20 or self.speed > 2 or self.instant:
+        if not self.animate or self.size.height < 20 or self.speed > 2 or self.instant:
             return
         if self.screen is not self.screen_stack[0]:  # a help or traceback screen is on top
             return
@@ -337,6 +340,8 @@ class MpscopeApp(App[int]):
              self.action_toggle_log),
             ("Toggle the generator stepper", "g: step a generator beside the lanes",
              self.action_toggle_stepper),
+            ("Flying tokens on or off", "a: animation of tasks moving between places",
+             self.action_toggle_animation),
             ("mpscope help", "?: every key, and how to read the screen", self.action_help),
         ):
             yield SystemCommand(title, help_text, action)
@@ -500,6 +505,13 @@ class MpscopeApp(App[int]):
         self.query_one("#dock").display = (not log.has_class("-hidden")
                                            or summary.has_class("-shown"))
 
+    def action_toggle_animation(self) -> None:
+        """Flying tokens on or off (off saves a few percent of a core)."""
+        self.animate = not self.animate
+        if not self.animate:
+            self.flights.clear()
+        self.notify(f"flying tokens {'on' if self.animate else 'off'}")
+
     def action_toggle_stepper(self) -> None:
         """Show or hide the generator stepper beside the lanes (built the first time)."""
         panels = self.query("#stepper")
@@ -589,14 +601,15 @@ def _run(app: MpscopeApp) -> int:
     return int(result or 0)
 
 
-def run_app(scenario: Scenario, notes: list[str], record: str | None) -> int:
+def run_app(scenario: Scenario, notes: list[str], record: str | None,
+            animate: bool = True) -> int:
     """``mpscope`` / ``mpscope run``: the app on a live run."""
-    return _run(MpscopeApp(scenario, notes, record))
+    return _run(MpscopeApp(scenario, notes, record, animate=animate))
 
 
-def run_replay_app(events: list[Event], name: str) -> int:
+def run_replay_app(events: list[Event], name: str, animate: bool = True) -> int:
     """``mpscope replay FILE``: the same screen driven by a recording."""
-    return _run(MpscopeApp(replay=events, replay_name=Path(name).name))
+    return _run(MpscopeApp(replay=events, replay_name=Path(name).name, animate=animate))
 
 
 __all__ = ["MpscopeApp", "run_app", "run_replay_app"]

@@ -68,6 +68,7 @@ def _scenario_options(parser: argparse.ArgumentParser) -> None:
     add("--fail-on", default="", help="task values whose task raises, e.g. 3,7")
     add("--record", metavar="FILE", help="write the run's events to FILE (JSON lines)")
     add("--plain", action="store_true", help="no full-screen app: Rich live view or plain lines")
+    add("--no-animation", action="store_true", help="tokens do not fly (key a toggles it)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -84,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay = sub.add_parser("replay", help="show a recorded run (the app, or --plain)")
     replay.add_argument("file", help="a recording written with --record")
     replay.add_argument("--plain", action="store_true", help="print instead of the app")
+    replay.add_argument("--no-animation", action="store_true", help="tokens do not fly")
     gen = sub.add_parser("gen", help="step a generator: an example name or module:function")
     gen.add_argument("name", nargs="?", help="example name, module:function or file.py:function")
     gen.add_argument("args", nargs="*", help="arguments as Python literals, e.g. 5 or '[1, 2]'")
@@ -151,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return replay_plain(events)
             from tui.app import run_replay_app
 
-            return run_replay_app(events, args.file)
+            return run_replay_app(events, args.file, not args.no_animation)
         scenario, notes = scenario_from_args(args)
         if args.record:
             _check_writable(args.record)
@@ -161,7 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_plain(scenario, notes, args.record)
         from tui.app import run_app
 
-        return run_app(scenario, notes, args.record)
+        return run_app(scenario, notes, args.record, not args.no_animation)
     except UsageError as exc:
         return _fail(f"{exc} (see mpscope --help)")
     except (ScenarioError, SpecError, RecordingError) as exc:

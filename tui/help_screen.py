@@ -28,6 +28,7 @@ HELP = """\
 | `ctrl+s` | save an SVG screenshot |
 | `l` | show / hide the event log |
 | `g` | show / hide the generator stepper (its keys work while it has focus) |
+| `a` | flying tokens on / off (`--no-animation` starts with them off) |
 | `?` `f1` | this help |
 | `q` `ctrl+c` | quit (every child process is stopped first) |
 
