@@ -117,7 +117,6 @@ class Engine:
         self._feeder: threading.Thread | None = None
         self._main_collector: threading.Thread | None = None
         self._source_done = False
-        self._fed = 0
         self._in_hand = False  # the feeder holds a task it has not yet put on the queue
         self._wanted_scale = scenario.time_scale
         self._run_started = False
@@ -167,20 +166,15 @@ class Engine:
 
     def kill_worker(self, worker: int) -> bool:
         """SIGKILL one compute worker (to show fault handling). False if none such is alive."""
-        with self._lock:
-            proc = self._procs.get(worker)
-            if proc is None or proc.exited or worker < 0 or not proc.process.is_alive():
-                return False
-            try:
-                os.kill(proc.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                return False
-            return True
+        return worker >= 0 and self._kill(worker)
 
     def kill_collector(self) -> bool:
         """SIGKILL the collector process (Task 3 only)."""
+        return self._kill(COLLECTOR)
+
+    def _kill(self, worker: int) -> bool:
         with self._lock:
-            proc = self._procs.get(COLLECTOR)
+            proc = self._procs.get(worker)
             if proc is None or proc.exited or not proc.process.is_alive():
                 return False
             try:
@@ -396,7 +390,6 @@ class Engine:
             events = self._ledger.announce(self._now(), message[0])
             if blocked:
                 events.insert(0, FeederBlocked(self._now(), False))
-            self._fed += 1
             self._emit(events)
         return True
 
@@ -446,7 +439,8 @@ class Engine:
             reason = f"killed by {sig}"
         else:
             reason = f"exited with code {code}"
-        died_abnormally = proc.worker >= 0 and not (proc.loop_ended and code == 0)
+        clean_exit = proc.loop_ended and code == 0
+        died_abnormally = proc.worker >= 0 and not clean_exit
         repaired = self._repair_task_queue_lock(proc) if died_abnormally else []
         with self._lock:
             proc.exited = True
@@ -469,7 +463,7 @@ class Engine:
             events.append(exited)  # last: what the dead worker held is settled first
             self._emit(events)
             self._wake.notify_all()
-        if proc.worker == COLLECTOR and not (proc.loop_ended and code == 0):
+        if proc.worker == COLLECTOR and not clean_exit:
             with self._lock:
                 if self._stop_reason is None:
                     self._stop_reason = (
@@ -587,14 +581,19 @@ class Engine:
         self._emit([WorkerReady(self._now(), MAIN, os.getpid())])
         self._main_collector.start()
 
+    def _wait_while_paused(self) -> bool:
+        """Task 2's collecting thread pauses with the run (a thread cannot be SIGSTOPped like
+        the processes); True once the run is stopping."""
+        with self._lock:
+            while self._paused and self._stop_reason is None:
+                self._wake.wait(POLL_S)
+            return self._stop_reason is not None
+
     def _sleep_unless_paused(self, seconds: float) -> None:
-        """Task 2's collecting in the main process: sleep, but not while paused (a thread
-        cannot be SIGSTOPped like the processes)."""
+        """Sleep ``seconds`` of unpaused time (see :meth:`_wait_while_paused`)."""
         left = seconds
         while left > 0:
-            with self._lock:
-                while self._paused and self._stop_reason is None:
-                    self._wake.wait(POLL_S)
+            self._wait_while_paused()
             step = min(left, POLL_S)
             time.sleep(step)
             left -= step
@@ -605,10 +604,7 @@ class Engine:
                 self._emit(self._ledger.accept(decode(record)))
 
         while True:
-            with self._lock:
-                while self._paused and self._stop_reason is None:  # paused like the processes
-                    self._wake.wait(POLL_S)
-                stopping = self._stop_reason is not None
+            stopping = self._wait_while_paused()
             try:
                 message = self._result_q.get(timeout=POLL_S)
             except queue.Empty:
@@ -641,16 +637,10 @@ class Engine:
         if self._paused:
             self.set_paused(False)
         assert self._stop_reason is not None
-        with self._lock:
-            self._wake.notify_all()
-        if self._feeder is not None:
-            self._feeder.join(2.0)
-        self._lose_stranded("cancelled: the run was stopped")
+        self._lose_stranded("cancelled: the run was stopped")  # stops the feeder first
         with self._lock:
             workers = [p for w, p in self._procs.items() if w >= 0 and not p.exited]
-        for _ in workers:
-            with contextlib.suppress(queue.Full):
-                self._task_q.put(None, timeout=0.1)
+        self._put_sentinels(len(workers))
         grace = max(2.0, self.scenario.work_time * self._time_scale.value * 1.5 + 0.5)
         self._wait_for(workers, grace, drain_results=True)
         self._escalate(workers)

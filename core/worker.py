@@ -252,13 +252,18 @@ def _report_crash(ctx: ProcessContext, exc: BaseException) -> None:
         ctx.events.send([Note(t, "error", clip(f"process crashed: {text}", MAX_TRACEBACK))])
 
 
-def compute_worker(ctx: ProcessContext) -> None:
-    """Task 2/3 compute worker (see :func:`_compute`); a crash is reported, then re-raised."""
+def _reporting_crashes(body: Callable[[ProcessContext], None], ctx: ProcessContext) -> None:
+    """Run a process's body; if it crashes, tell the engine why, then let it die."""
     try:
-        _compute(ctx)
+        body(ctx)
     except BaseException as exc:
         _report_crash(ctx, exc)
         raise
+
+
+def compute_worker(ctx: ProcessContext) -> None:
+    """Task 2/3 compute worker: see :func:`_compute`."""
+    _reporting_crashes(_compute, ctx)
 
 
 def _compute(ctx: ProcessContext) -> None:
@@ -280,30 +285,31 @@ def _compute(ctx: ProcessContext) -> None:
         started = batcher.now()
         batcher.begin((TaskStarted, started, task, ctx.worker, attempt))
         seconds = simulated_seconds(sc.work_time, sc.jitter, sc.seed, task, ctx.time_scale.value)
+        report: Record
         try:
             fail = fail or _take_injected_failure(ctx.fail_next)
-            output = run_task(function, payload, seconds, fail)
-        except Exception as exc:
-            text = "".join(traceback.format_exception(exc))
+            ok, value = True, run_task(function, payload, seconds, fail)
             finished = batcher.now()
-            error = clip(f"{type(exc).__name__}: {exc}")
-            ctx.result_queue.put((task, attempt, ctx.worker, False, error, started, finished))
-            ctx.slots[ctx.worker] = NO_TASK
-            batcher.end(
-                TaskFailed(finished, task, ctx.worker, started, error, clip(text, MAX_TRACEBACK),
-                           attempt)
-            )
-            continue
-        finished = batcher.now()
-        ctx.result_queue.put((task, attempt, ctx.worker, True, output, started, finished))
+            report = (TaskDone, finished, task, ctx.worker, started, clip(repr(value)), attempt)
+        except Exception as exc:
+            finished = batcher.now()
+            ok, value = False, clip(f"{type(exc).__name__}: {exc}")
+            text = clip("".join(traceback.format_exception(exc)), MAX_TRACEBACK)
+            report = TaskFailed(finished, task, ctx.worker, started, value, text, attempt)
+        ctx.result_queue.put((task, attempt, ctx.worker, ok, value, started, finished))
         ctx.slots[ctx.worker] = NO_TASK
-        batcher.end((TaskDone, finished, task, ctx.worker, started, clip(repr(output)), attempt))
+        batcher.end(report)
     batcher.emit(WorkerLoopEnded(batcher.now(), ctx.worker, "took the end sentinel"))
     batcher.close()
 
 
 def print_worker(ctx: ProcessContext) -> None:
-    """Task 1: print 1..N with a delay, as the seed's ``worker_print`` does."""
+    """Task 1 worker: see :func:`_print_counts`."""
+    _reporting_crashes(_print_counts, ctx)
+
+
+def _print_counts(ctx: ProcessContext) -> None:
+    """Print 1..N with a delay, as the seed's ``worker_print`` does."""
     batcher = EventBatcher(ctx.events.send, ctx.run_start_ns)
     _prepare_process(batcher, ctx.worker)
     sc = ctx.scenario
@@ -341,12 +347,8 @@ def collect_one(
 
 
 def collector_process(ctx: ProcessContext) -> None:
-    """Task 3's dedicated collector (see :func:`_collect`); a crash is reported, re-raised."""
-    try:
-        _collect(ctx)
-    except BaseException as exc:
-        _report_crash(ctx, exc)
-        raise
+    """Task 3's dedicated collector: see :func:`_collect`."""
+    _reporting_crashes(_collect, ctx)
 
 
 def _collect(ctx: ProcessContext) -> None:

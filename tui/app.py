@@ -57,6 +57,7 @@ TICK_FPS = 4  # frames a second when only the clocks move
 FLIGHT_FPS = 8
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
 MAX_KEPT_EVENTS = 500_000
+LOG_MIN_HEIGHT = 30  # terminal rows from which the event log shows during a run
 MAX_FLYING_BATCH = 24  # more events than this at once: too fast to follow, nothing flies
 MAX_LOGGED_PER_BATCH = 24  # the log shows the last ones of a big batch, and these always:
 ALWAYS_LOGGED = frozenset({Note, TaskFailed, TaskLost, TaskRequeued, WorkerExited, RunFinished})
@@ -143,8 +144,6 @@ class MpscopeApp(App[int]):
     def on_mount(self) -> None:
         self.set_interval(1 / FPS, self._paint)
         self.set_interval(1 / FLIGHT_FPS, self._fly)
-        if self.size.height < 30:
-            self.query_one(EventLog).add_class("-hidden")
         self._sync_dock()
         if self.autostart:
             self.call_after_refresh(self.start_run)
@@ -165,8 +164,8 @@ class MpscopeApp(App[int]):
         self.query_one(LanesView).reset()
         self.query_one(EventLog).clear()
         self.query_one(SummaryPanel).remove_class("-shown")
-        if self.size.height >= 30:
-            self.query_one(EventLog).remove_class("-hidden")
+        # the log shows during a run when there is room for it (l toggles it)
+        self.query_one(EventLog).set_class(self.size.height < LOG_MIN_HEIGHT, "-hidden")
         self._sync_dock()
         self._painted = -1
 
