@@ -36,7 +36,6 @@ import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
-from multiprocessing.connection import wait as wait_for
 from typing import Any, Final
 
 from core.child_output import real_stderr
@@ -61,8 +60,12 @@ from core.events import (
 from core.ledger import Ledger, TaskMessage
 from core.scenario import Scenario
 from core.sources import make_source, task_label
+from core.watch import Watch
 
 POLL_S: Final = 0.05
+DRAIN_ROUNDS: Final = 64
+ANNOUNCE_BATCH: Final = 64
+ANNOUNCE_NS: Final = 10_000_000
 TERM_WAIT_S: Final = 1.0
 END_OF_RUN: Final = None
 
@@ -113,11 +116,14 @@ class Engine:
         self._inject_next = 0
         self._paused = False
         self._procs: dict[int, _Proc] = {}
+        self._watch: Watch[_Proc] = Watch()  # event pipes and sentinels (engine thread only)
         self._thread: threading.Thread | None = None
         self._feeder: threading.Thread | None = None
         self._main_collector: threading.Thread | None = None
         self._source_done = False
         self._in_hand = False  # the feeder holds a task it has not yet put on the queue
+        self._announced: list[Event] = []  # TaskQueued events held back a moment (see _announce)
+        self._announced_since = 0
         self._wanted_scale = scenario.time_scale
         self._run_started = False
         self._start_ns = 0
@@ -234,8 +240,30 @@ class Engine:
         return time.monotonic_ns() - self._start_ns
 
     def _emit(self, events: list[Event]) -> None:
-        if events:
-            self._out.put(events)
+        """Hand events to the consumer, after the feeder's announcements still held back."""
+        with self._lock:
+            if self._announced:  # they happened first, and a worker's report may follow them
+                events = [*self._announced, *events]
+                self._announced = []
+            if events:
+                self._out.put(events)
+
+    def _announce(self, task: int) -> None:
+        """The feeder put ``task`` on the task queue: say so, in batches (caller holds the lock).
+
+        One ``TaskQueued`` per consumer batch would cost the consumer a wake-up per task; they
+        are held for at most ``ANNOUNCE_NS`` or ``ANNOUNCE_BATCH`` tasks, and go out before
+        anything else the engine says and before the feeder waits.
+        """
+        events = self._ledger.announce(self._now(), task)
+        if not events:
+            return
+        if not self._announced:
+            self._announced_since = time.monotonic_ns()
+        self._announced.extend(events)
+        if (len(self._announced) >= ANNOUNCE_BATCH
+                or time.monotonic_ns() - self._announced_since >= ANNOUNCE_NS):
+            self._emit([])
 
     def _note(self, level: str, text: str) -> None:
         self._emit([Note(self._now(), level, text)])
@@ -283,7 +311,6 @@ class Engine:
         with real_stderr():  # creating queues may start the resource tracker
             self._task_q = ctx.Queue(maxsize=sc.queue_bound)
             self._result_q = ctx.Queue()
-        self._readers: dict[Any, int] = {}  # event pipe read end -> worker id
         self._slots = ctx.Array("q", [-1] * sc.workers, lock=False)
         with self._lock:
             self._time_scale = ctx.Value("d", self._wanted_scale, lock=False)
@@ -322,10 +349,11 @@ class Engine:
         process.start()
         writer.close()  # the child has its copy; ours would hide the child's death from us
         with self._lock:
-            self._procs[worker] = _Proc(worker, process)
+            proc = self._procs[worker] = _Proc(worker, process)
             if self._paused:  # paused while the run was starting: this one waits too
                 os.kill(process.pid, signal.SIGSTOP)
-            self._readers[reader] = worker
+        self._watch.add_pipe(reader)
+        self._watch.add_sentinel(process.sentinel, proc)
         self._emit([WorkerSpawned(self._now(), worker, process.pid, role)])
 
     # -- feeding -------------------------------------------------------------------------------
@@ -372,13 +400,19 @@ class Engine:
     def _put_task(self, message: TaskMessage) -> bool:
         """Put one message on the task queue, reporting when the queue is full."""
         blocked = False
+        timeout = 0.0  # first try without waiting; the queue is seldom full for long
         while True:
             try:
-                self._task_q.put(message, timeout=POLL_S if not blocked else 0.1)
+                self._task_q.put(message, timeout > 0, timeout or None)
                 break
             except queue.Full:
+                if timeout == 0:
+                    self._emit([])  # what was queued so far is said before waiting for room
+                    timeout = POLL_S
+                    continue
                 if not blocked:
                     blocked = True
+                    timeout = 0.1
                     label = task_label(message[2])
                     self._emit([FeederBlocked(self._now(), True, label)])
                 with self._lock:
@@ -387,10 +421,9 @@ class Engine:
                         return False
         with self._lock:
             self._in_hand = False
-            events = self._ledger.announce(self._now(), message[0])
             if blocked:
-                events.insert(0, FeederBlocked(self._now(), False))
-            self._emit(events)
+                self._emit([FeederBlocked(self._now(), False)])
+            self._announce(message[0])
         return True
 
     # -- supervising ---------------------------------------------------------------------------
@@ -398,34 +431,46 @@ class Engine:
     def _all_workers_gone(self) -> bool:
         return all(p.exited for w, p in self._procs.items() if w >= 0)
 
-    def _drain_events(self) -> None:
-        for reader in list(self._readers):
-            self._drain_reader(reader)
+    def _wait(self, timeout_s: float) -> list[_Proc]:
+        """Wait for events or a process exit; handle the events; return processes that ended."""
+        pipes, ended = self._watch.wait(timeout_s)
+        for reader in pipes:
+            self._receive(reader)
+        self._drain_events()
+        return [proc for proc in ended if not proc.exited]
 
-    def _drain_reader(self, reader: Any) -> None:
-        while True:
-            try:
-                if not reader.poll():
-                    return
-                batch = reader.recv()
-            except (EOFError, OSError):
-                self._readers.pop(reader, None)
-                reader.close()
+    def _drain_events(self) -> None:
+        """Handle every batch already waiting in the event pipes (a bounded number of rounds,
+        so that a flood of events cannot keep the engine from noticing an exit)."""
+        for _ in range(DRAIN_ROUNDS):
+            pipes, _ended = self._watch.wait(0)
+            if not pipes:
                 return
-            if self.latency_probe is not None:
-                received = self._now()
-                self.latency_probe.extend(
-                    received - r[1] for r in batch if isinstance(r, tuple) and r[0] is TaskDone
-                )
-            with self._lock:
-                out: list[Event] = []
-                for record in batch:
-                    event = decode(record)
-                    if isinstance(event, WorkerLoopEnded) and event.worker in self._procs:
-                        self._procs[event.worker].loop_ended = True
-                    out.extend(self._ledger.accept(event))
-                self._emit(out)
-                self._wake.notify_all()
+            for reader in pipes:
+                self._receive(reader)
+
+    def _receive(self, reader: Any) -> None:
+        """Take one batch from a process's event pipe and pass it through the ledger."""
+        try:
+            batch = reader.recv()
+        except (EOFError, OSError):
+            self._watch.remove_pipe(reader)
+            reader.close()
+            return
+        if self.latency_probe is not None:
+            received = self._now()
+            self.latency_probe.extend(
+                received - r[1] for r in batch if isinstance(r, tuple) and r[0] is TaskDone
+            )
+        accept = self._ledger.accept
+        with self._lock:
+            out: list[Event] = []
+            for record in batch:
+                event = decode(record)
+                if isinstance(event, WorkerLoopEnded) and event.worker in self._procs:
+                    self._procs[event.worker].loop_ended = True
+                out.extend(accept(event))
+            self._emit(out)
 
     def _reap(self, proc: _Proc) -> None:
         """A process's sentinel fired: report its exit and settle the task it held."""
@@ -442,6 +487,7 @@ class Engine:
         clean_exit = proc.loop_ended and code == 0
         died_abnormally = proc.worker >= 0 and not clean_exit
         repaired = self._repair_task_queue_lock(proc) if died_abnormally else []
+        self._watch.remove_sentinel(proc)
         with self._lock:
             proc.exited = True
             events: list[Event] = list(repaired)
@@ -496,13 +542,8 @@ class Engine:
         sentinels_sent = False
         end_of_results_sent = False
         while True:
-            with self._lock:
-                live = {p.process.sentinel: p for p in self._procs.values() if not p.exited}
-            ready = wait_for([*self._readers, *live], timeout=POLL_S)
-            self._drain_events()
-            for handle in ready:
-                if handle in live:
-                    self._reap(live[handle])
+            for proc in self._wait(POLL_S):
+                self._reap(proc)
             with self._lock:
                 self._emit(self._ledger.release_held(self._now()))
             if self._stop_reason is not None:
@@ -658,19 +699,16 @@ class Engine:
     def _wait_for(self, procs: list[_Proc], seconds: float, drain_results: bool) -> None:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            live = {p.process.sentinel: p for p in procs if not p.exited}
-            if not live:
+            if all(p.exited for p in procs):
                 return
-            ready = wait_for([*self._readers, *live], timeout=POLL_S)
-            self._drain_events()
+            ended = self._wait(POLL_S)
             collector = self._procs.get(COLLECTOR)
             nobody_collects = (collector is None or collector.exited) and (
                 self._main_collector is None or not self._main_collector.is_alive())
             if drain_results and nobody_collects:
                 self._discard_results()
-            for handle in ready:
-                if handle in live:
-                    self._reap(live[handle])
+            for proc in ended:  # any process of the run that ended meanwhile, not only these
+                self._reap(proc)
 
     def _discard_results(self) -> None:
         """While stopping with nobody collecting, empty the result queue so workers can exit."""
@@ -707,9 +745,9 @@ class Engine:
             if q is not None:
                 q.cancel_join_thread()
                 q.close()
-        for reader in list(getattr(self, "_readers", {})):
+        for reader in self._watch.pipes():
+            self._watch.remove_pipe(reader)
             reader.close()
-        self._readers = {}
 
 
 def stop_all_engines(timeout: float = 10.0) -> None:
