@@ -467,7 +467,7 @@ class Engine:
             out: list[Event] = []
             for record in batch:
                 event = decode(record)
-                if isinstance(event, WorkerLoopEnded) and event.worker in self._procs:
+                if type(event) is WorkerLoopEnded and event.worker in self._procs:
                     self._procs[event.worker].loop_ended = True
                 out.extend(accept(event))
             self._emit(out)

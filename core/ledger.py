@@ -13,6 +13,7 @@ workers (plus the result queue in Task 2), not by the number of tasks.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -62,6 +63,13 @@ class Ledger:
         self._entries: dict[int, _Entry] = {}
         #: collector events that came before the worker's own report: task -> (since, events)
         self._held: dict[int, tuple[int, list[Event]]] = {}
+        self._handlers: dict[type[Event], Callable[[Any], list[Event]]] = {
+            TaskStarted: self._started,
+            TaskDone: self._ended,
+            TaskFailed: self._ended,
+            TaskCollecting: self._collector_report,
+            TaskCollected: self._collector_report,
+        }
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -103,45 +111,53 @@ class Ledger:
 
     def accept(self, event: Event) -> list[Event]:
         """Pass a process's event on, completed and in causal order, or drop it."""
-        if isinstance(event, TaskStarted):
-            e = self._entries.get(event.task)
-            if e is None or e.attempt != event.attempt or e.stage != QUEUED:
-                return []
-            out = self.announce(event.t, event.task)
-            e.stage, e.worker, e.started = STARTED, event.worker, event.t
-            out.append(event)
-            return out
-        if isinstance(event, TaskDone | TaskFailed):
-            e = self._entries.get(event.task)
-            if (e is None or e.stage >= FINISHED or e.attempt != event.attempt
-                    or e.worker not in (event.worker, NOBODY)):
-                return []
-            out = self.announce(event.t, event.task)  # a quick task: its start rides on it
-            self._finish(event.task, e)
-            out.append(event)
-            held = self._held.pop(event.task, None)
+        handler = self._handlers.get(type(event))
+        return [event] if handler is None else handler(event)
+
+    def _started(self, event: TaskStarted) -> list[Event]:
+        e = self._entries.get(event.task)
+        if e is None or e.attempt != event.attempt or e.stage != QUEUED:
+            return []
+        out = self.announce(event.t, event.task)
+        e.stage, e.worker, e.started = STARTED, event.worker, event.t
+        out.append(event)
+        return out
+
+    def _ended(self, event: TaskDone | TaskFailed) -> list[Event]:
+        task = event.task
+        e = self._entries.get(task)
+        if (e is None or e.stage >= FINISHED or e.attempt != event.attempt
+                or e.worker not in (event.worker, NOBODY)):
+            return []
+        # a quick task was never announced as started: its start rides on this event
+        out: list[Event] = [event] if e.announced else [*self.announce(event.t, task), event]
+        self._finish(task, e)
+        if self._held:
+            held = self._held.pop(task, None)
             if held is not None:
                 for later in held[1]:
                     out.extend(self.accept(later))
-            return out
-        if isinstance(event, TaskCollecting | TaskCollected):
-            waiting = self._held.get(event.task)
+        return out
+
+    def _collector_report(self, event: TaskCollecting | TaskCollected) -> list[Event]:
+        task = event.task
+        if self._held:
+            waiting = self._held.get(task)
             if waiting is not None:
                 waiting[1].append(event)
                 return []
-            e = self._entries.get(event.task)
-            if e is None or e.attempt != event.attempt:
+        e = self._entries.get(task)
+        if e is None or e.attempt != event.attempt:
+            return []
+        if e.stage < FINISHED:  # the worker's own report (with the traceback) is due
+            self._held[task] = (event.t, [event])
+            return []
+        if type(event) is TaskCollecting:
+            if e.stage >= COLLECTING:
                 return []
-            if e.stage < FINISHED:  # the worker's own report (with the traceback) is due
-                self._held[event.task] = (event.t, [event])
-                return []
-            if isinstance(event, TaskCollecting):
-                if e.stage >= COLLECTING:
-                    return []
-                e.stage = COLLECTING
-                return [event]
-            del self._entries[event.task]
+            e.stage = COLLECTING
             return [event]
+        del self._entries[task]
         return [event]
 
     def release_held(self, now: int, everything: bool = False) -> list[Event]:
