@@ -233,9 +233,10 @@ def _get(taker: QueueTaker, batcher: EventBatcher, parent: int) -> Any:
 
 
 def _take_injected_failure(counter: Any) -> bool:
-    """True (and one less to go) if the user asked for the next task to fail."""
-    if counter.get_obj().value <= 0:  # the usual case: no lock taken
-        return False
+    """True (and one less to go) if the user asked for the next task to fail.
+
+    The worker calls this only once an unlocked read has seen a request, so the usual task
+    takes no lock."""
     with counter.get_lock():
         if counter.value > 0:
             counter.value -= 1
@@ -279,6 +280,7 @@ def _compute(ctx: ProcessContext) -> None:
     worker, slots, put, clock, t0 = (
         ctx.worker, ctx.slots, ctx.result_queue.put, time.monotonic_ns, ctx.run_start_ns)
     begin, end, scale, fail_next = batcher.begin, batcher.end, ctx.time_scale, ctx.fail_next
+    failing = fail_next.get_obj()  # read without its lock; taken only when it says yes
     while True:
         message: TaskMessage | None = _get(tasks, batcher, parent)
         if message is None:
@@ -290,7 +292,7 @@ def _compute(ctx: ProcessContext) -> None:
         seconds = simulated_seconds(sc.work_time, sc.jitter, sc.seed, task, scale.value)
         report: Record
         try:
-            fail = fail or _take_injected_failure(fail_next)
+            fail = fail or (failing.value > 0 and _take_injected_failure(fail_next))
             ok, value = True, run_task(function, payload, seconds, fail)
             finished = clock() - t0
             report = (TaskDone, finished, task, worker, started, clip(repr(value)), attempt)
@@ -342,9 +344,9 @@ def collect_one(
     task, attempt, worker, ok, output, _started, _finished = message
     text = clip(repr(output)) if ok else str(output)
     started = clock()
-    begin((TaskCollecting, started, task, collector, worker, attempt, ok, text))
     seconds = scenario.collect_time * time_scale
-    if seconds > 0:
+    if seconds > 0:  # with nothing to wait for, the end says it all
+        begin((TaskCollecting, started, task, collector, worker, attempt, ok, text))
         sleep(seconds)
     end((TaskCollected, clock(), task, collector, started, worker, attempt, ok, text))
 
@@ -361,12 +363,13 @@ def _collect(ctx: ProcessContext) -> None:
     results = QueueTaker(ctx.result_queue)
     batcher.emit(WorkerReady(batcher.now(), COLLECTOR, os.getpid()))
     batcher.flush()
+    sc, scale, now, begin, end = (
+        ctx.scenario, ctx.time_scale, batcher.now, batcher.begin, batcher.end)
     while True:
         message: ResultMessage | None = _get(results, batcher, parent)
         if message is None:
             break
-        collect_one(message, COLLECTOR, ctx.scenario, ctx.time_scale.value, batcher.now,
-                    batcher.begin, batcher.end)
+        collect_one(message, COLLECTOR, sc, scale.value, now, begin, end)
     batcher.emit(WorkerLoopEnded(batcher.now(), COLLECTOR, "took the end sentinel"))
     batcher.close()
 

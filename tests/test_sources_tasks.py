@@ -93,6 +93,7 @@ def test_make_source_for_range_and_batches() -> None:
 def test_task_labels() -> None:
     assert task_label(7) == "7"
     assert task_label(-3) == "-3"
+    assert task_label(10**60) == str(10**60)[:39] + "…"  # a long number is clipped too
     assert task_label([0, 1, 2, 3, 4, 5, 6, 7]) == "[0..7]"
     assert task_label([24]) == "[24]"
     assert task_label([3, 1]) == "[3, 1]"  # not consecutive: its repr
