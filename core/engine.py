@@ -255,14 +255,14 @@ class Engine:
         are held for at most ``ANNOUNCE_NS`` or ``ANNOUNCE_BATCH`` tasks, and go out before
         anything else the engine says and before the feeder waits.
         """
-        events = self._ledger.announce(self._now(), task)
+        now = time.monotonic_ns()
+        events = self._ledger.announce(now - self._start_ns, task)
         if not events:
             return
         if not self._announced:
-            self._announced_since = time.monotonic_ns()
+            self._announced_since = now
         self._announced.extend(events)
-        if (len(self._announced) >= ANNOUNCE_BATCH
-                or time.monotonic_ns() - self._announced_since >= ANNOUNCE_NS):
+        if len(self._announced) >= ANNOUNCE_BATCH or now - self._announced_since >= ANNOUNCE_NS:
             self._emit([])
 
     def _note(self, level: str, text: str) -> None:
@@ -466,7 +466,7 @@ class Engine:
         with self._lock:
             out: list[Event] = []
             for record in batch:
-                event = decode(record)
+                event = record[0](*record[1:]) if type(record) is tuple else record  # decode()
                 if type(event) is WorkerLoopEnded and event.worker in self._procs:
                     self._procs[event.worker].loop_ended = True
                 out.extend(accept(event))

@@ -82,19 +82,23 @@ class EventBatcher:
     """Collects events and sends them to the engine in batches, in order.
 
     A batch goes out when it holds ``FLUSH_EVENTS`` records, when its oldest record is
-    ``FLUSH_NS`` old (a ticker thread sees to that even while the process is busy inside a
-    long task), and before the process blocks. ``begin`` announces work in hand; if ``end``
-    comes before the next send, the start is not sent at all (the end carries the start time).
-    Adding a record costs one uncontended lock: the ticker wakes on its own clock (every
-    ``FLUSH_NS`` while idle) instead of being woken for each batch.
+    ``FLUSH_NS`` old, and before the process blocks. ``begin`` announces work in hand: the
+    ticker thread sends that start only if the work is still going ``FLUSH_NS`` after it
+    began; otherwise ``end`` alone reports it (the end carries the start time). The ticker
+    wakes on its own clock (every ``FLUSH_NS`` while idle) instead of being woken for each
+    batch. Per task the worker pays one attribute store (``begin``) and one uncontended lock
+    (``end``).
     """
 
     def __init__(self, send: Callable[[list[Record]], None], run_start_ns: int) -> None:
         self._send = send
         self._start = run_start_ns
         self._buffer: list[Record] = []
-        self._pending: Record | None = None  # the start of the work in hand, not yet sent
-        self._oldest = 0
+        self._oldest = 0  # monotonic ns of the oldest buffered record
+        #: the start of the work in hand (``(EventClass, t, ...)``), set without the lock: one
+        #: attribute store is atomic, and the ticker reads it only while holding the lock
+        self._current: tuple[Any, ...] | None = None
+        self._current_sent: tuple[Any, ...] | None = None
         self._lock = threading.Lock()
         self._closed = threading.Event()
         self._ticker = threading.Thread(target=self._tick, name="events", daemon=True)
@@ -104,40 +108,35 @@ class EventBatcher:
         """Nanoseconds since the run started."""
         return time.monotonic_ns() - self._start
 
-    def begin(self, record: Record) -> None:
-        """Report the start of a piece of work; dropped if :meth:`end` comes before a send."""
-        with self._lock:
-            if not self._buffer and self._pending is None:
-                self._oldest = time.monotonic_ns()
-            self._pending = record
+    def begin(self, record: tuple[Any, ...]) -> None:
+        """Report the start of a piece of work (its time is ``record[1]``); sent only if the
+        work is still going ``FLUSH_NS`` later."""
+        self._current = record
 
     def end(self, record: Record) -> None:
         """Report the end of the work :meth:`begin` announced (it carries the start time)."""
         with self._lock:
-            if not self._buffer and self._pending is None:
+            self._current = None
+            buffer = self._buffer
+            if not buffer:
                 self._oldest = time.monotonic_ns()
-            self._pending = None
-            self._append(record)
+            buffer.append(record)
+            if len(buffer) >= FLUSH_EVENTS or time.monotonic_ns() - self._oldest >= FLUSH_NS:
+                self._send_now()
 
     def emit(self, record: Record) -> None:
         """Queue an event (or a record) for the next batch."""
         with self._lock:
-            if not self._buffer and self._pending is None:
+            if not self._buffer:
                 self._oldest = time.monotonic_ns()
-            self._append(record)
-
-    def _append(self, record: Record) -> None:
-        self._buffer.append(record)
-        if len(self._buffer) >= FLUSH_EVENTS or time.monotonic_ns() - self._oldest >= FLUSH_NS:
-            self._send_now()
+            self._buffer.append(record)
+            if len(self._buffer) >= FLUSH_EVENTS or time.monotonic_ns() - self._oldest >= FLUSH_NS:
+                self._send_now()
 
     def _send_now(self) -> None:
-        """Send buffer and pending start (the lock is held, so batches stay in order)."""
-        batch, self._buffer = self._buffer, []
-        if self._pending is not None:
-            batch.append(self._pending)
-            self._pending = None
-        if batch:
+        """Send the buffer (the lock is held, so batches stay in order)."""
+        if self._buffer:
+            batch, self._buffer = self._buffer, []
             self._send(batch)
 
     def flush(self) -> None:
@@ -152,16 +151,26 @@ class EventBatcher:
         self.flush()
 
     def _tick(self) -> None:
-        delay = FLUSH_NS / 1e9
-        while not self._closed.wait(delay):
+        delay = FLUSH_NS
+        while not self._closed.wait(delay / 1e9):
             with self._lock:
-                delay = FLUSH_NS / 1e9
-                if self._buffer or self._pending is not None:
-                    left = self._oldest + FLUSH_NS - time.monotonic_ns()
-                    if left > 0:
-                        delay = left / 1e9
-                    else:
+                delay = FLUSH_NS
+                now = time.monotonic_ns()
+                current = self._current
+                if current is not None and current is not self._current_sent:
+                    left = self._start + current[1] + FLUSH_NS - now
+                    if left <= 0:  # long work: say it started (after what came before it)
+                        self._current_sent = current
+                        self._buffer.append(current)
                         self._send_now()
+                        continue
+                    delay = min(delay, left)
+                if self._buffer:
+                    left = self._oldest + FLUSH_NS - now
+                    if left <= 0:
+                        self._send_now()
+                    else:
+                        delay = min(delay, left)
 
 
 class _LineToEvents(io.TextIOBase):
@@ -337,7 +346,8 @@ def _print_counts(ctx: ProcessContext) -> None:
 
 def collect_one(
     message: ResultMessage, collector: int, scenario: Scenario, time_scale: float,
-    clock: Callable[[], int], begin: Callable[[Record], None], end: Callable[[Record], None],
+    clock: Callable[[], int], begin: Callable[[tuple[Any, ...]], None],
+    end: Callable[[Record], None],
     sleep: Callable[[float], None] = time.sleep,
 ) -> None:
     """Process one result the way the seed's collector does (simulated handling time)."""

@@ -1,0 +1,122 @@
+"""The worker-side event batcher: order, batching by count and age, and starts of long work."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from core import worker
+from core.events import Record, TaskDone, TaskStarted
+from core.worker import EventBatcher
+
+
+class Sink:
+    """Collects what a batcher sends, as a worker's event pipe would."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[Record]] = []
+        self.sent = threading.Event()
+
+    def __call__(self, batch: list[Record]) -> None:
+        self.batches.append(list(batch))
+        self.sent.set()
+
+    def records(self) -> list[Record]:
+        return [record for batch in self.batches for record in batch]
+
+
+def _start(batcher: EventBatcher, task: int) -> tuple[Any, ...]:
+    return (TaskStarted, batcher.now(), task, 0, 1)
+
+
+def _done(batcher: EventBatcher, task: int, started: int) -> tuple[Any, ...]:
+    return (TaskDone, batcher.now(), task, 0, started, str(task * task), 1)
+
+
+@pytest.fixture
+def sink() -> Sink:
+    return Sink()
+
+
+def test_a_quick_task_is_reported_by_its_end_alone(sink: Sink) -> None:
+    batcher = EventBatcher(sink, time.monotonic_ns())
+    start = _start(batcher, 1)
+    batcher.begin(start)
+    batcher.end(_done(batcher, 1, start[1]))
+    batcher.close()
+    kinds = [record[0] for record in sink.records()]
+    assert kinds == [TaskDone]
+
+
+def test_long_work_has_its_start_sent_while_it_runs(sink: Sink) -> None:
+    batcher = EventBatcher(sink, time.monotonic_ns())
+    start = _start(batcher, 7)
+    batcher.begin(start)
+    assert sink.sent.wait(2.0), "the ticker never sent the start of long work"
+    assert sink.records() == [start]
+    batcher.end(_done(batcher, 7, start[1]))
+    batcher.close()
+    assert [record[0] for record in sink.records()] == [TaskStarted, TaskDone]
+
+
+def test_the_start_goes_out_once_and_after_what_came_before(sink: Sink) -> None:
+    batcher = EventBatcher(sink, time.monotonic_ns())
+    batcher.emit(("earlier",))
+    start = _start(batcher, 3)
+    batcher.begin(start)
+    time.sleep(worker.FLUSH_NS / 1e9 * 5)  # several ticks: the start must not repeat
+    batcher.end(_done(batcher, 3, start[1]))
+    batcher.close()
+    records = sink.records()
+    assert records[0] == ("earlier",)
+    assert records.count(start) == 1
+    assert records.index(start) < len(records) - 1 and records[-1][0] is TaskDone
+
+
+def test_a_full_batch_goes_out_at_once_in_order(sink: Sink) -> None:
+    batcher = EventBatcher(sink, time.monotonic_ns())
+    for i in range(worker.FLUSH_EVENTS):
+        batcher.emit(("n", i))
+    assert sink.batches and len(sink.batches[0]) == worker.FLUSH_EVENTS
+    batcher.close()
+    assert [record[1] for record in sink.records()] == list(range(worker.FLUSH_EVENTS))
+
+
+def test_a_lone_event_goes_out_after_the_flush_interval(sink: Sink) -> None:
+    batcher = EventBatcher(sink, time.monotonic_ns())
+    batcher.emit(("lone",))
+    assert sink.sent.wait(2.0), "a lone event waited for ever"
+    assert sink.records() == [("lone",)]
+    batcher.close()
+
+
+def test_flush_and_close_send_everything_and_stop_the_ticker(sink: Sink) -> None:
+    batcher = EventBatcher(sink, time.monotonic_ns())
+    batcher.emit(("a",))
+    batcher.flush()
+    assert sink.records() == [("a",)]
+    batcher.emit(("b",))
+    batcher.close()
+    assert sink.records() == [("a",), ("b",)]
+    assert not batcher._ticker.is_alive()
+
+
+def test_many_tasks_from_a_busy_loop_keep_their_order(sink: Sink) -> None:
+    batcher = EventBatcher(sink, time.monotonic_ns())
+    for task in range(1000):
+        start = _start(batcher, task)
+        batcher.begin(start)
+        batcher.end(_done(batcher, task, start[1]))
+    batcher.close()
+    done = [record[2] for record in sink.records() if record[0] is TaskDone]
+    assert done == list(range(1000))
+    # a start, if one was sent at all, always comes before its task's end
+    seen: set[int] = set()
+    for record in sink.records():
+        if record[0] is TaskStarted:
+            assert record[2] not in seen
+        else:
+            seen.add(record[2])
