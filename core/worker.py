@@ -32,6 +32,7 @@ from typing import Any
 from core.child_output import capture_process_output
 from core.events import (
     COLLECTOR,
+    MAX_TEXT,
     MAX_TRACEBACK,
     Note,
     PrintedLine,
@@ -94,7 +95,7 @@ class EventBatcher:
         self._send = send
         self._start = run_start_ns
         self._buffer: list[Record] = []
-        self._oldest = 0  # monotonic ns of the oldest buffered record
+        self._oldest = 0  # the time (``t``) of the oldest buffered record
         #: the start of the work in hand (``(EventClass, t, ...)``), set without the lock: one
         #: attribute store is atomic, and the ticker reads it only while holding the lock
         self._current: tuple[Any, ...] | None = None
@@ -117,21 +118,22 @@ class EventBatcher:
         """Report the end of the work :meth:`begin` announced (it carries the start time)."""
         with self._lock:
             self._current = None
-            buffer = self._buffer
-            if not buffer:
-                self._oldest = time.monotonic_ns()
-            buffer.append(record)
-            if len(buffer) >= FLUSH_EVENTS or time.monotonic_ns() - self._oldest >= FLUSH_NS:
-                self._send_now()
+            self._append(record)
 
     def emit(self, record: Record) -> None:
         """Queue an event (or a record) for the next batch."""
         with self._lock:
-            if not self._buffer:
-                self._oldest = time.monotonic_ns()
-            self._buffer.append(record)
-            if len(self._buffer) >= FLUSH_EVENTS or time.monotonic_ns() - self._oldest >= FLUSH_NS:
-                self._send_now()
+            self._append(record)
+
+    def _append(self, record: Record) -> None:
+        # a record was made just now: its own time stands for the clock (no clock read here)
+        t: int = record[1] if type(record) is tuple else record.t  # type: ignore[union-attr]
+        buffer = self._buffer
+        if not buffer:
+            self._oldest = t
+        buffer.append(record)
+        if len(buffer) >= FLUSH_EVENTS or t - self._oldest >= FLUSH_NS:
+            self._send_now()
 
     def _send_now(self) -> None:
         """Send the buffer (the lock is held, so batches stay in order)."""
@@ -155,10 +157,10 @@ class EventBatcher:
         while not self._closed.wait(delay / 1e9):
             with self._lock:
                 delay = FLUSH_NS
-                now = time.monotonic_ns()
+                now = time.monotonic_ns() - self._start
                 current = self._current
                 if current is not None and current is not self._current_sent:
-                    left = self._start + current[1] + FLUSH_NS - now
+                    left = current[1] + FLUSH_NS - now
                     if left <= 0:  # long work: say it started (after what came before it)
                         self._current_sent = current
                         self._buffer.append(current)
@@ -290,6 +292,7 @@ def _compute(ctx: ProcessContext) -> None:
         ctx.worker, ctx.slots, ctx.result_queue.put, time.monotonic_ns, ctx.run_start_ns)
     begin, end, scale, fail_next = batcher.begin, batcher.end, ctx.time_scale, ctx.fail_next
     failing = fail_next.get_obj()  # read without its lock; taken only when it says yes
+    work_time = sc.work_time
     while True:
         message: TaskMessage | None = _get(tasks, batcher, parent)
         if message is None:
@@ -298,13 +301,20 @@ def _compute(ctx: ProcessContext) -> None:
         slots[worker] = task
         started = clock() - t0
         begin((TaskStarted, started, task, worker, attempt))
-        seconds = simulated_seconds(sc.work_time, sc.jitter, sc.seed, task, scale.value)
         report: Record
         try:
             fail = fail or (failing.value > 0 and _take_injected_failure(fail_next))
-            ok, value = True, run_task(function, payload, seconds, fail)
+            if work_time > 0 or fail:
+                seconds = simulated_seconds(work_time, sc.jitter, sc.seed, task, scale.value)
+                value = run_task(function, payload, seconds, fail)
+            else:  # no simulated work and no failure asked for: just the function
+                value = function(payload)
+            ok = True
             finished = clock() - t0
-            report = (TaskDone, finished, task, worker, started, clip(repr(value)), attempt)
+            text = repr(value)
+            if len(text) > MAX_TEXT:
+                text = clip(text)
+            report = (TaskDone, finished, task, worker, started, text, attempt)
         except Exception as exc:
             finished = clock() - t0
             ok, value = False, clip(f"{type(exc).__name__}: {exc}")
@@ -375,11 +385,22 @@ def _collect(ctx: ProcessContext) -> None:
     batcher.flush()
     sc, scale, now, begin, end = (
         ctx.scenario, ctx.time_scale, batcher.now, batcher.begin, batcher.end)
+    clock, t0 = time.monotonic_ns, ctx.run_start_ns
     while True:
         message: ResultMessage | None = _get(results, batcher, parent)
         if message is None:
             break
-        collect_one(message, COLLECTOR, sc, scale.value, now, begin, end)
+        if sc.collect_time > 0:
+            collect_one(message, COLLECTOR, sc, scale.value, now, begin, end)
+            continue
+        # nothing to simulate: what collect_one does, with one clock reading (this runs once
+        # per task, and the collector is one process for all of them)
+        task, attempt, worker, ok, output, _started, _finished = message
+        text = repr(output) if ok else str(output)
+        if len(text) > MAX_TEXT:
+            text = clip(text)
+        t = clock() - t0
+        end((TaskCollected, t, task, COLLECTOR, t, worker, attempt, ok, text))
     batcher.emit(WorkerLoopEnded(batcher.now(), COLLECTOR, "took the end sentinel"))
     batcher.close()
 

@@ -32,6 +32,11 @@ def _start(batcher: EventBatcher, task: int) -> tuple[Any, ...]:
     return (TaskStarted, batcher.now(), task, 0, 1)
 
 
+def _mark(batcher: EventBatcher, name: object) -> tuple[Any, ...]:
+    """A record shaped as the real ones: (kind, t, ...)."""
+    return ("mark", batcher.now(), name)
+
+
 def _done(batcher: EventBatcher, task: int, started: int) -> tuple[Any, ...]:
     return (TaskDone, batcher.now(), task, 0, started, str(task * task), 1)
 
@@ -64,14 +69,15 @@ def test_long_work_has_its_start_sent_while_it_runs(sink: Sink) -> None:
 
 def test_the_start_goes_out_once_and_after_what_came_before(sink: Sink) -> None:
     batcher = EventBatcher(sink, time.monotonic_ns())
-    batcher.emit(("earlier",))
+    earlier = _mark(batcher, "earlier")
+    batcher.emit(earlier)
     start = _start(batcher, 3)
     batcher.begin(start)
     time.sleep(worker.FLUSH_NS / 1e9 * 5)  # several ticks: the start must not repeat
     batcher.end(_done(batcher, 3, start[1]))
     batcher.close()
     records = sink.records()
-    assert records[0] == ("earlier",)
+    assert records[0] == earlier
     assert records.count(start) == 1
     assert records.index(start) < len(records) - 1 and records[-1][0] is TaskDone
 
@@ -79,29 +85,42 @@ def test_the_start_goes_out_once_and_after_what_came_before(sink: Sink) -> None:
 def test_a_full_batch_goes_out_at_once_in_order(sink: Sink) -> None:
     batcher = EventBatcher(sink, time.monotonic_ns())
     for i in range(worker.FLUSH_EVENTS):
-        batcher.emit(("n", i))
+        batcher.emit(_mark(batcher, i))
     assert sink.batches and len(sink.batches[0]) == worker.FLUSH_EVENTS
     batcher.close()
-    assert [record[1] for record in sink.records()] == list(range(worker.FLUSH_EVENTS))
+    assert [record[2] for record in sink.records()] == list(range(worker.FLUSH_EVENTS))
 
 
 def test_a_lone_event_goes_out_after_the_flush_interval(sink: Sink) -> None:
     batcher = EventBatcher(sink, time.monotonic_ns())
-    batcher.emit(("lone",))
+    lone = _mark(batcher, "lone")
+    batcher.emit(lone)
     assert sink.sent.wait(2.0), "a lone event waited for ever"
-    assert sink.records() == [("lone",)]
+    assert sink.records() == [lone]
     batcher.close()
 
 
 def test_flush_and_close_send_everything_and_stop_the_ticker(sink: Sink) -> None:
     batcher = EventBatcher(sink, time.monotonic_ns())
-    batcher.emit(("a",))
+    a, b = _mark(batcher, "a"), _mark(batcher, "b")
+    batcher.emit(a)
     batcher.flush()
-    assert sink.records() == [("a",)]
-    batcher.emit(("b",))
+    assert sink.records() == [a]
+    batcher.emit(b)
     batcher.close()
-    assert sink.records() == [("a",), ("b",)]
+    assert sink.records() == [a, b]
     assert not batcher._ticker.is_alive()
+
+
+def test_events_as_dataclasses_are_batched_by_their_time_too(sink: Sink) -> None:
+    from core.events import Note
+
+    batcher = EventBatcher(sink, time.monotonic_ns())
+    batcher.emit(Note(batcher.now(), "info", "one"))
+    # a record that is already FLUSH_NS younger than the oldest sends the batch at once
+    batcher.emit(Note(batcher.now() + worker.FLUSH_NS, "info", "two"))
+    assert [len(batch) for batch in sink.batches] == [2]
+    batcher.close()
 
 
 def test_many_tasks_from_a_busy_loop_keep_their_order(sink: Sink) -> None:
