@@ -1,12 +1,14 @@
 """The same pipeline as mpscope's Task 3 with no instrumentation: the benchmark's baseline.
 
 Feeder (main thread) -> bounded task queue -> N worker processes -> result queue -> one
-collector process, which reports the count when it has drained everything.
+collector process, which reports the count when it has drained everything, with the times
+that bound the run's steady middle.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -21,27 +23,45 @@ def bare_worker(task_q: Any, result_q: Any, work_s: float = 0.0) -> None:
         result_q.put((task, attempt, 0, True, payload * payload, 0, 0))
 
 
-def bare_collector(result_q: Any, done_q: Any) -> None:
-    count, last_ns = 0, 0
-    while result_q.get() is not None:
+def bare_collector(result_q: Any, done_q: Any, marks: tuple[int, ...]) -> None:
+    """Count results; note when the last came, and when the count reached each of ``marks``."""
+    count, last_ns, stamps = 0, 0, {}
+    while (message := result_q.get()) is not None:
+        if message[0] < 0:  # a readiness round trip, not a task
+            continue
         count += 1
         last_ns = time.monotonic_ns()
-    done_q.put((count, last_ns))
+        if count in marks:
+            stamps[count] = last_ns
+    done_q.put((count, last_ns, stamps))
 
 
-def run_bare(
-    ctx: Any, workers: int, tasks: int, bound: int, work_s: float = 0.0
-) -> tuple[float, float]:
-    """Run ``tasks`` trivial tasks; returns (seconds from first put to last collected, start s).
+@dataclass(frozen=True)
+class BareRun:
+    """One bare run: whole-run seconds, steady-state tasks/s, and start-up seconds."""
 
-    The end is when the collector took the last result (its clock: ``monotonic_ns`` is the
-    machine's), as the instrumented run's end is its last collection: neither counts the
-    joins after it."""
+    seconds: float  # from the first put to the last result collected
+    steady_rate: float  # tasks/s between the collections that bound the middle of the run
+    started: float  # from creating the queues until every worker answered
+
+
+def steady_marks(tasks: int) -> tuple[int, int]:
+    """The collection counts that bound the steady middle of a run: 10% in from each end."""
+    edge = max(1, tasks // 10)
+    return edge, tasks - edge
+
+
+def run_bare(ctx: Any, workers: int, tasks: int, bound: int, work_s: float = 0.0) -> BareRun:
+    """Run ``tasks`` trivial tasks through the bare pipeline and time them.
+
+    Times are read with ``monotonic_ns`` (the machine's clock, the same in every process), as
+    the instrumented run's are; neither counts the joins after the last collection."""
     t_start = time.perf_counter()
     task_q, result_q, done_q = ctx.Queue(maxsize=bound), ctx.Queue(), ctx.Queue()
     procs = [ctx.Process(target=bare_worker, args=(task_q, result_q, work_s), daemon=True)
              for _ in range(workers)]
-    collector = ctx.Process(target=bare_collector, args=(result_q, done_q), daemon=True)
+    marks = steady_marks(tasks)
+    collector = ctx.Process(target=bare_collector, args=(result_q, done_q, marks), daemon=True)
     for p in [*procs, collector]:
         p.start()
     # wait until every process is up (a round trip through each worker)
@@ -56,8 +76,9 @@ def run_bare(
     for p in procs:
         p.join()
     result_q.put(None)
-    count, last_ns = done_q.get(timeout=60)
-    elapsed = (last_ns - t0) / 1e9
+    count, last_ns, stamps = done_q.get(timeout=60)
     collector.join()
-    assert count == tasks + workers, count
-    return elapsed, started
+    assert count == tasks, count
+    first, last = marks
+    steady = (last - first) / ((stamps[last] - stamps[first]) / 1e9)
+    return BareRun((last_ns - t0) / 1e9, steady, started)
