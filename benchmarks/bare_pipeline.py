@@ -58,8 +58,10 @@ def run_bare(ctx: Any, workers: int, tasks: int, bound: int, work_s: float = 0.0
     the instrumented run's are; neither counts the joins after the last collection."""
     t_start = time.perf_counter()
     task_q, result_q, done_q = ctx.Queue(maxsize=bound), ctx.Queue(), ctx.Queue()
-    procs = [ctx.Process(target=bare_worker, args=(task_q, result_q, work_s), daemon=True)
-             for _ in range(workers)]
+    procs = [
+        ctx.Process(target=bare_worker, args=(task_q, result_q, work_s), daemon=True)
+        for _ in range(workers)
+    ]
     marks = steady_marks(tasks)
     collector = ctx.Process(target=bare_collector, args=(result_q, done_q, marks), daemon=True)
     for p in [*procs, collector]:

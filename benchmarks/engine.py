@@ -79,8 +79,9 @@ if __name__ == "__main__":
         pass
     print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=600, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=600, check=True
+    )
     return int(out.stdout.split()[-1]) / 1024
 
 
@@ -88,8 +89,9 @@ def start_round(method: str, workers: int) -> tuple[float, float]:
     """Seconds from run start until all workers are ready; mean USS per worker (MB)."""
     import psutil
 
-    scenario, _ = make_scenario(count=workers * 4, workers=workers, work_time=0.5,
-                                collect_time=0, start_method=method)
+    scenario, _ = make_scenario(
+        count=workers * 4, workers=workers, work_time=0.5, collect_time=0, start_method=method
+    )
     engine = Engine(scenario)
     engine.start()
     ready: dict[int, int] = {}
@@ -122,8 +124,10 @@ def main() -> None:
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload(["core.worker"])
     console = Console()
-    console.print(f"[bold]engine benchmarks[/] — {TASKS:,} trivial tasks, {WORKERS} workers, "
-                  f"forkserver, {rounds} alternating rounds")
+    console.print(
+        f"[bold]engine benchmarks[/] — {TASKS:,} trivial tasks, {WORKERS} workers, "
+        f"forkserver, {rounds} alternating rounds"
+    )
     instrumented_round(2000, WORKERS)  # warm up the forkserver
     bare_s, ours_s, bare_steady, ours_steady, latencies = [], [], [], [], []
     for _ in range(rounds):
@@ -163,28 +167,49 @@ def main() -> None:
     table.add_row("bare pipeline, steady state", f"{bare_steady_rate:,.0f} tasks/s", "baseline")
     table.add_row("instrumented pipeline, steady state", f"{ours_steady_rate:,.0f} tasks/s", "")
     ratio = ours_steady_rate / bare_steady_rate
-    table.add_row("throughput ratio, steady state", f"{ratio:.2f}",
-                  f">= 0.9; rounds {round_ratios[0]:.2f}-{round_ratios[-1]:.2f}")
+    table.add_row(
+        "throughput ratio, steady state",
+        f"{ratio:.2f}",
+        f">= 0.9; rounds {round_ratios[0]:.2f}-{round_ratios[-1]:.2f}",
+    )
     whole_ratio = ours_rate / bare_rate
-    table.add_row("throughput ratio, whole run", f"{whole_ratio:.2f}",
-                  f"bare {bare_rate:,.0f} vs {ours_rate:,.0f} tasks/s")
-    table.add_row(f"ratio with {SLOW_WORK_S * 1000:g} ms of work a task", f"{slow_ratio:.2f}",
-                  f"{SLOW_TASKS:,} tasks")
+    table.add_row(
+        "throughput ratio, whole run",
+        f"{whole_ratio:.2f}",
+        f"bare {bare_rate:,.0f} vs {ours_rate:,.0f} tasks/s",
+    )
+    table.add_row(
+        f"ratio with {SLOW_WORK_S * 1000:g} ms of work a task",
+        f"{slow_ratio:.2f}",
+        f"{SLOW_TASKS:,} tasks",
+    )
     table.add_row("event latency p50", f"{p50:.1f} ms", "")
     table.add_row("event latency p99", f"{p99:.1f} ms", "<= 50 ms")
     table.add_row("peak RSS, 10 tasks", f"{rss_small:.1f} MB", "")
-    table.add_row("peak RSS, 1,000,000 tasks", f"{rss_big:.1f} MB",
-                  f"+{rss_big - rss_small:.1f} MB (<= +25 MB)")
+    table.add_row(
+        "peak RSS, 1,000,000 tasks",
+        f"{rss_big:.1f} MB",
+        f"+{rss_big - rss_small:.1f} MB (<= +25 MB)",
+    )
     for method, (ready_s, uss) in starts.items():
-        table.add_row(f"start 4 workers: {method}", f"{ready_s:.2f} s",
-                      f"{uss:.0f} MB private per worker")
+        table.add_row(
+            f"start 4 workers: {method}", f"{ready_s:.2f} s", f"{uss:.0f} MB private per worker"
+        )
     console.print(table)
     figures: dict[str, Any] = {
-        "bare_tasks_per_s": bare_steady_rate, "ours_tasks_per_s": ours_steady_rate,
-        "ratio": ratio, "ratio_whole_run": whole_ratio, "round_ratios": round_ratios,
-        "bare_whole_tasks_per_s": bare_rate, "ours_whole_tasks_per_s": ours_rate,
-        "latency_p50_ms": p50, "latency_p99_ms": p99, "rss_10_mb": rss_small,
-        "rss_1m_mb": rss_big, "starts": starts, "ratio_1ms": slow_ratio,
+        "bare_tasks_per_s": bare_steady_rate,
+        "ours_tasks_per_s": ours_steady_rate,
+        "ratio": ratio,
+        "ratio_whole_run": whole_ratio,
+        "round_ratios": round_ratios,
+        "bare_whole_tasks_per_s": bare_rate,
+        "ours_whole_tasks_per_s": ours_rate,
+        "latency_p50_ms": p50,
+        "latency_p99_ms": p99,
+        "rss_10_mb": rss_small,
+        "rss_1m_mb": rss_big,
+        "starts": starts,
+        "ratio_1ms": slow_ratio,
     }
     if args.json:
         with open(args.json, "w") as f:

@@ -100,7 +100,7 @@ def app_rate(events: list[Event]) -> tuple[float, int]:
 
             def feed() -> None:
                 for i in range(0, len(events), 500):
-                    app.post_message(EventsArrived(1, events[i:i + 500]))
+                    app.post_message(EventsArrived(1, events[i : i + 500]))
                 done.set()
 
             t0 = time.perf_counter()
@@ -114,19 +114,22 @@ def app_rate(events: list[Event]) -> tuple[float, int]:
 
 
 def _tmux(*args: str) -> str:
-    return subprocess.run(["tmux", *args], capture_output=True, text=True, timeout=10,
-                          check=True).stdout
+    return subprocess.run(
+        ["tmux", *args], capture_output=True, text=True, timeout=10, check=True
+    ).stdout
 
 
 def first_frame_seconds() -> tuple[float, bool]:
     """Seconds from launching ``mpscope`` in tmux until its screen shows; torch loaded then?"""
     session = f"mpscope-bench-{os.getpid()}"
     marker = Path(tempfile.mkdtemp()) / "torch"
-    probe = (f"import sys, atexit; from tui import app as a; orig = a.MpscopeApp.on_mount\n"
-             f"def m(self):\n    open({str(marker)!r}, 'w').write(str('torch' in sys.modules))\n"
-             f"    return orig(self)\n"
-             f"a.MpscopeApp.on_mount = m\nfrom tui.cli import main\nsys.exit(main([]))")
-    command = f"{sys.executable} -c \"{probe}\""
+    probe = (
+        f"import sys, atexit; from tui import app as a; orig = a.MpscopeApp.on_mount\n"
+        f"def m(self):\n    open({str(marker)!r}, 'w').write(str('torch' in sys.modules))\n"
+        f"    return orig(self)\n"
+        f"a.MpscopeApp.on_mount = m\nfrom tui.cli import main\nsys.exit(main([]))"
+    )
+    command = f'{sys.executable} -c "{probe}"'
     t0 = time.perf_counter()
     _tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "40", command)
     try:
@@ -152,8 +155,9 @@ def app_cpu(*args: str) -> tuple[float, float, float, float]:
     """A run of ``mpscope ARGS`` in tmux: (seconds from launch to end, % of one core over it,
     % of one core from the first busy worker to the end, % of one core idle afterwards)."""
     session = f"mpscope-cpu-{os.getpid()}"
-    _tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "40", " ".join([str(MPSCOPE),
-                                                                               *args]))
+    _tmux(
+        "new-session", "-d", "-s", session, "-x", "120", "-y", "40", " ".join([str(MPSCOPE), *args])
+    )
     try:
         pane = int(_tmux("display-message", "-p", "-t", session, "#{pane_pid}").strip())
         app = psutil.Process(pane)
@@ -200,14 +204,23 @@ def main() -> None:
     table.add_row("app / fold", f"{rate / fold:.2f}", ">= 0.5")
     if shutil.which("tmux"):
         first, torch_loaded = first_frame_seconds()
-        table.add_row("first frame of mpscope", f"{first:.2f} s",
-                      f"<= 0.5 s; torch imported by then: {torch_loaded}")
+        table.add_row(
+            "first frame of mpscope",
+            f"{first:.2f} s",
+            f"<= 0.5 s; torch imported by then: {torch_loaded}",
+        )
         for label, args in (("default run", ()), ("run of 40 tasks", ("--tasks", "40"))):
             run_s, whole, steady, idle = app_cpu(*args)
-            table.add_row(f"app CPU, {label}, from launch", f"{whole:.0f}% of a core",
-                          f"{run_s:.1f} s, with importing torch and starting the forkserver")
-            table.add_row(f"app CPU, {label}, while workers run", f"{steady:.0f}% of a core",
-                          "< 15% (the app's own process; workers not counted)")
+            table.add_row(
+                f"app CPU, {label}, from launch",
+                f"{whole:.0f}% of a core",
+                f"{run_s:.1f} s, with importing torch and starting the forkserver",
+            )
+            table.add_row(
+                f"app CPU, {label}, while workers run",
+                f"{steady:.0f}% of a core",
+                "< 15% (the app's own process; workers not counted)",
+            )
             table.add_row(f"app CPU, idle after the {label}", f"{idle:.1f}% of a core", "< 2%")
     else:
         table.add_row("first frame / CPU", "skipped", "tmux is not installed")

@@ -291,8 +291,9 @@ class Engine:
     def _run_inner(self) -> tuple[str, str]:
         sc = self.scenario
         with self._lock:
-            self._emit([RunStarted(0, sc.mode, sc.start_method, sc.workers, sc.to_json(),
-                                   os.getpid())])
+            self._emit(
+                [RunStarted(0, sc.mode, sc.start_method, sc.workers, sc.to_json(), os.getpid())]
+            )
             self._run_started = True
             if self._wanted_scale != sc.time_scale:  # the speed changed while we started
                 self._emit([SpeedChanged(self._now(), self._wanted_scale)])
@@ -340,8 +341,15 @@ class Engine:
     def _start_process(self, ctx: Any, worker: int, target: Callable[..., None], wm: Any) -> None:
         reader, writer = ctx.Pipe(duplex=False)
         process_ctx = wm.ProcessContext(
-            worker, self.scenario, self._start_ns, self._task_q, self._result_q, writer,
-            self._slots, self._time_scale, self._fail_next,
+            worker,
+            self.scenario,
+            self._start_ns,
+            self._task_q,
+            self._result_q,
+            writer,
+            self._slots,
+            self._time_scale,
+            self._fail_next,
         )
         role = "collector" if worker == COLLECTOR else "worker"
         name = f"mpscope-{role}-{worker}" if worker >= 0 else "mpscope-collector"
@@ -504,8 +512,9 @@ class Engine:
                     if requeue
                     else (f"; task {label} is lost" if died else "")
                 )
-                events.append(Note(self._now(), "warning",
-                                   f"{who} (PID {proc.process.pid}) {reason}{where}"))
+                events.append(
+                    Note(self._now(), "warning", f"{who} (PID {proc.process.pid}) {reason}{where}")
+                )
             events.append(exited)  # last: what the dead worker held is settled first
             self._emit(events)
             self._wake.notify_all()
@@ -534,8 +543,13 @@ class Engine:
             return []
         with contextlib.suppress(ValueError):
             lock.release()
-        return [Note(self._now(), "warning",
-                     f"released the task queue lock that PID {dead.process.pid} died holding")]
+        return [
+            Note(
+                self._now(),
+                "warning",
+                f"released the task queue lock that PID {dead.process.pid} died holding",
+            )
+        ]
 
     def _supervise(self, wm: Any) -> tuple[str, str]:
         sc = self.scenario
@@ -553,18 +567,35 @@ class Engine:
                     return self._finish()
                 continue
             with self._lock:
-                idle = all(int(self._slots[w]) == -1 for w, p in self._procs.items()
-                           if w >= 0 and not p.exited)
-                work_left = (not self._source_done or self._requeue or self._in_hand
-                             or self._task_q.qsize() > 0 or not idle)
-                sentinels_due = 0 if sentinels_sent or work_left else sum(
-                    1 for w, p in self._procs.items() if w >= 0 and not p.exited)
+                idle = all(
+                    int(self._slots[w]) == -1
+                    for w, p in self._procs.items()
+                    if w >= 0 and not p.exited
+                )
+                work_left = (
+                    not self._source_done
+                    or self._requeue
+                    or self._in_hand
+                    or self._task_q.qsize() > 0
+                    or not idle
+                )
+                sentinels_due = (
+                    0
+                    if sentinels_sent or work_left
+                    else sum(1 for w, p in self._procs.items() if w >= 0 and not p.exited)
+                )
             if sentinels_due:
                 sentinels_sent = True
-                threading.Thread(target=self._put_sentinels, args=(sentinels_due,),
-                                 name="mpscope-sentinels", daemon=True).start()
-            if sc.mode == "collect-after" and self._main_collector is None and all(
-                p.loop_ended or p.exited for w, p in self._procs.items() if w >= 0
+                threading.Thread(
+                    target=self._put_sentinels,
+                    args=(sentinels_due,),
+                    name="mpscope-sentinels",
+                    daemon=True,
+                ).start()
+            if (
+                sc.mode == "collect-after"
+                and self._main_collector is None
+                and all(p.loop_ended or p.exited for w, p in self._procs.items() if w >= 0)
             ):
                 self._start_main_collector(wm)
             if self._all_workers_gone():
@@ -572,8 +603,11 @@ class Engine:
                     end_of_results_sent = True
                     self._lose_stranded("no worker was left to run it")
                     with self._lock:
-                        self._emit(self._ledger.lose_unfinished(
-                            self._now(), "no worker was left to run it"))
+                        self._emit(
+                            self._ledger.lose_unfinished(
+                                self._now(), "no worker was left to run it"
+                            )
+                        )
                     if sc.mode == "collect-after" and self._main_collector is None:
                         self._start_main_collector(wm)
                     self._result_q.put(None)
@@ -654,8 +688,16 @@ class Engine:
                 continue
             if message is None:
                 return
-            wm.collect_one(message, MAIN, self.scenario, self._time_scale.value, self._now,
-                           emit, emit, self._sleep_unless_paused)
+            wm.collect_one(
+                message,
+                MAIN,
+                self.scenario,
+                self._time_scale.value,
+                self._now,
+                emit,
+                emit,
+                self._sleep_unless_paused,
+            )
 
     # -- ending --------------------------------------------------------------------------------
 
@@ -704,7 +746,8 @@ class Engine:
             ended = self._wait(POLL_S)
             collector = self._procs.get(COLLECTOR)
             nobody_collects = (collector is None or collector.exited) and (
-                self._main_collector is None or not self._main_collector.is_alive())
+                self._main_collector is None or not self._main_collector.is_alive()
+            )
             if drain_results and nobody_collects:
                 self._discard_results()
             for proc in ended:  # any process of the run that ended meanwhile, not only these

@@ -126,8 +126,12 @@ class Ledger:
     def _ended(self, event: TaskDone | TaskFailed) -> list[Event]:
         task = event.task
         e = self._entries.get(task)
-        if (e is None or e.stage >= FINISHED or e.attempt != event.attempt
-                or e.worker not in (event.worker, NOBODY)):
+        if (
+            e is None
+            or e.stage >= FINISHED
+            or e.attempt != event.attempt
+            or e.worker not in (event.worker, NOBODY)
+        ):
             return []
         # a quick task was never announced as started: its start rides on this event
         out: list[Event] = [event] if e.announced else [*self.announce(event.t, task), event]
@@ -174,11 +178,19 @@ class Ledger:
             if e is not None and e.stage < FINISHED:
                 start = e.started or first.t
                 if first.ok:
-                    report: Event = TaskDone(first.t, task, first.worker, start, first.output,
-                                             e.attempt)
+                    report: Event = TaskDone(
+                        first.t, task, first.worker, start, first.output, e.attempt
+                    )
                 else:
-                    report = TaskFailed(first.t, task, first.worker, start, first.output,
-                                        "(the traceback was lost with its worker)", e.attempt)
+                    report = TaskFailed(
+                        first.t,
+                        task,
+                        first.worker,
+                        start,
+                        first.output,
+                        "(the traceback was lost with its worker)",
+                        e.attempt,
+                    )
                 out.extend(self.accept(report))
             for event in events:
                 out.extend(self.accept(event))

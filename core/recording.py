@@ -66,8 +66,11 @@ def _text_lines(handle: IO[bytes], path: Path) -> Iterator[tuple[int, str]]:
         try:
             yield number, raw.decode("utf-8")
         except UnicodeDecodeError:
-            what = "is not an mpscope recording (not text)" if number == 1 else (
-                f"line {number}: not UTF-8 text")
+            what = (
+                "is not an mpscope recording (not text)"
+                if number == 1
+                else (f"line {number}: not UTF-8 text")
+            )
             raise RecordingError(f"{path} {what}") from None
 
 

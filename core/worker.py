@@ -289,7 +289,12 @@ def _compute(ctx: ProcessContext) -> None:
     batcher.flush()
     # the loop runs once per task: what it uses is looked up once, here
     worker, slots, put, clock, t0 = (
-        ctx.worker, ctx.slots, ctx.result_queue.put, time.monotonic_ns, ctx.run_start_ns)
+        ctx.worker,
+        ctx.slots,
+        ctx.result_queue.put,
+        time.monotonic_ns,
+        ctx.run_start_ns,
+    )
     begin, end, scale, fail_next = batcher.begin, batcher.end, ctx.time_scale, ctx.fail_next
     failing = fail_next.get_obj()  # read without its lock; taken only when it says yes
     work_time = sc.work_time
@@ -355,8 +360,12 @@ def _print_counts(ctx: ProcessContext) -> None:
 
 
 def collect_one(
-    message: ResultMessage, collector: int, scenario: Scenario, time_scale: float,
-    clock: Callable[[], int], begin: Callable[[tuple[Any, ...]], None],
+    message: ResultMessage,
+    collector: int,
+    scenario: Scenario,
+    time_scale: float,
+    clock: Callable[[], int],
+    begin: Callable[[tuple[Any, ...]], None],
     end: Callable[[Record], None],
     sleep: Callable[[float], None] = time.sleep,
 ) -> None:
@@ -384,7 +393,12 @@ def _collect(ctx: ProcessContext) -> None:
     batcher.emit(WorkerReady(batcher.now(), COLLECTOR, os.getpid()))
     batcher.flush()
     sc, scale, now, begin, end = (
-        ctx.scenario, ctx.time_scale, batcher.now, batcher.begin, batcher.end)
+        ctx.scenario,
+        ctx.time_scale,
+        batcher.now,
+        batcher.begin,
+        batcher.end,
+    )
     clock, t0 = time.monotonic_ns, ctx.run_start_ns
     while True:
         message: ResultMessage | None = _get(results, batcher, parent)
@@ -403,4 +417,3 @@ def _collect(ctx: ProcessContext) -> None:
         end((TaskCollected, t, task, COLLECTOR, t, worker, attempt, ok, text))
     batcher.emit(WorkerLoopEnded(batcher.now(), COLLECTOR, "took the end sentinel"))
     batcher.close()
-

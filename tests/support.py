@@ -57,4 +57,8 @@ def assert_balanced(state: RunState) -> None:
     """Every task ended as exactly one of done, failed or lost."""
     assert state.total is not None
     assert state.done + state.failed + state.lost == state.total, (
-        state.done, state.failed, state.lost, state.total)
+        state.done,
+        state.failed,
+        state.lost,
+        state.total,
+    )

@@ -83,9 +83,12 @@ def test_midrun(snap_compare: Snap, name: str) -> None:
 
         log = app.query_one(EventLog)
         for _ in range(200):  # every event folded, and the log showing its newest line
-            if (app.state.lanes and app.state.revision >= len(app.replay_events or [])
-                    and log.virtual_size.height == len(log.lines_text) > 0
-                    and log.scroll_offset.y >= log.max_scroll_y):
+            if (
+                app.state.lanes
+                and app.state.revision >= len(app.replay_events or [])
+                and log.virtual_size.height == len(log.lines_text) > 0
+                and log.scroll_offset.y >= log.max_scroll_y
+            ):
                 break
             await pilot.pause(0.02)
         await pilot.pause(0.3)
@@ -109,8 +112,9 @@ async def test_command_palette_lists_the_apps_actions() -> None:
             palette = app.screen
             if isinstance(palette, CommandPalette):
                 options = palette.query_one(OptionList)
-                prompts = [str(options.get_option_at_index(i).prompt)
-                           for i in range(options.option_count)]
+                prompts = [
+                    str(options.get_option_at_index(i).prompt) for i in range(options.option_count)
+                ]
                 if len(prompts) >= 3:
                     break
             await pilot.pause(0.05)

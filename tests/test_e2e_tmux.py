@@ -22,8 +22,9 @@ pytestmark = [
 
 
 def _tmux(*args: str) -> str:
-    return subprocess.run(["tmux", *args], check=True, capture_output=True, text=True,
-                          timeout=10).stdout
+    return subprocess.run(
+        ["tmux", *args], check=True, capture_output=True, text=True, timeout=10
+    ).stdout
 
 
 def _screen(session: str) -> str:
@@ -52,8 +53,10 @@ def _not_sleep(proc: psutil.Process) -> bool:
 def test_the_real_app_runs_task3_and_quits_leaving_no_process(tmp_path: Path) -> None:
     session = f"mpscope-e2e-{os.getpid()}"
     done = tmp_path / "exit-code"
-    command = (f"cd {tmp_path} && {MPSCOPE} --tasks 6 --work-time 0.1 --collect-time 0.02; "
-               f"echo $? > {done}; sleep 30")
+    command = (
+        f"cd {tmp_path} && {MPSCOPE} --tasks 6 --work-time 0.1 --collect-time 0.02; "
+        f"echo $? > {done}; sleep 30"
+    )
     _tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "40", command)
     try:
         shell_pid = int(_tmux("display-message", "-p", "-t", session, "#{pane_pid}").strip())

@@ -252,9 +252,13 @@ class MpscopeApp(App[int]):
         self._last_paint = time.monotonic()
         recording = self.writer.path.name if self.writer is not None else None
         with self.batch_update():
-            self.query_one(RunHeader).show(state, live=self.replay_events is None,
-                                           speed=self.speed, recording=recording,
-                                           source_name=self.replay_name)
+            self.query_one(RunHeader).show(
+                state,
+                live=self.replay_events is None,
+                speed=self.speed,
+                recording=recording,
+                source_name=self.replay_name,
+            )
             self.query_one("#task-queue", QueueStrip).show(state)
             self.query_one(LanesView).show(state)
             self.query_one("#result-queue", QueueStrip).show(state)
@@ -268,8 +272,11 @@ class MpscopeApp(App[int]):
                 queues = state.mode != "print"
                 box = self.query_one("#collector-box")
                 box.display = queues
-                box.border_title = "collector" if state.mode != "collect-after" else (
-                    "collector: the main process (Task 2 collects after the workers)")
+                box.border_title = (
+                    "collector"
+                    if state.mode != "collect-after"
+                    else ("collector: the main process (Task 2 collects after the workers)")
+                )
                 self.query_one("#result-queue").display = queues
                 self.query_one("#task-queue").display = queues
 
@@ -318,29 +325,40 @@ class MpscopeApp(App[int]):
             ("Restart the run", "r: start the run again", self.action_restart),
             ("Pause or resume", "space: SIGSTOP / SIGCONT every run process", self.action_pause),
             ("Stop the run", "x: drain, end sentinels, join, then terminate", self.action_stop),
-            ("Task 1 · processes print", "1: each process prints 1..N",
-             lambda: self.action_mode("print")),
-            ("Task 2 · collect after", "2: the main process collects after the workers",
-             lambda: self.action_mode("collect-after")),
-            ("Task 3 · pipeline", "3: a collector process drains while workers compute",
-             lambda: self.action_mode("pipeline")),
+            (
+                "Task 1 · processes print",
+                "1: each process prints 1..N",
+                lambda: self.action_mode("print"),
+            ),
+            (
+                "Task 2 · collect after",
+                "2: the main process collects after the workers",
+                lambda: self.action_mode("collect-after"),
+            ),
+            (
+                "Task 3 · pipeline",
+                "3: a collector process drains while workers compute",
+                lambda: self.action_mode("pipeline"),
+            ),
             ("One worker more", "+: restarts the run", lambda: self.action_workers(1)),
             ("One worker fewer", "-: restarts the run", lambda: self.action_workers(-1)),
             ("Slower", "<: down to x0.25, slow motion", lambda: self.action_speed(-1)),
             ("Faster", ">: up to x4", lambda: self.action_speed(1)),
-            ("Kill a worker", "k: SIGKILL a busy worker; its task is re-queued",
-             self.action_kill),
+            ("Kill a worker", "k: SIGKILL a busy worker; its task is re-queued", self.action_kill),
             ("Fail the next task", "f: the next task a worker takes raises", self.action_inject),
-            ("Show the last traceback", "e: the last failed task's error",
-             self.action_show_error),
-            ("Record this run", "R: to mpscope-*.jsonl in the current folder",
-             self.action_record),
-            ("Toggle the event log", "l: (after a run: log or summary)",
-             self.action_toggle_log),
-            ("Toggle the generator stepper", "g: step a generator beside the lanes",
-             self.action_toggle_stepper),
-            ("Flying tokens on or off", "a: animation of tasks moving between places",
-             self.action_toggle_animation),
+            ("Show the last traceback", "e: the last failed task's error", self.action_show_error),
+            ("Record this run", "R: to mpscope-*.jsonl in the current folder", self.action_record),
+            ("Toggle the event log", "l: (after a run: log or summary)", self.action_toggle_log),
+            (
+                "Toggle the generator stepper",
+                "g: step a generator beside the lanes",
+                self.action_toggle_stepper,
+            ),
+            (
+                "Flying tokens on or off",
+                "a: animation of tasks moving between places",
+                self.action_toggle_animation,
+            ),
             ("mpscope help", "?: every key, and how to read the screen", self.action_help),
         ):
             yield SystemCommand(title, help_text, action)
@@ -418,15 +436,17 @@ class MpscopeApp(App[int]):
         if self.source is None or not self.source.live or self.state.finished:
             self.notify("no live run to kill a worker in", severity="warning")
             return
-        alive = [lane for lane in self.state.workers() if lane.status not in ("exited",
-                                                                               "killed")]
+        alive = [lane for lane in self.state.workers() if lane.status not in ("exited", "killed")]
         busy = [lane for lane in alive if lane.status == "busy"]
         target = (busy or alive or [None])[0]
         if target is None or not self.source.kill_worker(target.worker):
             starting = not self.state.workers() or any(
-                lane.status == "starting" for lane in self.state.workers())
-            self.notify("the workers are still starting" if starting else "no worker is alive",
-                        severity="warning")
+                lane.status == "starting" for lane in self.state.workers()
+            )
+            self.notify(
+                "the workers are still starting" if starting else "no worker is alive",
+                severity="warning",
+            )
             return
         self.notify(f"sent SIGKILL to worker {target.worker} (PID {target.pid})")
 
@@ -463,8 +483,9 @@ class MpscopeApp(App[int]):
             self.notify(f"already recording to {self.writer.path}")
             return
         if not self.kept_all:
-            self.notify("this run is too long to record from its start; press r, then R",
-                        severity="warning")
+            self.notify(
+                "this run is too long to record from its start; press r, then R", severity="warning"
+            )
             return
         path = Path(time.strftime("mpscope-%Y%m%d-%H%M%S.jsonl"))
         writer = self._open_writer(str(path))
@@ -501,8 +522,9 @@ class MpscopeApp(App[int]):
         """The bottom dock is shown only when it holds something."""
         log = self.query_one(EventLog)
         summary = self.query_one(SummaryPanel)
-        self.query_one("#dock").display = (not log.has_class("-hidden")
-                                           or summary.has_class("-shown"))
+        self.query_one("#dock").display = not log.has_class("-hidden") or summary.has_class(
+            "-shown"
+        )
 
     def action_toggle_animation(self) -> None:
         """Flying tokens on or off (off saves a few percent of a core)."""
@@ -600,8 +622,7 @@ def _run(app: MpscopeApp) -> int:
     return int(result or 0)
 
 
-def run_app(scenario: Scenario, notes: list[str], record: str | None,
-            animate: bool = True) -> int:
+def run_app(scenario: Scenario, notes: list[str], record: str | None, animate: bool = True) -> int:
     """``mpscope`` / ``mpscope run``: the app on a live run."""
     return _run(MpscopeApp(scenario, notes, record, animate=animate))
 

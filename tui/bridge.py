@@ -89,8 +89,9 @@ class ReplaySource:
 
     live = False
 
-    def __init__(self, events: list[Event], post: Post, speed: float = 1.0,
-                 instant: bool = False) -> None:
+    def __init__(
+        self, events: list[Event], post: Post, speed: float = 1.0, instant: bool = False
+    ) -> None:
         self._events = events
         self._post = post
         self._speed = speed

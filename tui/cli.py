@@ -77,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="mpscope",
         description="Watch a torch.multiprocessing pipeline and step Python generators, live.",
         epilog="With no command, mpscope opens the app on the seed's Task 3 (run's options work "
-    "without the word run too).",
+        "without the word run too).",
     )
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     run = sub.add_parser("run", help="run a scenario (the app, or --plain)")

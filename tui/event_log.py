@@ -111,8 +111,13 @@ class EventLog(ScrollView, can_focus=True):
             assert isinstance(text, Text)
             base = self.rich_style
             segments = text.render(self.app.console)
-            strip = Strip([Segment(s.text, base + s.style if s.style else base)
-                           for s in segments if "\n" not in s.text]).crop_extend(0, width, base)
+            strip = Strip(
+                [
+                    Segment(s.text, base + s.style if s.style else base)
+                    for s in segments
+                    if "\n" not in s.text
+                ]
+            ).crop_extend(0, width, base)
             entry[1] = strip
         return strip
 

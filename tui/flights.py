@@ -61,8 +61,16 @@ class Flights:
                 self._idle.append(widget)
         return self._idle.pop() if self._idle else None
 
-    def launch(self, screen: Screen[object], task: int, label: str, ok: bool,
-               start: Offset | None, end: Offset | None, speed: float) -> bool:
+    def launch(
+        self,
+        screen: Screen[object],
+        task: int,
+        label: str,
+        ok: bool,
+        start: Offset | None,
+        end: Offset | None,
+        speed: float,
+    ) -> bool:
         """Fly a token from ``start`` to ``end`` (screen cells); False if it cannot fly."""
         if start is None or end is None:
             return False

@@ -36,8 +36,10 @@ class LanesView(VerticalScroll):
         busy = sum(1 for lane in state.workers() if lane.status == "busy")
         count = len(state.workers())
         if state.mode == "print" and state.scenario is not None:
-            title = (f"workers · {count} processes, no queues: each runs the seed's "
-                     f"worker_print and prints 1..{state.scenario.print_count}")
+            title = (
+                f"workers · {count} processes, no queues: each runs the seed's "
+                f"worker_print and prints 1..{state.scenario.print_count}"
+            )
         else:
             title = f"workers · {count} processes · {busy} busy"
         if title != self.border_title:

@@ -55,8 +55,10 @@ class QueueStrip(Widget):
             title = f"result queue · {len(tokens)}"
             self._leaving = 0
             waiting = bool(tokens) and state.collector_waiting
-            caption = Text("results wait here until every worker has finished" if waiting
-                           else "", style="yellow")
+            caption = Text(
+                "results wait here until every worker has finished" if waiting else "",
+                style="yellow",
+            )
             blocked = False
         key = (tokens, caption.plain, title, self.size.width)
         if key == self._shown_key:
@@ -75,8 +77,9 @@ class QueueStrip(Widget):
         if state.mode == "print":
             return Text("Task 1 has no queues: each process prints 1..N", style="dim")
         if state.feeder_blocked:
-            return Text(f"◀ feeder blocked: queue full, holding {state.feeder_label}",
-                        style="bold yellow")
+            return Text(
+                f"◀ feeder blocked: queue full, holding {state.feeder_label}", style="bold yellow"
+            )
         if state.total is not None:
             return Text(f"◀ source exhausted after {state.total} tasks", style="dim")
         if state.mode:

@@ -28,14 +28,22 @@ class RunHeader(Widget):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._line_text = Text("mpscope", style="bold")
 
-    def show(self, state: RunState, *, live: bool, speed: float, recording: str | None,
-             source_name: str = "") -> None:
+    def show(
+        self,
+        state: RunState,
+        *,
+        live: bool,
+        speed: float,
+        recording: str | None,
+        source_name: str = "",
+    ) -> None:
         """Recompute the line; repaint only if it changed."""
         text = Text(" mpscope ", style="bold reverse")
         text.append(" ")
         if state.finished:
-            style = {"completed": "bold green", "stopped": "bold yellow"}.get(state.outcome,
-                                                                             "bold red")
+            style = {"completed": "bold green", "stopped": "bold yellow"}.get(
+                state.outcome, "bold red"
+            )
             text.append(f"■ {state.outcome}", style=style)
         elif state.paused:
             text.append("❚❚ paused", style="bold yellow")

@@ -23,5 +23,6 @@ class SummaryPanel(VerticalScroll):
     def show(self, state: RunState) -> None:
         """Render the summary of ``state``."""
         self.border_title = "summary"
-        self.query_one("#summary-body", Static).update(summary_view(state, timeline=False,
-                                                                       compact=True))
+        self.query_one("#summary-body", Static).update(
+            summary_view(state, timeline=False, compact=True)
+        )

@@ -13,8 +13,16 @@ from core.state import Bar, Lane, RunState
 from tui.rich_views import STATUS_STYLE, timeline_row
 from tui.tokens import token_text
 
-DOT = {"starting": "◌", "idle": "○", "busy": "●", "exiting": "◍", "exited": "◌", "killed": "✖",
-       "waiting": "◔", "finished": "◌"}
+DOT = {
+    "starting": "◌",
+    "idle": "○",
+    "busy": "●",
+    "exiting": "◍",
+    "exited": "◌",
+    "killed": "✖",
+    "waiting": "◔",
+    "finished": "◌",
+}
 NICE_SPANS_S = (1, 2, 3, 5, 10, 15, 20, 30, 45, 60)
 
 
@@ -133,8 +141,17 @@ class WorkerLane(Widget):
         start, span = timeline_axis(state.timeline_start(), state.now, state.finished)
         now_col = (state.now - start) * columns // span
         last = lane.bars[-1] if lane.bars else None
-        key = (len(lane.bars), last, lane.status, lane.task, lane.since, columns, start, span,
-               now_col)
+        key = (
+            len(lane.bars),
+            last,
+            lane.status,
+            lane.task,
+            lane.since,
+            columns,
+            start,
+            span,
+            now_col,
+        )
         if key != self._timeline_key:
             bars = list(lane.bars)
             if lane.status == "busy" and lane.task is not None:

@@ -29,8 +29,12 @@ def record(name: str, kill_worker: int | None = None, **settings: Any) -> None:
     while (batch := engine.next_batch(5)) is not None:
         writer.write(batch)
         for event in batch:
-            if (kill_worker is not None and not killed and isinstance(event, TaskStarted)
-                    and event.worker == kill_worker):
+            if (
+                kill_worker is not None
+                and not killed
+                and isinstance(event, TaskStarted)
+                and event.worker == kill_worker
+            ):
                 killed = engine.kill_worker(kill_worker)
     writer.close()
     print(f"{name}: {writer.count} events")
