@@ -408,16 +408,16 @@ class Engine:
     def _put_task(self, message: TaskMessage) -> bool:
         """Put one message on the task queue, reporting when the queue is full."""
         blocked = False
-        timeout = 0.0  # first try without waiting; the queue is seldom full for long
+        # about to wait for room: what was queued so far is said first (under load the queue
+        # is full at almost every put, so this asks the semaphore rather than try and fail)
+        if self._announced and self._task_q.full():
+            self._emit([])
+        timeout = POLL_S
         while True:
             try:
-                self._task_q.put(message, timeout > 0, timeout or None)
+                self._task_q.put(message, True, timeout)
                 break
             except queue.Full:
-                if timeout == 0:
-                    self._emit([])  # what was queued so far is said before waiting for room
-                    timeout = POLL_S
-                    continue
                 if not blocked:
                     blocked = True
                     timeout = 0.1
@@ -442,8 +442,7 @@ class Engine:
     def _wait(self, timeout_s: float) -> list[_Proc]:
         """Wait for events or a process exit; handle the events; return processes that ended."""
         pipes, ended = self._watch.wait(timeout_s)
-        for reader in pipes:
-            self._receive(reader)
+        self._receive(pipes)
         self._drain_events()
         return [proc for proc in ended if not proc.exited]
 
@@ -454,30 +453,37 @@ class Engine:
             pipes, _ended = self._watch.wait(0)
             if not pipes:
                 return
-            for reader in pipes:
-                self._receive(reader)
+            self._receive(pipes)
 
-    def _receive(self, reader: Any) -> None:
-        """Take one batch from a process's event pipe and pass it through the ledger."""
-        try:
-            batch = reader.recv()
-        except (EOFError, OSError):
-            self._watch.remove_pipe(reader)
-            reader.close()
+    def _receive(self, pipes: list[Any]) -> None:
+        """Take one batch from each pipe, pass them through the ledger, and hand the result
+        to the consumer in one piece (one wake-up of the consumer per round, not per pipe)."""
+        batches: list[list[Any]] = []
+        for reader in pipes:
+            try:
+                batches.append(reader.recv())
+            except (EOFError, OSError):
+                self._watch.remove_pipe(reader)
+                reader.close()
+        if not batches:
             return
         if self.latency_probe is not None:
             received = self._now()
             self.latency_probe.extend(
-                received - r[1] for r in batch if isinstance(r, tuple) and r[0] is TaskDone
+                received - r[1]
+                for batch in batches
+                for r in batch
+                if isinstance(r, tuple) and r[0] is TaskDone
             )
         accept = self._ledger.accept
         with self._lock:
             out: list[Event] = []
-            for record in batch:
-                event = record[0](*record[1:]) if type(record) is tuple else record  # decode()
-                if type(event) is WorkerLoopEnded and event.worker in self._procs:
-                    self._procs[event.worker].loop_ended = True
-                out.extend(accept(event))
+            for batch in batches:
+                for record in batch:
+                    event = record[0](*record[1:]) if type(record) is tuple else record  # decode
+                    if type(event) is WorkerLoopEnded and event.worker in self._procs:
+                        self._procs[event.worker].loop_ended = True
+                    out.extend(accept(event))
             self._emit(out)
 
     def _reap(self, proc: _Proc) -> None:
