@@ -11,23 +11,30 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+READY = -1  # the task id of the one message each worker sends when it starts
+
 
 def bare_worker(task_q: Any, result_q: Any, work_s: float = 0.0) -> None:
+    result_q.put((READY, 0, 0, True, 0, 0, 0))  # up and about to take tasks
     while True:
         message = task_q.get()
         if message is None:
             return
         task, attempt, payload, _fail = message
-        if work_s > 0 and task >= 0:
+        if work_s > 0:
             time.sleep(work_s)
         result_q.put((task, attempt, 0, True, payload * payload, 0, 0))
 
 
-def bare_collector(result_q: Any, done_q: Any, marks: tuple[int, ...]) -> None:
-    """Count results; note when the last came, and when the count reached each of ``marks``."""
-    count, last_ns, stamps = 0, 0, {}
+def bare_collector(result_q: Any, done_q: Any, workers: int, marks: tuple[int, ...]) -> None:
+    """Say when every worker (and this collector) is up; then count results, noting when the
+    last came and when the count reached each of ``marks``."""
+    count, last_ns, stamps, ready = 0, 0, {}, 0
     while (message := result_q.get()) is not None:
-        if message[0] < 0:  # a readiness round trip, not a task
+        if message[0] == READY:
+            ready += 1
+            if ready == workers:
+                done_q.put("ready")
             continue
         count += 1
         last_ns = time.monotonic_ns()
@@ -42,7 +49,7 @@ class BareRun:
 
     seconds: float  # from the first put to the last result collected
     steady_rate: float  # tasks/s between the collections that bound the middle of the run
-    started: float  # from creating the queues until every worker answered
+    started: float  # from creating the queues until every worker and the collector are up
 
 
 def steady_marks(tasks: int) -> tuple[int, int]:
@@ -54,8 +61,10 @@ def steady_marks(tasks: int) -> tuple[int, int]:
 def run_bare(ctx: Any, workers: int, tasks: int, bound: int, work_s: float = 0.0) -> BareRun:
     """Run ``tasks`` trivial tasks through the bare pipeline and time them.
 
-    Times are read with ``monotonic_ns`` (the machine's clock, the same in every process), as
-    the instrumented run's are; neither counts the joins after the last collection."""
+    The clock starts once every worker and the collector are up, as the instrumented run's
+    starts at its first task. Times are read with ``monotonic_ns`` (the machine's clock, the
+    same in every process), as the instrumented run's are; neither counts the joins after the
+    last collection."""
     t_start = time.perf_counter()
     task_q, result_q, done_q = ctx.Queue(maxsize=bound), ctx.Queue(), ctx.Queue()
     procs = [
@@ -63,12 +72,12 @@ def run_bare(ctx: Any, workers: int, tasks: int, bound: int, work_s: float = 0.0
         for _ in range(workers)
     ]
     marks = steady_marks(tasks)
-    collector = ctx.Process(target=bare_collector, args=(result_q, done_q, marks), daemon=True)
+    collector = ctx.Process(
+        target=bare_collector, args=(result_q, done_q, workers, marks), daemon=True
+    )
     for p in [*procs, collector]:
         p.start()
-    # wait until every process is up (a round trip through each worker)
-    for _ in procs:
-        task_q.put((-1, 1, 0, False))
+    assert done_q.get(timeout=60) == "ready"  # the clock starts with every process up
     started = time.perf_counter() - t_start
     t0 = time.monotonic_ns()
     for i in range(tasks):

@@ -76,6 +76,7 @@ _live_engines: weakref.WeakSet[Engine] = weakref.WeakSet()
 class _Proc:
     worker: int
     process: Any
+    reader: Any  # the read end of its event pipe
     loop_ended: bool = False
     exited: bool = False
 
@@ -357,7 +358,7 @@ class Engine:
         process.start()
         writer.close()  # the child has its copy; ours would hide the child's death from us
         with self._lock:
-            proc = self._procs[worker] = _Proc(worker, process)
+            proc = self._procs[worker] = _Proc(worker, process, reader)
             if self._paused:  # paused while the run was starting: this one waits too
                 os.kill(process.pid, signal.SIGSTOP)
         self._watch.add_pipe(reader)
@@ -444,6 +445,9 @@ class Engine:
         pipes, ended = self._watch.wait(timeout_s)
         self._receive(pipes)
         self._drain_events()
+        for proc in ended:
+            if proc.exited:  # given up by _force_stop (another thread): stop watching it here
+                self._watch.remove_sentinel(proc)
         return [proc for proc in ended if not proc.exited]
 
     def _drain_events(self) -> None:
@@ -486,9 +490,22 @@ class Engine:
                     out.extend(accept(event))
             self._emit(out)
 
+    def _drain_pipe_of(self, proc: _Proc) -> None:
+        """Take everything a process that ended sent before it died (its pipe is finite now:
+        the bounded :meth:`_drain_events` may have left batches in it)."""
+        while self._watch.watching(proc.reader):
+            try:
+                ready = proc.reader.poll(0)
+            except (EOFError, OSError):
+                ready = True  # _receive sees the same error and lets the pipe go
+            if not ready:
+                return
+            self._receive([proc.reader])
+
     def _reap(self, proc: _Proc) -> None:
         """A process's sentinel fired: report its exit and settle the task it held."""
         proc.process.join(TERM_WAIT_S)
+        self._drain_pipe_of(proc)  # its last events (the end of its loop) come first
         code = proc.process.exitcode if proc.process.exitcode is not None else -9
         sig = _signal_name(code)
         who = "collector" if proc.worker == COLLECTOR else f"worker {proc.worker}"

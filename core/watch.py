@@ -51,6 +51,10 @@ class Watch(Generic[P]):
                 del self._sentinels[fd]
                 self._poll.unregister(fd)
 
+    def watching(self, reader: Any) -> bool:
+        """True while ``reader`` is watched (until it reached its end or was removed)."""
+        return any(known is reader for known in self._pipes.values())
+
     def pipes(self) -> list[Any]:
         """The pipes still watched."""
         return list(self._pipes.values())
