@@ -58,6 +58,12 @@ def steady_marks(tasks: int) -> tuple[int, int]:
     return edge, tasks - edge
 
 
+def steady_rate(tasks: int, collected_ns: dict[int, int]) -> float:
+    """Tasks/s between the two :func:`steady_marks`, from the time (ns) each count was reached."""
+    first, last = steady_marks(tasks)
+    return (last - first) / ((collected_ns[last] - collected_ns[first]) / 1e9)
+
+
 def run_bare(ctx: Any, workers: int, tasks: int, bound: int, work_s: float = 0.0) -> BareRun:
     """Run ``tasks`` trivial tasks through the bare pipeline and time them.
 
@@ -90,6 +96,4 @@ def run_bare(ctx: Any, workers: int, tasks: int, bound: int, work_s: float = 0.0
     count, last_ns, stamps = done_q.get(timeout=60)
     collector.join()
     assert count == tasks, count
-    first, last = marks
-    steady = (last - first) / ((stamps[last] - stamps[first]) / 1e9)
-    return BareRun((last_ns - t0) / 1e9, steady, started)
+    return BareRun((last_ns - t0) / 1e9, steady_rate(tasks, stamps), started)

@@ -30,7 +30,7 @@ import subprocess
 import sys
 from typing import Any
 
-from benchmarks.bare_pipeline import run_bare, steady_marks
+from benchmarks.bare_pipeline import run_bare, steady_marks, steady_rate
 from core.engine import Engine, import_torch_quietly
 from core.events import TaskCollected, TaskDone, WorkerReady
 from core.scenario import make_scenario
@@ -61,8 +61,7 @@ def instrumented_round(
     first_start = min(e.started for e in events if isinstance(e, TaskDone))
     collected = sorted(e.t for e in events if isinstance(e, TaskCollected))
     assert len(collected) == tasks, len(collected)
-    first, last = steady_marks(tasks)
-    steady = (last - first) / ((collected[last - 1] - collected[first - 1]) / 1e9)
+    steady = steady_rate(tasks, {count: collected[count - 1] for count in steady_marks(tasks)})
     return (collected[-1] - first_start) / 1e9, steady, [ns / 1e6 for ns in probe]
 
 

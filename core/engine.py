@@ -484,7 +484,7 @@ class Engine:
             out: list[Event] = []
             for batch in batches:
                 for record in batch:
-                    event = record[0](*record[1:]) if type(record) is tuple else record  # decode
+                    event = decode(record)
                     if type(event) is WorkerLoopEnded and event.worker in self._procs:
                         self._procs[event.worker].loop_ended = True
                     out.extend(accept(event))

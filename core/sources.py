@@ -41,8 +41,6 @@ def make_source(scenario: Scenario) -> Iterator[Any]:
 
 def task_label(payload: Any) -> str:
     """A short label for a task token: ``7``, or ``[0..7]`` for a batch of consecutive ints."""
-    if type(payload) is int:  # the usual task, labelled without the checks below
-        return clip(str(payload), 40)
     consecutive = (
         isinstance(payload, list)
         and payload

@@ -32,7 +32,6 @@ from typing import Any
 from core.child_output import capture_process_output
 from core.events import (
     COLLECTOR,
-    MAX_TEXT,
     MAX_TRACEBACK,
     Note,
     PrintedLine,
@@ -297,7 +296,6 @@ def _compute(ctx: ProcessContext) -> None:
     )
     begin, end, scale, fail_next = batcher.begin, batcher.end, ctx.time_scale, ctx.fail_next
     failing = fail_next.get_obj()  # read without its lock; taken only when it says yes
-    work_time = sc.work_time
     while True:
         message: TaskMessage | None = _get(tasks, batcher, parent)
         if message is None:
@@ -309,17 +307,10 @@ def _compute(ctx: ProcessContext) -> None:
         report: Record
         try:
             fail = fail or (failing.value > 0 and _take_injected_failure(fail_next))
-            if work_time > 0 or fail:
-                seconds = simulated_seconds(work_time, sc.jitter, sc.seed, task, scale.value)
-                value = run_task(function, payload, seconds, fail)
-            else:  # no simulated work and no failure asked for: just the function
-                value = function(payload)
-            ok = True
+            seconds = simulated_seconds(sc.work_time, sc.jitter, sc.seed, task, scale.value)
+            ok, value = True, run_task(function, payload, seconds, fail)
             finished = clock() - t0
-            text = repr(value)
-            if len(text) > MAX_TEXT:
-                text = clip(text)
-            report = (TaskDone, finished, task, worker, started, text, attempt)
+            report = (TaskDone, finished, task, worker, started, clip(repr(value)), attempt)
         except Exception as exc:
             finished = clock() - t0
             ok, value = False, clip(f"{type(exc).__name__}: {exc}")
@@ -372,12 +363,13 @@ def collect_one(
     """Process one result the way the seed's collector does (simulated handling time)."""
     task, attempt, worker, ok, output, _started, _finished = message
     text = clip(repr(output)) if ok else str(output)
-    started = clock()
+    started = finished = clock()
     seconds = scenario.collect_time * time_scale
-    if seconds > 0:  # with nothing to wait for, the end says it all
+    if seconds > 0:  # with nothing to wait for, the end says it all (one clock reading)
         begin((TaskCollecting, started, task, collector, worker, attempt, ok, text))
         sleep(seconds)
-    end((TaskCollected, clock(), task, collector, started, worker, attempt, ok, text))
+        finished = clock()
+    end((TaskCollected, finished, task, collector, started, worker, attempt, ok, text))
 
 
 def collector_process(ctx: ProcessContext) -> None:
@@ -399,21 +391,10 @@ def _collect(ctx: ProcessContext) -> None:
         batcher.begin,
         batcher.end,
     )
-    clock, t0 = time.monotonic_ns, ctx.run_start_ns
     while True:
         message: ResultMessage | None = _get(results, batcher, parent)
         if message is None:
             break
-        if sc.collect_time > 0:
-            collect_one(message, COLLECTOR, sc, scale.value, now, begin, end)
-            continue
-        # nothing to simulate: what collect_one does, with one clock reading (this runs once
-        # per task, and the collector is one process for all of them)
-        task, attempt, worker, ok, output, _started, _finished = message
-        text = repr(output) if ok else str(output)
-        if len(text) > MAX_TEXT:
-            text = clip(text)
-        t = clock() - t0
-        end((TaskCollected, t, task, COLLECTOR, t, worker, attempt, ok, text))
+        collect_one(message, COLLECTOR, sc, scale.value, now, begin, end)
     batcher.emit(WorkerLoopEnded(batcher.now(), COLLECTOR, "took the end sentinel"))
     batcher.close()
