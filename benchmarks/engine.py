@@ -15,6 +15,9 @@
    subprocesses, so one run's heap does not hide the other's).
 4. Worker start per start method: time until every worker is ready; private memory (USS) per
    worker.
+5. The CPU budget (:mod:`benchmarks.cpu_budget`): CPU per task of each pipeline, all its
+   processes together (100,000 tasks, fork, so that every process is ours to count), and the
+   least CPU the three events of one task can cost, which caps the ratio on saturated cores.
 
 Module-level imports are kept light on purpose: processes started by forkserver or spawn import
 the main module again, and importing Rich and psutil there delayed the bare collector's start
@@ -31,6 +34,7 @@ import sys
 from typing import Any
 
 from benchmarks.bare_pipeline import run_bare, steady_marks, steady_rate
+from benchmarks.cpu_budget import CpuUse, cpu_use, event_floor_us, machine_cores, ratio_ceiling
 from core.engine import Engine, import_torch_quietly
 from core.events import TaskCollected, TaskDone, WorkerReady
 from core.scenario import make_scenario
@@ -39,6 +43,7 @@ TASKS = 20_000
 WORKERS = 2
 SLOW_TASKS = 2_000
 SLOW_WORK_S = 0.001
+BUDGET_TASKS = 100_000
 
 
 def instrumented_round(
@@ -63,6 +68,25 @@ def instrumented_round(
     assert len(collected) == tasks, len(collected)
     steady = steady_rate(tasks, {count: collected[count - 1] for count in steady_marks(tasks)})
     return (collected[-1] - first_start) / 1e9, steady, [ns / 1e6 for ns in probe]
+
+
+def drained_run(tasks: int, workers: int, start_method: str) -> int:
+    """Run ``tasks`` trivial tasks and drain their events, doing nothing else; the event count."""
+    scenario, _ = make_scenario(
+        count=tasks,
+        workers=workers,
+        work_time=0,
+        collect_time=0,
+        queue_bound=1000,
+        start_method=start_method,
+    )
+    engine = Engine(scenario)
+    engine.start()
+    count = 0
+    while (batch := engine.next_batch(5)) is not None:
+        count += len(batch)
+    engine.join(10)
+    return count
 
 
 def peak_rss_mb(tasks: int) -> float:
@@ -108,6 +132,13 @@ def start_round(method: str, workers: int) -> tuple[float, float]:
     return max(ready.values()) / 1e9, statistics.mean(uss)
 
 
+def _median_use(runs: list[CpuUse]) -> CpuUse:
+    return CpuUse(
+        statistics.median(r.us_per_task for r in runs),
+        statistics.median(r.cores_busy for r in runs),
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer rounds")
@@ -122,7 +153,7 @@ def main() -> None:
 
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload(["core.worker"])
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 120)  # a file gets a wide table
     console.print(
         f"[bold]engine benchmarks[/] — {TASKS:,} trivial tasks, {WORKERS} workers, "
         f"forkserver, {rounds} alternating rounds"
@@ -151,6 +182,20 @@ def main() -> None:
         slow_bare.append(run_bare(ctx, WORKERS, SLOW_TASKS, 1000, SLOW_WORK_S).seconds)
         slow_ours.append(instrumented_round(SLOW_TASKS, WORKERS, SLOW_WORK_S)[0])
     slow_ratio = statistics.median(slow_bare) / statistics.median(slow_ours)
+
+    # the CPU budget: fork, so that every process of a run is ours and its CPU is counted
+    fork = mp.get_context("fork")
+    bare_cpu: list[CpuUse] = []
+    ours_cpu: list[CpuUse] = []
+    for _ in range(max(1, rounds // 3)):
+        bare_cpu.append(cpu_use(lambda: run_bare(fork, WORKERS, BUDGET_TASKS, 1000), BUDGET_TASKS))
+        ours_cpu.append(cpu_use(lambda: drained_run(BUDGET_TASKS, WORKERS, "fork"), BUDGET_TASKS))
+    bare_use = _median_use(bare_cpu)
+    ours_use = _median_use(ours_cpu)
+    floor_us = min(event_floor_us() for _ in range(3))
+    cores = machine_cores()
+    ceiling = ratio_ceiling(bare_use, floor_us)
+    ceiling_all_busy = ratio_ceiling(bare_use, floor_us, cores)
 
     rss_small = peak_rss_mb(10)
     rss_big = peak_rss_mb(1_000_000)
@@ -182,6 +227,22 @@ def main() -> None:
         f"{slow_ratio:.2f}",
         f"{SLOW_TASKS:,} tasks",
     )
+    table.add_row(
+        "CPU per task, bare (all processes)",
+        f"{bare_use.us_per_task:.1f} µs",
+        f"{bare_use.cores_busy:.2f} of {cores} cores busy; {BUDGET_TASKS:,} tasks, fork",
+    )
+    table.add_row(
+        "CPU per task, instrumented",
+        f"{ours_use.us_per_task:.1f} µs",
+        f"{ours_use.cores_busy:.2f} cores busy; bare/instrumented "
+        f"{bare_use.us_per_task / ours_use.us_per_task:.2f}",
+    )
+    table.add_row(
+        "least CPU for one task's 3 events",
+        f"{floor_us:.1f} µs",
+        f"ratio ceiling {ceiling:.2f} at bare's core use, {ceiling_all_busy:.2f} all busy",
+    )
     table.add_row("event latency p50", f"{p50:.1f} ms", "")
     table.add_row("event latency p99", f"{p99:.1f} ms", "<= 50 ms")
     table.add_row("peak RSS, 10 tasks", f"{rss_small:.1f} MB", "")
@@ -209,6 +270,13 @@ def main() -> None:
         "rss_1m_mb": rss_big,
         "starts": starts,
         "ratio_1ms": slow_ratio,
+        "bare_cpu_us_per_task": bare_use.us_per_task,
+        "bare_cores_busy": bare_use.cores_busy,
+        "ours_cpu_us_per_task": ours_use.us_per_task,
+        "ours_cores_busy": ours_use.cores_busy,
+        "event_floor_us_per_task": floor_us,
+        "ratio_ceiling": ceiling,
+        "ratio_ceiling_all_cores_busy": ceiling_all_busy,
     }
     if args.json:
         with open(args.json, "w") as f:
