@@ -143,26 +143,26 @@ def gantt(state: RunState, width: int = 60) -> RenderableType:
 
 
 def summary_table(summary: RunSummary, compact: bool = False) -> Table:
-    """Per-PID counts, busy time and utilisation (``compact``: no box, no title)."""
+    """Per-PID counts, busy time and utilisation (``compact``: no box, no title, and no
+    "failed" column when nothing failed, so that it fits beside the generator stepper)."""
     if compact:
         table = Table(box=None, expand=False, pad_edge=False, header_style="bold")
     else:
         table = Table(title=summary.title, title_style="bold", expand=False)
-    table.add_column("process")
+    show_failed = not compact or any(row.failed for row in summary.lanes)
+    table.add_column("process", no_wrap=True)
     table.add_column("done", justify="right")
-    table.add_column("failed", justify="right")
+    if show_failed:
+        table.add_column("failed", justify="right")
     table.add_column("busy", justify="right")
     table.add_column("util", justify="right")
     table.add_column("end")
     for row in summary.lanes:
-        table.add_row(
-            row.title,
-            str(row.done),
-            str(row.failed),
-            f"{row.busy_s:.2f}s",
-            f"{row.utilisation:.0%}",
-            row.end,
-        )
+        cells = [row.title, str(row.done)]
+        if show_failed:
+            cells.append(str(row.failed))
+        cells += [f"{row.busy_s:.2f}s", f"{row.utilisation:.0%}", row.end]
+        table.add_row(*cells)
     return table
 
 
