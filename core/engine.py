@@ -114,6 +114,8 @@ class Engine:
         self._ledger = Ledger(collects=scenario.mode != "print")
         self._requeue: collections.deque[int] = collections.deque()
         self._stop_reason: tuple[str, str] | None = None
+        #: the outcome of a run that ended on its own before its work was done (every worker died)
+        self._ended_early: tuple[str, str] | None = None
         self._inject_next = 0
         self._paused = False
         self._procs: dict[int, _Proc] = {}
@@ -427,6 +429,7 @@ class Engine:
                 with self._lock:
                     if self._stop_reason is not None or self._all_workers_gone():
                         self._in_hand = False
+                        self._emit([FeederBlocked(self._now(), False)])  # it waits no more
                         return False
         with self._lock:
             self._in_hand = False
@@ -624,6 +627,11 @@ class Engine:
             if self._all_workers_gone():
                 if not end_of_results_sent:
                     end_of_results_sent = True
+                    if not sentinels_sent:  # no worker is left, and none was told to stop
+                        self._ended_early = (
+                            "error",
+                            "no worker was left: every worker died before the work ran out",
+                        )
                     self._lose_stranded("no worker was left to run it")
                     with self._lock:
                         self._emit(
@@ -733,7 +741,7 @@ class Engine:
         self._close_queues()
         if uncollected:
             self._note("warning", f"{uncollected} finished results were never collected")
-        reason = self._stop_reason
+        reason = self._stop_reason or self._ended_early
         if reason is not None:
             return reason
         return "completed", "every task has an outcome"

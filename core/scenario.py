@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -129,48 +130,63 @@ def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
     return str(value)
 
 
-def make_scenario(**settings: Any) -> tuple[Scenario, list[str]]:
-    """Validate loose settings into a :class:`Scenario`; return it with notes on capped values."""
+def make_scenario(
+    display_names: Mapping[str, str] | None = None, **settings: Any
+) -> tuple[Scenario, list[str]]:
+    """Validate loose settings into a :class:`Scenario`; return it with notes on capped values.
+
+    ``display_names`` maps a setting to the name its messages use (the command line passes
+    ``{"count": "--tasks", ...}``, so that an error names the option the user typed)."""
     known = {f.name for f in dataclasses.fields(Scenario)}
     unknown = sorted(set(settings) - known)
     if unknown:
         raise ScenarioError(f"unknown setting {unknown[0]!r}")
     base = Scenario()
     notes: list[str] = []
+    names = dict(display_names or {})
+
+    def shown(name: str) -> str:
+        return names.get(name, name)
 
     def capped_int(name: str, low: int, high: int) -> int:
-        value = _as_int(name, settings.get(name, getattr(base, name)))
+        value = _as_int(shown(name), settings.get(name, getattr(base, name)))
         if value < low:
-            raise ScenarioError(f"{name} must be at least {low}, got {value}")
+            raise ScenarioError(f"{shown(name)} must be at least {low}, got {value}")
         if value > high:
-            notes.append(f"{name} {value} is more than this tool shows; capped at {high}")
+            notes.append(f"{shown(name)} {value} is more than this tool shows; capped at {high}")
             return high
         return value
 
     def capped_float(name: str, high: float, low: float = 0.0) -> float:
-        value = _as_float(name, settings.get(name, getattr(base, name)))
+        value = _as_float(shown(name), settings.get(name, getattr(base, name)))
         if value < low:
-            raise ScenarioError(f"{name} must be at least {low:g}, got {value:g}")
+            raise ScenarioError(f"{shown(name)} must be at least {low:g}, got {value:g}")
         if value > high:
-            notes.append(f"{name} {value:g} is too large; capped at {high:g}")
+            notes.append(f"{shown(name)} {value:g} is too large; capped at {high:g}")
             return high
         return value
 
-    mode = _choice("mode", settings.get("mode", base.mode), MODES)
+    mode = _choice(shown("mode"), settings.get("mode", base.mode), MODES)
     start_method = _choice(
-        "start method", settings.get("start_method", base.start_method), START_METHODS
+        names.get("start_method", "start method"),
+        settings.get("start_method", base.start_method),
+        START_METHODS,
     )
-    source = _choice("source", settings.get("source", base.source), SOURCES)
+    source = _choice(shown("source"), settings.get("source", base.source), SOURCES)
     function = settings.get("function", base.function)
     if not isinstance(function, str) or not function.strip():
-        raise ScenarioError("function must be 'square' or module:function or file.py:function")
+        raise ScenarioError(
+            f"{shown('function')} must be 'square' or module:function or file.py:function"
+        )
     fail_on_raw = settings.get("fail_on", base.fail_on)
     if isinstance(fail_on_raw, str):
         fail_on_raw = [part for part in fail_on_raw.replace(" ", "").split(",") if part]
     if not isinstance(fail_on_raw, list | tuple):
-        raise ScenarioError(f"fail_on must be a list of task values, got {fail_on_raw!r}")
-    fail_on = tuple(_as_int("fail_on", v) for v in fail_on_raw)
-    first = _as_int("first", settings.get("first", base.first))
+        raise ScenarioError(
+            f"{shown('fail_on')} must be a list of task values, got {fail_on_raw!r}"
+        )
+    fail_on = tuple(_as_int(shown("fail_on"), v) for v in fail_on_raw)
+    first = _as_int(shown("first"), settings.get("first", base.first))
     scenario = Scenario(
         mode=mode,
         workers=capped_int("workers", 1, MAX_WORKERS),
@@ -183,7 +199,7 @@ def make_scenario(**settings: Any) -> tuple[Scenario, list[str]]:
         work_time=capped_float("work_time", MAX_SECONDS),
         collect_time=capped_float("collect_time", MAX_SECONDS),
         jitter=capped_float("jitter", 1.0),
-        seed=_as_int("seed", settings.get("seed", base.seed)),
+        seed=_as_int(shown("seed"), settings.get("seed", base.seed)),
         queue_bound=capped_int("queue_bound", 1, MAX_QUEUE_BOUND),
         print_count=capped_int("print_count", 1, MAX_PRINT_COUNT),
         print_delay=capped_float("print_delay", MAX_SECONDS),

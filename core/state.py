@@ -55,6 +55,7 @@ class Bar:
     start: int
     end: int
     ok: bool
+    killed: bool = False  # cut short: its worker died in the middle of it
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +136,7 @@ class RunState:
         self.lost = 0
         self.collected = 0
         self.source_total: int | None = None
+        self.source_exhausted = False  # the generator ran dry (not: the run stopped first)
         self.feeder_blocked = False
         self.feeder_label = ""
         self.paused = False
@@ -241,7 +243,9 @@ class RunState:
 
     def _on_exited(self, e: WorkerExited) -> None:
         lane = self._lane(e.worker)
-        if lane.status == "busy":
+        if lane.task is not None:  # it died in the middle of a task
+            self._cut_short(lane, lane.task, e.t)
+        elif lane.status == "busy":
             lane.busy_ns += e.t - lane.since
         lane.pid = lane.pid or e.pid
         lane.status = "killed" if e.signal else "exited"
@@ -254,6 +258,7 @@ class RunState:
 
     def _on_exhausted(self, e: SourceExhausted) -> None:
         self.source_total = e.total
+        self.source_exhausted = True
 
     def _on_queued(self, e: TaskQueued) -> None:
         self.labels[e.task] = e.label
@@ -261,13 +266,21 @@ class RunState:
         if e.attempt == 1:
             self.queued += 1
 
+    def _cut_short(self, lane: Lane, task: int, t: int) -> None:
+        """The lane's worker died in the middle of ``task``: draw what it did of it."""
+        if lane.task == task and lane.status == "busy":
+            lane.bars.append(Bar(task, self._label(task), lane.since, t, False, killed=True))
+            lane.busy_ns += max(0, t - lane.since)
+            lane.status, lane.since = "idle", t  # its exit comes next (it adds no busy time)
+        if lane.task == task:
+            lane.task = None
+
     def _on_requeued(self, e: TaskRequeued) -> None:
         self.requeued += 1
         lane = self.lanes.get(e.worker)
         if lane is not None:
             lane.fate = f"task {self._label(e.task)} re-queued"
-            if lane.task == e.task:
-                lane.task = None
+            self._cut_short(lane, e.task, e.t)
 
     def _on_started(self, e: TaskStarted) -> None:
         self.task_queue.pop(e.task, None)
@@ -334,7 +347,7 @@ class RunState:
         self.lost_tasks.append((e.task, self._label(e.task), e.reason))
         lane = self.lanes.get(e.worker)
         if lane is not None and (lane.task == e.task or lane.status == "killed"):
-            lane.task = None
+            self._cut_short(lane, e.task, e.t)
             lane.fate = f"task {self._label(e.task)} lost"
         self.labels.pop(e.task, None)
 

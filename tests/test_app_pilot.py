@@ -448,6 +448,27 @@ async def test_speed_keys_step_through_0_25_to_4_and_stop_at_the_ends() -> None:
         await quit_app(pilot)
 
 
+async def test_speed_keys_from_a_command_line_speed_go_to_the_nearest_step_and_say_the_limit() -> (
+    None
+):
+    app = replay_app("task3")
+    async with driving(app) as pilot:
+        await wait_for(pilot, lambda: finished_and_shown(app), 5, "the replayed run")
+        seen = notifications(app)
+        app.speed = 100.0  # as --speed 100 starts it
+        await pilot.press(">")
+        assert app.speed == 100.0
+        assert any("already the fastest" in text for text in seen)
+        await pilot.press("<")
+        assert app.speed == 4.0  # the fastest step below, not a jump to x2
+        app.speed = 0.3
+        await pilot.press("<")
+        assert app.speed == 0.25
+        await pilot.press("<")
+        assert any("already the slowest" in text for text in seen)
+        await quit_app(pilot)
+
+
 async def test_speed_key_while_the_run_is_starting_applies_to_the_run(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

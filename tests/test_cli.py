@@ -42,13 +42,13 @@ def _one_line_error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
 @pytest.mark.parametrize(
     ("argv", "words"),
     [
-        (["run", "--workers", "0"], "workers"),
+        (["run", "--workers", "0"], "--workers must be at least 1"),
         (["run", "--workers", "-3"], "workers"),
-        (["run", "--workers", "abc"], "workers"),
+        (["run", "--workers", "abc"], "--workers must be a whole number"),
         (["run", "--workers", "2.5"], "workers"),
-        (["run", "--mode", "foo"], "mode"),
-        (["run", "--start-method", "bogus"], "start method"),
-        (["run", "--source", "nowhere"], "source"),
+        (["run", "--mode", "foo"], "unknown --mode 'foo'"),
+        (["run", "--start-method", "bogus"], "unknown --start-method"),
+        (["run", "--source", "nowhere"], "unknown --source"),
         (["run", "--function", "nosuch:fn"], "nosuch"),
         (["run", "--function", "nosuch"], "nosuch"),
         (["run", "--function", f"{FIXTURES}/broken_module.py:f"], "RuntimeError"),
@@ -59,11 +59,13 @@ def _one_line_error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
         (["run", "--speed", "-1"], "speed"),
         (["run", "--speed", "fast"], "speed"),
         (["run", "--speed", "nan"], "speed"),
-        (["run", "--work-time", "nan"], "work_time"),
-        (["run", "--work-time", "inf"], "work_time"),
-        (["run", "--work-time", "-1"], "work_time"),
-        (["run", "--tasks", "0"], "count"),
-        (["run", "--fail-on", "x"], "fail_on"),
+        (["run", "--work-time", "nan"], "--work-time must be a finite number"),
+        (["run", "--work-time", "inf"], "--work-time"),
+        (["run", "--work-time", "-1"], "--work-time must be at least 0"),
+        (["run", "--tasks", "0"], "--tasks must be at least 1"),
+        (["run", "--queue-bound", "0"], "--queue-bound must be at least 1"),
+        (["run", "--batch-size", "0"], "--batch-size must be at least 1"),
+        (["run", "--fail-on", "x"], "--fail-on must be a whole number"),
         (["run", "--record", "/nonexistent/dir/x.jsonl"], "/nonexistent/dir"),
         (["run", "--plain", "--record", "/nonexistent/dir/x.jsonl"], "/nonexistent/dir"),
         (["replay", "/etc/passwd"], "/etc/passwd"),
@@ -143,9 +145,16 @@ def test_workers_over_the_cap_run_with_a_note(capsys: pytest.CaptureFixture[str]
     code = main(["run", "--workers", "1000", "--plain", *QUICK])
     out, err = capsys.readouterr()
     assert code == 0, (out, err)
-    assert "mpscope: note: workers 1000 is more than this tool shows; capped at 64" in err
+    assert "mpscope: note: --workers 1000 is more than this tool shows; capped at 64" in err
     assert "64 workers" in out
     assert "done 2 + failed 0 + lost 0 = 2 tasks ✓" in out
+
+
+def test_speed_past_its_range_runs_with_a_note(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["run", "--speed", "1000", "--plain", *QUICK])
+    out, err = capsys.readouterr()
+    assert code == 0, (out, err)
+    assert "mpscope: note: --speed 1000 is out of range; using 100" in err
 
 
 # -- real subprocesses ------------------------------------------------------------------------

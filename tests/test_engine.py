@@ -102,6 +102,27 @@ def test_a_sigkilled_worker_is_noticed_and_its_task_requeued() -> None:
     assert_balanced(state)
 
 
+def test_every_worker_killed_ends_the_run_as_an_error_not_completed() -> None:
+    killed: set[int] = set()
+
+    def kill_each_once(engine: Engine, event: object, state: object) -> None:
+        if isinstance(event, TaskStarted) and event.worker not in killed:
+            killed.add(event.worker)
+            engine.kill_worker(event.worker)
+
+    _events, state = run_engine(
+        scenario(workers=2, count=30, work_time=0.4), on_event=kill_each_once
+    )
+    assert killed == {0, 1}
+    assert state.outcome == "error"
+    assert "no worker was left" in state.outcome_message
+    assert not state.source_exhausted  # the generator was never finished
+    assert state.lost > 0
+    for worker in (0, 1):  # the task each died in is drawn on its lane, cut short
+        assert [bar.killed for bar in state.lanes[worker].bars][-1:] == [True]
+    assert_balanced(state)
+
+
 def test_a_sigkilled_collector_ends_the_run_keeping_what_it_collected() -> None:
     def kill_after_two(engine: Engine, event: object, state: object) -> None:
         from core.events import TaskCollected

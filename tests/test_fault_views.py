@@ -67,3 +67,57 @@ def test_a_killed_lane_says_its_task_was_requeued_then_lost() -> None:
     assert state.lanes[1].status == "killed"
     assert state.lanes[1].fate == "task 1 lost"
     assert state.lost == 1
+
+
+def test_the_task_a_worker_died_in_is_drawn_shaded_and_ends_in_a_cross() -> None:
+    from tui.rich_views import timeline_row
+
+    state = _started_run()
+    state.apply_all(
+        [
+            TaskStarted(10, 0, 0, 1),
+            TaskRequeued(50, 0, 0, 2),
+            WorkerExited(50, 0, 100, -9, "SIGKILL", "killed by SIGKILL"),
+        ]
+    )
+    row = timeline_row(list(state.lanes[0].bars), 0, 100, 10).plain
+    assert row == "·▒▒▒✖·····"
+
+
+def test_the_summary_counts_the_lost_tasks_it_does_not_name() -> None:
+    from rich.console import Console
+
+    from core.events import RunFinished
+    from tui.rich_views import summary_view
+
+    state = _started_run()
+    state.apply_all(
+        [TaskQueued(3, task, str(task + 1)) for task in range(1, 6)]
+        + [TaskLost(4, task, -99, "cancelled: the run was stopped") for task in range(6)]
+        + [RunFinished(5, "stopped", "stopped by the user")]
+    )
+    console = Console(width=100, record=True)
+    console.print(summary_view(state, timeline=False, compact=True))
+    text = console.export_text()
+    assert "… 3 more lost before these" in text
+    assert text.count("lost task ") == 3
+    assert "lost task 6: cancelled: the run was stopped" in text  # labels, no internal ids
+    assert "(#" not in text
+
+
+def test_a_stopped_run_says_the_feeder_stopped_not_that_the_source_ran_dry() -> None:
+    from core.events import RunFinished
+    from tui.queue_strip import QueueStrip
+
+    state = RunState()
+    state.apply_all(
+        [
+            RunStarted(0, "pipeline", "forkserver", 2, Scenario(workers=2).to_json(), 1),
+            TaskQueued(3, 0, "1"),
+            TaskLost(4, 0, -99, "cancelled: the run was stopped"),
+            RunFinished(5, "stopped", "stopped by the user"),
+        ]
+    )
+    assert QueueStrip._feeder_caption(state).plain == "◀ feeder stopped after 1 task"
+    state.apply(SourceExhausted(6, 1))
+    assert QueueStrip._feeder_caption(state).plain == "◀ source exhausted after 1 task"

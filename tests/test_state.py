@@ -288,12 +288,41 @@ def test_a_killed_worker_lane_is_killed_and_its_task_let_go() -> None:
     lane = state.lanes[1]
     assert lane.status == "killed" and lane.signal == "SIGKILL" and lane.task is None
     assert lane.busy_ns == 2 * MS
+    # the task it died in stays on its timeline, cut short
+    assert [(b.task, b.start, b.end, b.killed) for b in lane.bars] == [(1, 3 * MS, 5 * MS, True)]
     state.apply(TaskRequeued(5 * MS, 1, 1, 2))
     state.apply(TaskQueued(6 * MS, 1, "1", 2))
     assert state.requeued == 1 and state.queued == 1 and state.task_queue == {1: "1"}
     # a later exit report (for example from the end of the run) does not revive it
     state.apply(WorkerLoopEnded(7 * MS, 1, "took the end sentinel"))
     assert lane.status == "killed"
+
+
+def test_the_engines_order_requeue_then_exit_draws_the_cut_short_task_once() -> None:
+    state = _fold([_run_started(), *_spawn_all(), TaskQueued(3 * MS, 1, "1")])
+    state.apply(TaskStarted(3 * MS, 1, 1))
+    state.apply(TaskRequeued(5 * MS, 1, 1, 2))
+    state.apply(WorkerExited(5 * MS, 1, 101, -9, "SIGKILL", "killed by SIGKILL"))
+    lane = state.lanes[1]
+    assert [(b.task, b.killed) for b in lane.bars] == [(1, True)]
+    assert lane.busy_ns == 2 * MS and lane.status == "killed"
+
+
+def test_a_task_lost_with_its_worker_is_drawn_cut_short() -> None:
+    state = _fold([_run_started(), *_spawn_all(), TaskQueued(3 * MS, 1, "1", 2)])
+    state.apply(TaskStarted(3 * MS, 1, 0, 2))
+    state.apply(TaskLost(4 * MS, 1, 0, "its worker died on attempt 2 of 2"))
+    state.apply(WorkerExited(4 * MS, 0, 100, -9, "SIGKILL", "killed by SIGKILL"))
+    lane = state.lanes[0]
+    assert [(b.task, b.end, b.killed) for b in lane.bars] == [(1, 4 * MS, True)]
+    assert lane.fate == "task 1 lost"
+
+
+def test_only_a_source_that_ran_dry_is_exhausted() -> None:
+    stopped = _fold([_run_started(), TaskQueued(1, 1, "1"), RunFinished(3, "stopped", "x")])
+    assert stopped.total == 1 and not stopped.source_exhausted
+    dry = _fold([_run_started(), TaskQueued(1, 1, "1"), SourceExhausted(2, 1)])
+    assert dry.total == 1 and dry.source_exhausted
 
 
 def test_a_worker_killed_while_idle_is_killed_not_exited() -> None:

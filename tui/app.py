@@ -425,9 +425,14 @@ class MpscopeApp(App[int]):
 
     def action_speed(self, step: int) -> None:
         """Slower or faster: scales work and collect times (or replay time)."""
-        index = min(range(len(SPEEDS)), key=lambda i: abs(SPEEDS[i] - self.speed))
-        index = min(len(SPEEDS) - 1, max(0, index + step))
-        self.speed = SPEEDS[index]
+        # the next speed of the steps in that direction (a --speed between or past them
+        # goes to the nearest step on that side)
+        steps = [v for v in SPEEDS if (v > self.speed if step > 0 else v < self.speed)]
+        if not steps:
+            limit = "fastest" if step > 0 else "slowest"
+            self.notify(f"×{self.speed:g} is already the {limit} (--speed sets any speed)")
+            return
+        self.speed = min(steps) if step > 0 else max(steps)
         if self.source is not None:
             self.source.set_speed(self.speed)
         self._paint(force=True)

@@ -9,11 +9,19 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Final, NoReturn
 
 from core.loading import SpecError
 from core.recording import RecordingError
-from core.scenario import MODES, START_METHODS, Scenario, ScenarioError, make_scenario
+from core.scenario import (
+    MAX_TIME_SCALE,
+    MIN_TIME_SCALE,
+    MODES,
+    START_METHODS,
+    Scenario,
+    ScenarioError,
+    make_scenario,
+)
 
 MODE_ALIASES = {
     "task1": "print",
@@ -92,6 +100,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: How errors and notes name each setting: the option that sets it.
+OPTION_NAMES: Final[dict[str, str]] = {
+    "mode": "--mode",
+    "workers": "--workers",
+    "count": "--tasks",
+    "first": "--first",
+    "source": "--source",
+    "batch_size": "--batch-size",
+    "function": "--function",
+    "work_time": "--work-time",
+    "collect_time": "--collect-time",
+    "jitter": "--jitter",
+    "seed": "--seed",
+    "queue_bound": "--queue-bound",
+    "start_method": "--start-method",
+    "print_count": "--print-count",
+    "print_delay": "--print-delay",
+    "fail_on": "--fail-on",
+}
+MIN_SPEED: Final = 1 / MAX_TIME_SCALE
+MAX_SPEED: Final = 1 / MIN_TIME_SCALE
+
+
 def scenario_from_args(args: argparse.Namespace) -> tuple[Scenario, list[str]]:
     """Validate the run options into a scenario (raises ScenarioError/SpecError)."""
     from core.tasks import check_task_function
@@ -103,7 +134,12 @@ def scenario_from_args(args: argparse.Namespace) -> tuple[Scenario, list[str]]:
         raise ScenarioError(f"--speed must be a number, got {args.speed!r}") from None
     if not speed > 0:
         raise ScenarioError(f"--speed must be more than 0, got {args.speed}")
+    capped = min(MAX_SPEED, max(MIN_SPEED, speed))
+    speed_notes = []
+    if capped != speed:
+        speed_notes.append(f"--speed {speed:g} is out of range; using {capped:g}")
     scenario, notes = make_scenario(
+        OPTION_NAMES,
         mode=mode,
         workers=args.workers,
         count=args.count,
@@ -119,11 +155,11 @@ def scenario_from_args(args: argparse.Namespace) -> tuple[Scenario, list[str]]:
         start_method=args.start_method,
         print_count=args.print_count,
         print_delay=args.print_delay,
-        time_scale=1 / speed,
+        time_scale=1 / capped,
         fail_on=args.fail_on,
     )
     check_task_function(scenario.function)
-    return scenario, notes
+    return scenario, [*speed_notes, *notes]
 
 
 def _fail(message: str) -> int:

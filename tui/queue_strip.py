@@ -81,7 +81,9 @@ class QueueStrip(Widget):
                 f"◀ feeder blocked: queue full, holding {state.feeder_label}", style="bold yellow"
             )
         if state.total is not None:
-            return Text(f"◀ source exhausted after {state.total} tasks", style="dim")
+            tasks = f"{state.total} task{'' if state.total == 1 else 's'}"
+            what = "source exhausted" if state.source_exhausted else "feeder stopped"
+            return Text(f"◀ {what} after {tasks}", style="dim")
         if state.mode:
             return Text("◀ feeder pulling from the generator", style="dim")
         return Text()

@@ -36,6 +36,9 @@ STATUS_STYLE = {
     "killed": "bold red",
 }
 
+#: Failed and lost tasks the summary names one by one (the latest; the rest are counted).
+SUMMARY_LISTED = 3
+
 
 def task_colour(task: int) -> str:
     """The colour a task keeps everywhere it appears."""
@@ -103,12 +106,17 @@ def _column_bars(bars: list[Bar], t0: int, span: int, width: int) -> list[Bar | 
 
 
 def timeline_row(bars: list[Bar], t0: int, span: int, width: int) -> Text:
-    """One lane of the Gantt: coloured blocks where it worked, dots where it idled."""
+    """One lane of the Gantt: coloured blocks where it worked, dots where it idled; a task
+    its worker died in is shaded and ends in a red ✖."""
     text = Text()
     run_style, run_char, run_length = "", "", 0
-    for cell in _column_bars(bars, t0, span, width):  # one span per run of equal cells
+    cells = _column_bars(bars, t0, span, width)
+    for col, cell in enumerate(cells):  # one span per run of equal cells
         if cell is None:
             style, char = "grey35", "·"
+        elif cell.killed:
+            last = col + 1 == len(cells) or cells[col + 1] is not cell
+            style, char = ("bold red", "✖") if last else (task_colour(cell.task), "▒")
         else:
             style, char = (task_colour(cell.task) if cell.ok else "bold red"), "█"
         if (style, char) != (run_style, run_char) and run_length:
@@ -186,9 +194,16 @@ def summary_view(
         parts.reverse()
     if timeline:
         parts += [Text("timeline", style="bold"), gantt(state, width)]
-    failures = list(state.failures)[-3:]
+    shown = SUMMARY_LISTED
+    failures = list(state.failures)[-shown:]
+    if state.failed > len(failures):
+        earlier = state.failed - len(failures)
+        parts.append(Text(f"… {earlier} more failed before these", style="red"))
     for failure in failures:
         parts.append(Text(f"failed task {failure.label}: {failure.error}", style="red"))
-    for task, label, reason in list(state.lost_tasks)[-3:]:
-        parts.append(Text(f"lost task {label} (#{task}): {reason}", style="red"))
+    lost = list(state.lost_tasks)[-shown:]
+    if state.lost > len(lost):
+        parts.append(Text(f"… {state.lost - len(lost)} more lost before these", style="red"))
+    for _task, label, reason in lost:
+        parts.append(Text(f"lost task {label}: {reason}", style="red"))
     return Group(*parts)
