@@ -242,6 +242,25 @@ async def test_e_picks_another_example() -> None:
         assert app.stepped[-1].value == [0, 1, 2, 3, 4, 5, 6, 7]
 
 
+async def test_another_generator_starts_with_an_empty_send_box() -> None:
+    app = Host(resolve_target("running_average"))
+    async with app.run_test(size=(110, 40)) as pilot:
+        panel = panel_of(app)
+        await pilot.press("s")
+        box = app.query_one("#stepper-send", Input)
+        await pilot.press("4", "2")
+        assert box.value == "42"
+        panel.load_example("squares_gen")
+        await until(pilot, lambda: panel.target.label.startswith("squares_gen"))
+        assert box.value == ""
+
+
+async def test_g_hide_is_offered_only_beside_the_lanes() -> None:
+    app = Host(resolve_target("squares_gen"))  # a host with no lanes to go back to
+    async with app.run_test(size=(110, 40)):
+        assert panel_of(app).check_action("hide", ()) is False
+
+
 async def test_m_opens_the_memory_lesson() -> None:
     app = Host(resolve_target("squares_gen"))
     async with app.run_test(size=(110, 40)) as pilot:

@@ -59,6 +59,8 @@ class StepperPanel(Vertical, can_focus=True):
     """Step a generator by hand and watch its frame; see the module docstring."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        # first, so that even a narrow footer shows the way back to the lanes
+        Binding("g", "hide", "Hide"),
         Binding("n", "step_next", "Next"),
         Binding("s", "focus_send", "Send"),
         Binding("t", "throw", "Throw"),
@@ -364,11 +366,17 @@ class StepperPanel(Vertical, can_focus=True):
             return self.busy
         if action == "focus_panel":
             return self.app.focused is not self
+        if action == "hide":  # only beside the lanes (mpscope gen has nothing to go back to)
+            return hasattr(self.app, "action_toggle_stepper")
         if action in ("step_next", "focus_send", "throw", "close_generator"):
             return None if self.busy or self._stepper is None else True
         return True
 
     # -- actions -----------------------------------------------------------------------------
+
+    async def action_hide(self) -> None:
+        """Hide the stepper and give the keys back to the lanes (the app's ``g``)."""
+        await self.app.run_action("toggle_stepper")
 
     def action_step_next(self) -> None:
         """Call next() on the generator."""
@@ -514,7 +522,9 @@ class StepperPanel(Vertical, can_focus=True):
             picker.set_options(self._picker_options())
         with self.prevent(Select.Changed):
             picker.value = self._picker_value()
-        self.query_one("#stepper-send", Input).placeholder = self._send_placeholder()
+        box = self.query_one("#stepper-send", Input)
+        box.placeholder = self._send_placeholder()
+        box.value = ""  # what was typed for the last generator does not carry over
 
     def _send_placeholder(self) -> str:
         example = self._target.example
