@@ -163,6 +163,10 @@ class Engine:
         """Wait for the run to be over and every process joined; True if it is."""
         return self._finished.wait(timeout)
 
+    def elapsed_ns(self) -> int:
+        """Nanoseconds since :meth:`start` (0 before it): the run's clock, as events carry it."""
+        return self._now() if self._start_ns else 0
+
     @property
     def running(self) -> bool:
         """True between start and the end of the run."""

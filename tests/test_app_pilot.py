@@ -780,3 +780,29 @@ async def test_keys_while_the_engine_is_starting_do_not_crash() -> None:
         assert settled_everything(app)
         assert not app.state.paused
         await quit_app(pilot)
+
+
+# -- a replay: only what a replay can do --------------------------------------------------------
+
+
+async def test_a_replay_hides_the_keys_only_a_live_run_obeys() -> None:
+    app = replay_app("task3")
+    async with driving(app) as pilot:
+        await wait_for(pilot, lambda: finished_and_shown(app), 5, "the replayed run")
+        shown = {key for key, b in app.screen.active_bindings.items() if b.binding.show}
+        assert {"q", "g", "r", "space"} <= shown
+        assert not shown & {"plus", "k", "f"}  # workers, kill, fail: nothing live to change
+        await quit_app(pilot)
+
+
+def test_the_header_clock_runs_on_between_events_and_stops_with_the_run() -> None:
+    from core.state import RunState
+
+    state = RunState()
+    state.apply_all(recording("task3")[:3])
+    header = RunHeader()
+    header.show(state, live=False, speed=1, recording=None, now=state.now + 2_500_000_000)
+    assert f"{(state.now + 2_500_000_000) / 1e9:5.1f}s" in header.render().plain
+    state.apply_all(recording("task3")[3:])  # to the end: the last event's time, whatever now
+    header.show(state, live=False, speed=1, recording=None, now=state.now + 9_000_000_000)
+    assert f"{state.now / 1e9:5.1f}s" in header.render().plain

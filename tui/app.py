@@ -57,6 +57,8 @@ TICK_FPS = 4  # frames a second when only the clocks move
 FLIGHT_FPS = 8
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
 MAX_KEPT_EVENTS = 500_000
+#: Keys a replay hides (it shows what was recorded: no processes to change, kill or fail)
+LIVE_ONLY_ACTIONS = frozenset({"mode", "workers", "kill", "inject"})
 LOG_MIN_HEIGHT = 30  # terminal rows from which the event log shows during a run
 MAX_FLYING_BATCH = 24  # more events than this at once: too fast to follow, nothing flies
 MAX_LOGGED_PER_BATCH = 24  # the log shows the last ones of a big batch, and these always:
@@ -259,6 +261,7 @@ class MpscopeApp(App[int]):
                 speed=self.speed,
                 recording=recording,
                 source_name=self.replay_name,
+                now=self.source.elapsed_ns() if self.source is not None else None,
             )
             self.query_one("#task-queue", QueueStrip).show(state)
             self.query_one(LanesView).show(state)
@@ -365,7 +368,10 @@ class MpscopeApp(App[int]):
             yield SystemCommand(title, help_text, action)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """While the stepper has focus, its letters are its own: no stopping the run by ``x``."""
+        """While the stepper has focus, its letters are its own: no stopping the run by ``x``.
+        A replay hides the keys that only a live run can obey."""
+        if self.replay_events is not None and action in LIVE_ONLY_ACTIONS:
+            return False
         return not (action == "stop" and self._stepper_focused())
 
     def _stepper_focused(self) -> bool:

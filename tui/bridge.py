@@ -32,6 +32,9 @@ class EventSource(Protocol):
     def kill_worker(self, worker: int) -> bool: ...
     def inject_failure(self) -> bool: ...
     def join(self, timeout: float) -> bool: ...
+    def elapsed_ns(self) -> int:
+        """Run time now (the header's clock between events)."""
+        ...
 
 
 class LiveSource:
@@ -80,6 +83,9 @@ class LiveSource:
     def inject_failure(self) -> bool:
         return self.engine.inject_failure()
 
+    def elapsed_ns(self) -> int:
+        return self.engine.elapsed_ns()
+
     def join(self, timeout: float) -> bool:
         return self.engine.join(timeout) and (self._thread.join(timeout) or True)
 
@@ -96,6 +102,7 @@ class ReplaySource:
         self._post = post
         self._speed = speed
         self._instant = instant
+        self._clock = 0.0  # the replayed run time reached so far, in ns
         self._paused = threading.Event()
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._play, name="mpscope-replay", daemon=True)
@@ -115,6 +122,7 @@ class ReplaySource:
             now = time.monotonic()
             if not self._paused.is_set():
                 clock += (now - last) * 1e9 * self._speed
+                self._clock = clock
             last = now
             batch: list[Event] = []
             while index < len(self._events) and (
@@ -152,6 +160,9 @@ class ReplaySource:
 
     def inject_failure(self) -> bool:
         return False
+
+    def elapsed_ns(self) -> int:
+        return int(self._clock)
 
     def join(self, timeout: float) -> bool:
         self._thread.join(timeout)

@@ -36,8 +36,10 @@ class RunHeader(Widget):
         speed: float,
         recording: str | None,
         source_name: str = "",
+        now: int | None = None,
     ) -> None:
-        """Recompute the line; repaint only if it changed."""
+        """Recompute the line; repaint only if it changed. ``now`` is the source's clock (it
+        keeps the elapsed time moving between events); the last event's time by default."""
         text = Text(" mpscope ", style="bold reverse")
         text.append(" ")
         if state.finished:
@@ -51,7 +53,8 @@ class RunHeader(Widget):
             text.append("▶ running", style="bold green")
         else:
             text.append("starting…", style="dim")
-        text.append(f" {state.now / 1e9:5.1f}s  {speed_label(speed)}  ")
+        elapsed = state.now if now is None or state.finished else max(state.now, now)
+        text.append(f" {elapsed / 1e9:5.1f}s  {speed_label(speed)}  ")
         if recording:
             text.append(f"● REC {recording}  ", style="bold red")
         if not live:
