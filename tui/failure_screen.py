@@ -34,6 +34,7 @@ class FailureScreen(ModalScreen[None]):
         f = self.failure
         with VerticalScroll() as scroll:
             scroll.border_title = f"task {f.label} failed in worker {f.worker} (PID {self.pid})"
+            scroll.border_subtitle = "Esc closes"
             yield Static(Text(f.error, style="bold red"))
             yield Static(Syntax(f.traceback, "pytb", word_wrap=True, theme="ansi_dark"))
 

@@ -73,7 +73,8 @@ class HelpScreen(ModalScreen[None]):
     """
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll():
+        with VerticalScroll() as scroll:
+            scroll.border_subtitle = "Esc closes · ↑↓ scroll"
             yield Markdown(HELP)
 
     def action_dismiss(self) -> None:  # type: ignore[override]
