@@ -569,7 +569,7 @@ async def test_R_records_the_run_to_a_file_in_the_current_folder(
         await pilot.press("R")
         assert app.writer is not None
         assert any("recording to mpscope-" in note for note in seen)
-        await wait_for(pilot, lambda: "REC mpscope-" in header_text(app), 5, "REC in header")
+        await wait_for(pilot, lambda: "● REC" in header_text(app), 5, "REC in header")
         await pilot.press("R")
         assert any("already recording" in note for note in seen)
         await wait_for(pilot, lambda: finished_and_shown(app), what="the end of the run")
@@ -582,6 +582,9 @@ async def test_R_records_the_run_to_a_file_in_the_current_folder(
         assert events[-1].outcome == "completed"
         assert len(events) == len(app.kept)
         assert sum(1 for e in events if type(e).__name__ == "TaskDone") == 24
+        await pilot.press("R")  # the finished run is recorded already: no second copy
+        assert any("already recorded in mpscope-" in note for note in seen)
+        assert len(list(tmp_path.glob("mpscope-*.jsonl"))) == 1
         await quit_app(pilot)
 
 

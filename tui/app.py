@@ -122,6 +122,7 @@ class MpscopeApp(App[int]):
         self.kept_all = True
         self.record_path = record
         self.writer: RecordingWriter | None = None
+        self._recorded_to: Path | None = None  # where the current run's whole recording went
         self.flights = Flights()
         self._painted = -1
         self._layout_mode: str | None = None
@@ -171,6 +172,7 @@ class MpscopeApp(App[int]):
         self.query_one(EventLog).set_class(self.size.height < LOG_MIN_HEIGHT, "-hidden")
         self._sync_dock()
         self._painted = -1
+        self._recorded_to = None
 
         def post(events: list[Event] | None) -> None:
             message = SourceEnded(run_id) if events is None else EventsArrived(run_id, events)
@@ -229,6 +231,7 @@ class MpscopeApp(App[int]):
         if self.writer is not None:
             self.writer.close()
             self.notify(f"recorded {self.writer.count} events to {self.writer.path}")
+            self._recorded_to = self.writer.path
             self.writer = None
             self.record_path = None
         self._paint(force=True)
@@ -494,6 +497,9 @@ class MpscopeApp(App[int]):
         if self.writer is not None:
             self.notify(f"already recording to {self.writer.path}")
             return
+        if self._recorded_to is not None:
+            self.notify(f"this run is already recorded in {self._recorded_to}")
+            return
         if not self.kept_all:
             self.notify(
                 "this run is too long to record from its start; press r, then R", severity="warning"
@@ -507,6 +513,7 @@ class MpscopeApp(App[int]):
         if self.state.finished:
             writer.close()
             self.notify(f"recorded {writer.count} events to {path}")
+            self._recorded_to = path
             return
         self.writer = writer
         self.notify(f"recording to {path}")

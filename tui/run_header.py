@@ -56,7 +56,7 @@ class RunHeader(Widget):
         elapsed = state.now if now is None or state.finished else max(state.now, now)
         text.append(f" {elapsed / 1e9:5.1f}s  {speed_label(speed)}  ")
         if recording:
-            text.append(f"● REC {recording}  ", style="bold red")
+            text.append("● REC  ", style="bold red")  # the file is named when it starts and ends
         if not live:
             text.append(f"replay {source_name}  ", style="bold magenta")
         if state.scenario is not None:
