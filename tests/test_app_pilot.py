@@ -809,3 +809,14 @@ def test_the_header_clock_runs_on_between_events_and_stops_with_the_run() -> Non
     state.apply_all(recording("task3")[3:])  # to the end: the last event's time, whatever now
     header.show(state, live=False, speed=1, recording=None, now=state.now + 9_000_000_000)
     assert f"{state.now / 1e9:5.1f}s" in header.render().plain
+
+
+async def test_a_short_terminal_folds_the_empty_queues_away_for_the_summary() -> None:
+    app = replay_app("task3")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: finished_and_shown(app), 5, "the replayed run")
+        assert not app.query_one("#task-queue").display
+        assert not app.query_one("#result-queue").display
+        await pilot.resize_terminal(120, 40)  # room again: the queues come back
+        await pilot.pause(0.1)
+        assert app.query_one("#task-queue").display and app.query_one("#result-queue").display

@@ -153,7 +153,8 @@ class MpscopeApp(App[int]):
             self.call_after_refresh(self.start_run)
 
     def on_resize(self) -> None:
-        """Widths changed: lay every line out again."""
+        """Widths changed: lay every line out again (and fold or unfold the queues)."""
+        self.call_after_refresh(self._sync_dock)
         self.call_after_refresh(self._paint, True)
 
     # -- runs --------------------------------------------------------------------------------
@@ -284,8 +285,7 @@ class MpscopeApp(App[int]):
                     if state.mode != "collect-after"
                     else ("collector: the main process (Task 2 collects after the workers)")
                 )
-                self.query_one("#result-queue").display = queues
-                self.query_one("#task-queue").display = queues
+                self._sync_queue_strips()
 
     def _fly(self) -> None:
         if self.flights.active:
@@ -544,6 +544,16 @@ class MpscopeApp(App[int]):
         self.query_one("#dock").display = not log.has_class("-hidden") or summary.has_class(
             "-shown"
         )
+        self._sync_queue_strips()
+
+    def _sync_queue_strips(self) -> None:
+        """Queues show unless Task 1 has none, or a short terminal has finished its run: then
+        empty queues give their rows to the summary."""
+        summary = self.query_one(SummaryPanel)
+        fold = self.size.height < LOG_MIN_HEIGHT and summary.has_class("-shown")
+        for strip in self.query(QueueStrip):
+            held = self.state.task_queue if strip.which == "task" else self.state.result_queue
+            strip.display = self.state.mode != "print" and not (fold and not held)
 
     def action_toggle_animation(self) -> None:
         """Flying tokens on or off (off saves a few percent of a core)."""

@@ -14,7 +14,7 @@ class SummaryPanel(VerticalScroll):
 
     DEFAULT_CSS = """
     SummaryPanel { height: auto; max-height: 22; border: round $success; padding: 0 1; }
-    SummaryPanel > Static { width: auto; }
+    SummaryPanel > Static { width: 1fr; }
     """
 
     def compose(self):  # type: ignore[no-untyped-def]
