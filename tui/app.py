@@ -57,6 +57,7 @@ TICK_FPS = 4  # frames a second when only the clocks move
 FLIGHT_FPS = 8
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
 MAX_KEPT_EVENTS = 500_000
+SIDE_BY_SIDE_WIDTH = 110  # columns from which the generator stepper shows beside the lanes
 #: Keys a replay hides (it shows what was recorded: no processes to change, kill or fail)
 LIVE_ONLY_ACTIONS = frozenset({"mode", "workers", "kill", "inject"})
 LOG_MIN_HEIGHT = 30  # terminal rows from which the event log shows during a run
@@ -148,12 +149,14 @@ class MpscopeApp(App[int]):
     def on_mount(self) -> None:
         self.set_interval(1 / FPS, self._paint)
         self.set_interval(1 / FLIGHT_FPS, self._fly)
+        self._sync_width()
         self._sync_dock()
         if self.autostart:
             self.call_after_refresh(self.start_run)
 
     def on_resize(self) -> None:
         """Widths changed: lay every line out again (and fold or unfold the queues)."""
+        self._sync_width()
         self.call_after_refresh(self._sync_dock)
         self.call_after_refresh(self._paint, True)
 
@@ -293,6 +296,8 @@ class MpscopeApp(App[int]):
 
     def _launch_flights(self, events: list[Event]) -> None:
         if not self.animate or self.size.height < 20 or self.speed > 2 or self.instant:
+            return
+        if not self.query_one("#pipeline").region:  # the stepper has the whole width
             return
         if self.screen is not self.screen_stack[0]:  # a help or traceback screen is on top
             return
@@ -537,6 +542,11 @@ class MpscopeApp(App[int]):
         if not log.has_class("-hidden"):
             log.pending_scroll_to_end()
 
+    def _sync_width(self) -> None:
+        """Below ``SIDE_BY_SIDE_WIDTH`` columns the stepper takes the whole width while shown
+        (beside the lanes it would leave them a sliver); ``g`` switches between the two."""
+        self.query_one("#body").set_class(self.size.width < SIDE_BY_SIDE_WIDTH, "-narrow")
+
     def _sync_dock(self) -> None:
         """The bottom dock is shown only when it holds something."""
         log = self.query_one(EventLog)
@@ -573,6 +583,8 @@ class MpscopeApp(App[int]):
             panel = StepperPanel(id="stepper")
             self.query_one("#body").mount(panel)
         panel.toggle_class("-shown")
+        self.query_one("#body").set_class(panel.has_class("-shown"), "-stepping")
+        self._sync_width()
         self.call_after_refresh(self._paint, True)
         if panel.has_class("-shown"):
             panel.focus()

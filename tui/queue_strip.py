@@ -85,6 +85,8 @@ class QueueStrip(Widget):
             what = "source exhausted" if state.source_exhausted else "feeder stopped"
             return Text(f"◀ {what} after {tasks}", style="dim")
         if state.mode:
+            if all(lane.status == "starting" for lane in state.workers()):
+                return Text("◀ feeder pulling; worker processes starting…", style="dim")
             return Text("◀ feeder pulling from the generator", style="dim")
         return Text()
 

@@ -74,14 +74,16 @@ def live_view(state: RunState) -> RenderableType:
         table.add_row(
             lane.title, status_text(lane, state.now), str(lane.done), str(lane.failed), extra
         )
-    total = state.total if state.total is not None else "?"
+    total = (
+        f"of {state.total} tasks" if state.total is not None else f"of {state.queued}+ tasks so far"
+    )
     queue_line = Text()
     queue_line.append(f"task queue {len(state.task_queue)}", style="bold")
     if state.feeder_blocked:
         queue_line.append(" (full: feeder waits)", style="yellow")
     queue_line.append(f"   result queue {len(state.result_queue)}", style="bold")
     queue_line.append(
-        f"   done {state.done} failed {state.failed} lost {state.lost} / {total}"
+        f"   done {state.done} failed {state.failed} lost {state.lost} {total}"
         f"   collected {state.collected}   {state.now / 1e9:.1f}s"
     )
     return Group(
