@@ -504,7 +504,11 @@ class StepperPanel(Vertical, can_focus=True):
             self.running = True
 
     def _picker_options(self) -> list[tuple[str, str]]:
-        options = [(example.title, example.name) for example in EXAMPLES]
+        current = self._target.example
+        options = [  # an example loaded with other arguments shows them (squares_gen(-1))
+            (self._target.label if example is current else example.title, example.name)
+            for example in EXAMPLES
+        ]
         if self._target.example is None:
             self._user_target = self._target
         if self._user_target is not None:
@@ -519,8 +523,8 @@ class StepperPanel(Vertical, can_focus=True):
         picker = self.query_one("#stepper-picker", Select)
         if self._target.example is None and self._user_target is not self._target:
             self._user_target = self._target
-            picker.set_options(self._picker_options())
         with self.prevent(Select.Changed):
+            picker.set_options(self._picker_options())
             picker.value = self._picker_value()
         box = self.query_one("#stepper-send", Input)
         box.placeholder = self._send_placeholder()

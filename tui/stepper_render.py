@@ -112,9 +112,15 @@ def render_outcome(last: StepResult | None, last_output: StepResult | None) -> R
         line.append(f" (line {last.error_line})", "bright_black")
     parts: list[RenderableType] = [line]
     if last_output is not None and last_output is not last:
-        value = Text("last value out: ", "bright_black")
+        returned = last_output.outcome is Outcome.RETURNED
+        value = Text("it returned " if returned else "last value out: ", "bright_black")
         value.append(last_output.value_repr or "", "bold")
-        value.append(f" (#{last_output.index})", "bright_black")
+        value.append(
+            f" (call #{last_output.index}, in StopIteration.value)"
+            if returned
+            else f" (call #{last_output.index})",
+            "bright_black",
+        )
         parts.append(value)
     return Group(*parts)
 
