@@ -816,15 +816,14 @@ async def test_on_a_narrow_terminal_the_stepper_takes_the_whole_width_and_g_goes
     app = replay_app("task3")
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: finished_and_shown(app), 5, "the replayed run")
+        stepper = lambda: app.query_one("#stepper").region  # noqa: E731
+        pipeline = lambda: app.query_one("#pipeline").region  # noqa: E731
         await pilot.press("g")
-        await pilot.pause(0.1)
-        assert app.query_one("#stepper").region.width == 80
-        assert not app.query_one("#pipeline").region  # the lanes wait behind it
+        await wait_for(pilot, lambda: stepper().width == 80, 5, "the stepper, whole width")
+        assert not pipeline()  # the lanes wait behind it
         await pilot.press("g")
-        await pilot.pause(0.1)
-        assert app.query_one("#pipeline").region.width == 80
+        await wait_for(pilot, lambda: pipeline().width == 80, 5, "the lanes back")
         await pilot.resize_terminal(140, 40)  # wide: side by side again
         await pilot.press("g")
-        await pilot.pause(0.1)
-        assert 0 < app.query_one("#stepper").region.width < 80
-        assert app.query_one("#pipeline").region.width > 60
+        await wait_for(pilot, lambda: 0 < stepper().width < 80, 5, "the stepper beside")
+        assert pipeline().width > 60

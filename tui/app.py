@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
@@ -208,16 +209,20 @@ class MpscopeApp(App[int]):
         log = self.query_one(EventLog)
         if len(events) <= MAX_FLYING_BATCH:
             self._launch_flights(events)
-        lines = []
+        logged: list[tuple[int, list[Text]]] = []
         # a fast live run: only the last events of a batch get a log line; a replay: all
         tail = max(0, len(events) - MAX_LOGGED_PER_BATCH) if self.replay_events is None else 0
         for event in events[:tail]:  # the fast part: only what must not go unsaid is logged
             if type(event) in ALWAYS_LOGGED:
-                lines.extend(log.describe_lines([event], self.state))
+                logged.append((event.t, log.describe_lines([event], self.state)))
             self.state.apply(event)
         for event in events[tail:]:
-            lines.extend(log.describe_lines([event], self.state))
+            logged.append((event.t, log.describe_lines([event], self.state)))
             self.state.apply(event)
+        # processes report in batches of their own: a batch interleaves them, the log reads in
+        # time order (a stable sort: what happened at the same time keeps its causal order)
+        logged.sort(key=lambda pair: pair[0])
+        lines = [line for _t, described in logged for line in described]
         if self.replay_events is None and self.state.scenario not in (None, self.scenario):
             self.scenario = self.state.scenario  # the engine's validated copy
         if self.writer is not None:
