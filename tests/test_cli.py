@@ -391,3 +391,27 @@ def test_recording_writer_refuses_a_missing_folder(tmp_path: Path) -> None:
 
     with pytest.raises(RecordingError):
         RecordingWriter(tmp_path / "no" / "x.jsonl")
+
+
+def test_plain_lines_come_out_in_time_order_across_batches() -> None:
+    """Processes report in batches of their own: a batch can bring an event older than the
+    last one printed. --plain holds lines a moment and prints them in time order."""
+    import io
+
+    from rich.console import Console
+
+    from core.events import TaskQueued, TaskStarted, WorkerReady, WorkerSpawned
+    from tui.plain import _EventPrinter
+
+    out = io.StringIO()
+    printer = _EventPrinter(Console(file=out, width=120))
+    ms = 1_000_000
+    printer.feed([WorkerSpawned(1 * ms, 0, 10, "worker"), WorkerReady(30 * ms, 0, 10)])
+    printer.feed([WorkerSpawned(2 * ms, 1, 11, "worker"), WorkerReady(20 * ms, 1, 11)])
+    printer.feed([TaskQueued(400 * ms, 1, "1"), TaskStarted(401 * ms, 1, 0, 1)])
+    printer.summary()
+    import re
+
+    stamps = re.findall(r"^\s*(\d+\.\d{3})s  ", out.getvalue(), flags=re.MULTILINE)
+    times = [float(stamp) for stamp in stamps]
+    assert len(times) >= 4 and times == sorted(times)

@@ -25,6 +25,7 @@ from core.state import RunState
 from tui.rich_views import live_view, summary_view
 
 FRAME_S = 0.1
+HOLD_NS = 100_000_000  # how long a --plain line waits for earlier lines from other processes
 EXIT_CODES = {"completed": 0, "stopped": 130, "error": 1}
 
 
@@ -43,19 +44,35 @@ class _EventPrinter:
         self.state = RunState()
         self.live: Live | None = None
         self._last_frame = 0.0
+        self._held: list[tuple[int, str]] = []  # (time, line) not yet printed
 
     def feed(self, events: Iterable[Event]) -> None:
         for event in events:
             if self.live is None:
                 line = describe(event, self.state)
                 if line is not None:
-                    self.console.print(f"{event.t / 1e9:8.3f}s  {line}", markup=False)
+                    self._held.append((event.t, f"{event.t / 1e9:8.3f}s  {line}"))
             self.state.apply(event)
+        self._print_held(older_than=self.state.now - HOLD_NS)
         if self.live is not None and time.monotonic() - self._last_frame >= FRAME_S:
             self._last_frame = time.monotonic()
             self.live.update(live_view(self.state))
 
+    def _print_held(self, older_than: int | None = None) -> None:
+        """Print held lines in time order: each process reports in batches of its own, so a
+        line waits until ``HOLD_NS`` of newer run time has arrived (all of them: at the end)."""
+        if not self._held:
+            return
+        self._held.sort(key=lambda pair: pair[0])  # stable: equal times keep causal order
+        cut = len(self._held)
+        if older_than is not None:
+            cut = next((i for i, (t, _) in enumerate(self._held) if t > older_than), cut)
+        for _t, text in self._held[:cut]:
+            self.console.print(text, markup=False)
+        del self._held[:cut]
+
     def summary(self) -> None:
+        self._print_held()
         width = max(20, min(100, self.console.width - 28))
         self.console.print()
         self.console.print(summary_view(self.state, width))
