@@ -82,10 +82,12 @@ def drained_run(tasks: int, workers: int, start_method: str) -> int:
     )
     engine = Engine(scenario)
     engine.start()
-    count = 0
+    count = done = 0
     while (batch := engine.next_batch(5)) is not None:
         count += len(batch)
+        done += sum(1 for event in batch if isinstance(event, TaskCollected))
     engine.join(10)
+    assert engine.outcome == "completed" and done == tasks, (engine.outcome, done)
     return count
 
 

@@ -401,8 +401,9 @@ class Engine:
                 except Exception as exc:
                     with self._lock:
                         self._source_done = True
-                        self._emit([SourceExhausted(self._now(), next_id)])
-                    self._note("error", f"the task source raised {type(exc).__name__}: {exc}")
+                        raised = f"{type(exc).__name__}: {exc}"
+                        self._emit([SourceExhausted(self._now(), next_id, raised)])
+                    self._note("error", f"the task source raised {raised}")
                     continue
                 with self._lock:
                     fail = payload in self.scenario.fail_on  # --fail-on: marked on the message
@@ -534,7 +535,11 @@ class Engine:
                 events.extend(self._ledger.release_held(self._now(), everything=True))
                 held = int(self._slots[proc.worker])
                 label = self._ledger.label(held)
-                died, requeue = self._ledger.worker_died(self._now(), proc.worker, held)
+                if self.scenario.mode == "print":  # Task 1: no queue to put its count back on
+                    died = self._ledger.lose(self._now(), held, f"its worker was {reason}")
+                    requeue: list[int] = []
+                else:
+                    died, requeue = self._ledger.worker_died(self._now(), proc.worker, held)
                 events.extend(died)
                 self._requeue.extend(requeue)
                 where = (
@@ -594,6 +599,11 @@ class Engine:
                 return self._shutdown()
             if sc.mode == "print":
                 if self._all_workers_gone():
+                    if not any(p.loop_ended for p in self._procs.values()):
+                        self._ended_early = (
+                            "error",
+                            "no worker was left: every worker died before it finished counting",
+                        )
                     return self._finish()
                 continue
             with self._lock:
@@ -631,7 +641,9 @@ class Engine:
             if self._all_workers_gone():
                 if not end_of_results_sent:
                     end_of_results_sent = True
-                    if not sentinels_sent:  # no worker is left, and none was told to stop
+                    with self._lock:
+                        work_left = not self._source_done or self._ledger.unfinished() > 0
+                    if work_left:  # no worker is left, and tasks still wanted one
                         self._ended_early = (
                             "error",
                             "no worker was left: every worker died before the work ran out",

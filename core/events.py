@@ -129,10 +129,12 @@ class FeederBlocked(Event):
 
 @dataclass(slots=True)
 class SourceExhausted(Event):
-    """The task source generator raised StopIteration: no more tasks will be queued."""
+    """The task source will give no more tasks: it raised StopIteration, or (``error`` set)
+    another exception."""
 
     kind: ClassVar[str] = "source_exhausted"
     total: int
+    error: str = ""
 
 
 @dataclass(slots=True)

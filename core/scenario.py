@@ -131,7 +131,7 @@ def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
 
 
 def make_scenario(
-    display_names: Mapping[str, str] | None = None, **settings: Any
+    display_names: Mapping[str, str] | None = None, /, **settings: Any
 ) -> tuple[Scenario, list[str]]:
     """Validate loose settings into a :class:`Scenario`; return it with notes on capped values.
 

@@ -137,6 +137,7 @@ class RunState:
         self.collected = 0
         self.source_total: int | None = None
         self.source_exhausted = False  # the generator ran dry (not: the run stopped first)
+        self.source_error = ""  # what the generator raised, if it ended that way
         self.feeder_blocked = False
         self.feeder_label = ""
         self.paused = False
@@ -258,7 +259,8 @@ class RunState:
 
     def _on_exhausted(self, e: SourceExhausted) -> None:
         self.source_total = e.total
-        self.source_exhausted = True
+        self.source_exhausted = not e.error
+        self.source_error = e.error
 
     def _on_queued(self, e: TaskQueued) -> None:
         self.labels[e.task] = e.label

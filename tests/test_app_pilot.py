@@ -685,6 +685,8 @@ async def test_live_only_keys_do_nothing_in_an_instant_replay() -> None:
             await pilot.press(key)
         await pilot.pause(0.2)
         assert app.run_id == run  # no mode switch or worker change restarted it
+        for action in ("mode", "workers", "kill", "inject"):
+            assert app.check_action(action, ()) is False, action
         assert app.scenario.workers == workers and app.state.mode == "pipeline"
         assert app.state.done == done and app.state.failed == 0
         run = app.run_id

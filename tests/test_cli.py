@@ -409,6 +409,10 @@ def test_plain_lines_come_out_in_time_order_across_batches() -> None:
     printer.feed([WorkerSpawned(1 * ms, 0, 10, "worker"), WorkerReady(30 * ms, 0, 10)])
     printer.feed([WorkerSpawned(2 * ms, 1, 11, "worker"), WorkerReady(20 * ms, 1, 11)])
     printer.feed([TaskQueued(400 * ms, 1, "1"), TaskStarted(401 * ms, 1, 0, 1)])
+    printer.feed([], now=402 * ms)  # no newer event yet: nothing older than 0.1 s waits on
+    assert "0.030s" in out.getvalue() and "0.401s" not in out.getvalue()
+    printer.feed([], now=600 * ms)  # the run's clock moved on with no event: out they go
+    assert "0.401s" in out.getvalue()
     printer.summary()
     import re
 

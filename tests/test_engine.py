@@ -61,6 +61,26 @@ def test_print_mode_shows_each_workers_lines() -> None:
     assert_balanced(state)
 
 
+def test_task1_with_every_worker_killed_is_an_error_and_loses_their_counts() -> None:
+    killed: set[int] = set()
+
+    def kill_each_once(engine: Engine, event: object, state: object) -> None:
+        if isinstance(event, PrintedLine) and event.worker not in killed:
+            killed.add(event.worker)
+            engine.kill_worker(event.worker)
+
+    events, state = run_engine(
+        scenario(mode="print", workers=2, print_count=50, print_delay=0.05),
+        on_event=kill_each_once,
+    )
+    assert killed == {0, 1}
+    assert state.outcome == "error" and "no worker was left" in state.outcome_message
+    assert state.lost == 2 and state.requeued == 0  # Task 1 has no queue to put them back on
+    assert not of_kind(events, TaskRequeued)
+    assert {lane.fate for lane in state.workers()} == {"task print 1..50 lost"}
+    assert_balanced(state)
+
+
 def test_an_exception_in_a_task_is_reported_and_the_worker_carries_on() -> None:
     events, state = run_engine(scenario(fail_on=(3,)))
     failed = of_kind(events, TaskFailed)

@@ -121,3 +121,20 @@ def test_a_stopped_run_says_the_feeder_stopped_not_that_the_source_ran_dry() -> 
     assert QueueStrip._feeder_caption(state).plain == "◀ feeder stopped after 1 task"
     state.apply(SourceExhausted(6, 1))
     assert QueueStrip._feeder_caption(state).plain == "◀ source exhausted after 1 task"
+
+
+def test_a_source_that_raised_is_not_called_exhausted() -> None:
+    from core.events import RunFinished
+    from tui.queue_strip import QueueStrip
+
+    state = RunState()
+    state.apply_all(
+        [
+            RunStarted(0, "pipeline", "forkserver", 2, Scenario(workers=2).to_json(), 1),
+            TaskQueued(3, 0, "1"),
+            SourceExhausted(4, 1, "ValueError: bad row"),
+            RunFinished(5, "completed", "every task has an outcome"),
+        ]
+    )
+    assert not state.source_exhausted and state.source_error == "ValueError: bad row"
+    assert QueueStrip._feeder_caption(state).plain == "◀ source raised after 1 task"

@@ -40,6 +40,7 @@ from core.events import (
     TaskStarted,
     WorkerExited,
 )
+from core.log_order import LogOrder
 from core.recording import RecordingError, RecordingWriter
 from core.scenario import MAX_WORKERS, MODE_TITLES, Scenario
 from core.state import RunState
@@ -125,6 +126,7 @@ class MpscopeApp(App[int]):
         self.record_path = record
         self.writer: RecordingWriter | None = None
         self._recorded_to: Path | None = None  # where the current run's whole recording went
+        self._log_order = LogOrder()
         self.flights = Flights()
         self._painted = -1
         self._layout_mode: str | None = None
@@ -178,6 +180,7 @@ class MpscopeApp(App[int]):
         self._sync_dock()
         self._painted = -1
         self._recorded_to = None
+        self._log_order = LogOrder()
 
         def post(events: list[Event] | None) -> None:
             message = SourceEnded(run_id) if events is None else EventsArrived(run_id, events)
@@ -214,13 +217,15 @@ class MpscopeApp(App[int]):
         tail = max(0, len(events) - MAX_LOGGED_PER_BATCH) if self.replay_events is None else 0
         for event in events[:tail]:  # the fast part: only what must not go unsaid is logged
             if type(event) in ALWAYS_LOGGED:
-                logged.append((event.t, log.describe_lines([event], self.state)))
+                logged.append((self._log_order.key(event), log.describe_lines([event], self.state)))
+            else:
+                self._log_order.key(event)  # a task's later lines keep after this one
             self.state.apply(event)
         for event in events[tail:]:
-            logged.append((event.t, log.describe_lines([event], self.state)))
+            logged.append((self._log_order.key(event), log.describe_lines([event], self.state)))
             self.state.apply(event)
         # processes report in batches of their own: a batch interleaves them, the log reads in
-        # time order (a stable sort: what happened at the same time keeps its causal order)
+        # time order (see core.log_order; the sort is stable)
         logged.sort(key=lambda pair: pair[0])
         lines = [line for _t, described in logged for line in described]
         if self.replay_events is None and self.state.scenario not in (None, self.scenario):
@@ -449,7 +454,8 @@ class MpscopeApp(App[int]):
         steps = [v for v in SPEEDS if (v > self.speed if step > 0 else v < self.speed)]
         if not steps:
             limit = "fastest" if step > 0 else "slowest"
-            self.notify(f"×{self.speed:g} is already the {limit} (--speed sets any speed)")
+            hint = "" if self.replay_events is not None else " (--speed sets any speed)"
+            self.notify(f"×{self.speed:g} is already the {limit}{hint}")
             return
         self.speed = min(steps) if step > 0 else max(steps)
         if self.source is not None:
@@ -589,6 +595,7 @@ class MpscopeApp(App[int]):
             self.query_one("#body").mount(panel)
         panel.toggle_class("-shown")
         self.query_one("#body").set_class(panel.has_class("-shown"), "-stepping")
+        self.flights.clear()  # tokens in the air were bound for a layout that is changing
         self._sync_width()
         self.call_after_refresh(self._paint, True)
         if panel.has_class("-shown"):

@@ -19,6 +19,7 @@ from rich.live import Live
 
 from core.describe import describe
 from core.events import Event, RunFinished
+from core.log_order import LogOrder
 from core.recording import RecordingWriter, is_complete
 from core.scenario import Scenario
 from core.state import RunState
@@ -44,16 +45,20 @@ class _EventPrinter:
         self.state = RunState()
         self.live: Live | None = None
         self._last_frame = 0.0
-        self._held: list[tuple[int, str]] = []  # (time, line) not yet printed
+        self._held: list[tuple[int, str]] = []  # (sort key, line) not yet printed
+        self._order = LogOrder()
 
-    def feed(self, events: Iterable[Event]) -> None:
+    def feed(self, events: Iterable[Event], now: int | None = None) -> None:
+        """Fold ``events`` and print their lines; ``now`` is the run's clock, so that held
+        lines go out even when no newer event comes for a while."""
         for event in events:
             if self.live is None:
                 line = describe(event, self.state)
+                key = self._order.key(event)
                 if line is not None:
-                    self._held.append((event.t, f"{event.t / 1e9:8.3f}s  {line}"))
+                    self._held.append((key, f"{event.t / 1e9:8.3f}s  {line}"))
             self.state.apply(event)
-        self._print_held(older_than=self.state.now - HOLD_NS)
+        self._print_held(older_than=max(self.state.now, now or 0) - HOLD_NS)
         if self.live is not None and time.monotonic() - self._last_frame >= FRAME_S:
             self._last_frame = time.monotonic()
             self.live.update(live_view(self.state))
@@ -142,7 +147,7 @@ def _pump(engine: object, printer: _EventPrinter, writer: RecordingWriter | None
             return
         if writer is not None:
             writer.write(batch)
-        printer.feed(batch)
+        printer.feed(batch, engine.elapsed_ns())
 
 
 def replay_plain(events: list[Event]) -> int:

@@ -82,7 +82,11 @@ class QueueStrip(Widget):
             )
         if state.total is not None:
             tasks = f"{state.total} task{'' if state.total == 1 else 's'}"
-            what = "source exhausted" if state.source_exhausted else "feeder stopped"
+            what = (
+                "source exhausted"
+                if state.source_exhausted
+                else ("source raised" if state.source_error else "feeder stopped")
+            )
             return Text(f"◀ {what} after {tasks}", style="dim")
         if state.mode:
             if all(lane.status == "starting" for lane in state.workers()):
