@@ -62,6 +62,8 @@ def describe(event: Event, state: RunState, verbose: bool = False) -> str | None
                 return f"task queue full: feeder waits with task {event.label}"
             return "feeder resumed" if verbose else None
         case SourceExhausted():
+            if state.mode == "print":  # Task 1's "tasks" are the workers' counts: no source
+                return None
             if event.error:
                 return f"task source raised after {event.total} tasks: {event.error}"
             return f"task source exhausted after {event.total} tasks"

@@ -176,7 +176,7 @@ def make_scenario(
     function = settings.get("function", base.function)
     if not isinstance(function, str) or not function.strip():
         raise ScenarioError(
-            f"{shown('function')} must be 'square' or module:function or file.py:function"
+            f"{shown('function')} must be 'square', 'big', module:function or file.py:function"
         )
     fail_on_raw = settings.get("fail_on", base.fail_on)
     if isinstance(fail_on_raw, str):

@@ -138,6 +138,9 @@ class RunState:
         self.source_total: int | None = None
         self.source_exhausted = False  # the generator ran dry (not: the run stopped first)
         self.source_error = ""  # what the generator raised, if it ended that way
+        #: the run's working span: from the first task's start to the last result (ns)
+        self.work_from: int | None = None
+        self.work_to = 0
         self.feeder_blocked = False
         self.feeder_label = ""
         self.paused = False
@@ -233,7 +236,9 @@ class RunState:
 
     def _on_ready(self, e: WorkerReady) -> None:
         lane = self._lane(e.worker)
-        lane.pid, lane.ready_at = e.pid, e.t
+        lane.pid = e.pid
+        if lane.ready_at is None:  # Task 2's main process counts from when it began to wait,
+            lane.ready_at = e.t  # so its utilisation shows the time it spent waiting
         if lane.status == "starting":
             lane.status, lane.since = "idle", e.t
 
@@ -292,6 +297,13 @@ class RunState:
             return
         lane.status, lane.task, lane.since = "busy", e.task, e.t
         lane.task_label = self._label(e.task)
+        self._worked(e.t, e.t)
+
+    def _worked(self, start: int, end: int) -> None:
+        """Widen the working span to cover ``start``..``end``."""
+        if self.work_from is None or start < self.work_from:
+            self.work_from = start
+        self.work_to = max(self.work_to, end)
 
     def _finish_on_lane(self, worker: int, task: int, start: int, end: int, ok: bool) -> None:
         lane = self._lane(worker)
@@ -300,6 +312,7 @@ class RunState:
             self.started += 1
         lane.bars.append(Bar(task, self._label(task), start, end, ok))
         lane.busy_ns += max(0, end - start)
+        self._worked(start, end)
         if ok:
             lane.done += 1
         else:
@@ -339,6 +352,7 @@ class RunState:
         start = e.started
         lane.bars.append(Bar(e.task, self._label(e.task), start, e.t, e.ok))
         lane.busy_ns += max(0, e.t - start)
+        self._worked(start, e.t)
         lane.done += 1
         lane.status, lane.task, lane.task_label, lane.since = "idle", None, "", e.t
         self.labels.pop(e.task, None)

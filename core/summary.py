@@ -33,6 +33,7 @@ class RunSummary:
     outcome: str
     message: str
     wall_s: float
+    work_s: float  # from the first task's start to the last result: start-up left out
     lanes: tuple[LaneSummary, ...]
     total: int
     done: int
@@ -84,6 +85,7 @@ def summarize(state: RunState) -> RunSummary:
         outcome=state.outcome or "running",
         message=state.outcome_message,
         wall_s=now / 1e9,
+        work_s=(state.work_to - state.work_from) / 1e9 if state.work_from is not None else 0.0,
         lanes=tuple(lanes),
         total=total,
         done=state.done,

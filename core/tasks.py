@@ -29,7 +29,32 @@ def square(x: Any) -> Any:
     return x**2
 
 
-BUILTIN_FUNCTIONS: dict[str, TaskFunction] = {"square": square}
+#: Bytes of padding on each result of :func:`big_square`: far more than a pipe buffers (64 KB).
+BIG_RESULT_BYTES = 256 * 1024
+
+
+class BigResult:
+    """A result with ballast: its value, and padding that makes it too big for a pipe."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+        self.padding = bytes(BIG_RESULT_BYTES)
+
+    def __repr__(self) -> str:
+        return f"{self.value!r} (+{BIG_RESULT_BYTES // 1024} KB)"
+
+
+def big_square(x: Any) -> BigResult:
+    """The seed's square with 256 KB of ballast on every result.
+
+    A process that put such a result on a queue cannot exit until somebody reads it: its
+    queue's feeder thread is still writing into the full pipe. In Task 2 the workers then sit
+    between the end of their loop and their exit until the main process drains the queue, which
+    is exactly where the seed's ``join()`` before draining would wait for ever."""
+    return BigResult(square(x))
+
+
+BUILTIN_FUNCTIONS: dict[str, TaskFunction] = {"square": square, "big": big_square}
 
 
 def resolve_task_function(spec: str) -> TaskFunction:

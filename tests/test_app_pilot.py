@@ -826,6 +826,7 @@ async def test_on_a_narrow_terminal_the_stepper_takes_the_whole_width_and_g_goes
         await pilot.press("g")
         await wait_for(pilot, lambda: pipeline().width == 80, 5, "the lanes back")
         await pilot.resize_terminal(140, 40)  # wide: side by side again
+        await wait_for(pilot, lambda: pipeline().width == 140, 5, "the wider terminal")
         await pilot.press("g")
         await wait_for(pilot, lambda: 0 < stepper().width < 80, 5, "the stepper beside")
         assert pipeline().width > 60

@@ -50,6 +50,20 @@ def test_collect_after_waits_for_every_worker_loop() -> None:
     assert min(e.started for e in collecting) >= max(loops_ended)
 
 
+def test_big_results_hold_task2_workers_between_their_loop_and_their_exit() -> None:
+    """The seed's join-before-drain: a worker that put more than the pipe holds cannot exit
+    until the main process reads it; mpscope drains, so the run still completes."""
+    events, state = run_engine(
+        scenario(mode="collect-after", workers=2, count=4, function="big", work_time=0.05)
+    )
+    assert state.outcome == "completed" and state.collected == 4
+    first_collected = min(e.t for e in of_kind(events, TaskCollected))
+    exits = [e for e in of_kind(events, WorkerExited) if e.worker >= 0]
+    assert all(e.exitcode == 0 for e in exits)
+    assert max(e.t for e in exits) > first_collected  # held until its results were read
+    assert_balanced(state)
+
+
 def test_print_mode_shows_each_workers_lines() -> None:
     events, state = run_engine(scenario(mode="print", workers=3, print_count=4))
     assert state.outcome == "completed"

@@ -347,9 +347,12 @@ def test_collect_after_has_a_main_lane() -> None:
     assert state.result_queue == {1: ("1", True)}
     state.apply(TaskCollecting(5 * MS, 1, MAIN, 0, 1, True, "1"))
     assert main.status == "busy" and state.result_queue == {}
+    state.apply(WorkerReady(5 * MS, MAIN, 4000))  # it starts collecting only now...
     state.apply(TaskCollected(6 * MS, 1, MAIN, 5 * MS, 0, 1, True, "1"))
     state.apply(RunFinished(7 * MS, "completed", "ok"))
     assert main.status == "finished" and main.done == 1
+    # ...but it was part of the run while it waited: 1 ms busy of 6 ms since it began waiting
+    assert main.utilisation(7 * MS) == pytest.approx(1 / 6)
 
 
 def test_lanes_without_pid_have_plain_titles() -> None:

@@ -107,15 +107,15 @@ async def test_s_focuses_send_and_enter_sends_like_the_seed() -> None:
     async with app.run_test(size=(110, 40)) as pilot:
         panel = panel_of(app)
         await press_and_wait(pilot, panel, "n")
-        await pilot.press("s")
         box = app.query_one("#stepper-send", Input)
-        assert app.focused is box
-        for value in ("10", "20", "30"):
+        for value in ("10", "20", "30"):  # s, the value, Enter: the seed's three sends
+            await pilot.press("s")
+            assert app.focused is box
             await press_and_wait(pilot, panel, *value, "enter")
-            assert box.value == ""
+            assert box.value == "" and app.focused is panel  # the panel's keys again
         assert [r.value for r in app.stepped] == [None, 10.0, 15.0, 20.0]
         assert "send(30) → yielded 20.0" in text_of(app, "#stepper-outcome")
-        await pilot.press("escape")
+        await pilot.press("s", "escape")  # Esc leaves the box without sending
         assert app.focused is panel
 
 

@@ -98,8 +98,8 @@ def test_send_before_priming(snap_compare: Snap) -> None:
 
 
 def test_running_average_like_the_seed(snap_compare: Snap) -> None:
-    keys = ("n", "s", "1", "0", "enter", "2", "0", "enter", "3", "0", "enter")
-    run_before = steps(*keys, calls=4, then=("escape",))
+    keys = ("n", "s", "1", "0", "enter", "s", "2", "0", "enter", "s", "3", "0", "enter")
+    run_before = steps(*keys, calls=4)
     assert snap_compare(gen_app("running_average"), terminal_size=(120, 40), run_before=run_before)
 
 

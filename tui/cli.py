@@ -62,7 +62,8 @@ def _scenario_options(parser: argparse.ArgumentParser) -> None:
         "--function",
         "-f",
         default="square",
-        help="task function: square, module:function or path/to/file.py:function",
+        help="task function: square, big (square + 256 KB: join-before-drain in Task 2), "
+        "module:function or path/to/file.py:function",
     )
     add("--work-time", default="0.3", help="simulated seconds of work per task (default 0.3)")
     add("--collect-time", default="0.1", help="simulated seconds per collected result (0.1)")

@@ -49,8 +49,9 @@ HELP = """\
 # What the seed's code gets wrong, and what you see here instead
 
 - **Join before drain** (Task 2): a process that put results on a queue cannot exit until
-  they are flushed, so joining before draining can wait for ever. Press `2`: the results wait
-  in the result queue while the workers have left their loops; mpscope drains, then joins.
+  they are flushed into the pipe, so joining before draining can wait for ever. The seed's
+  small results fit in the pipe; run `mpscope --mode task2 --function big` and the workers
+  sit *loop done, cannot exit yet* until the main process reads. mpscope drains, then joins.
 - **`while not queue.empty()`** is a guess while writers still flush: results can be missed.
   mpscope ends each queue with a sentinel, and the summary checks every task's outcome.
 - **A bare `except: break`** ends a worker on any error, silently. Press `f`, then `e`: the

@@ -42,6 +42,8 @@ class LanesView(VerticalScroll):
             )
         else:
             title = f"workers · {count} processes · {busy} busy"
+        if state.main_pid:  # the seed prints the main process's PID first: so do we
+            title += f" · main PID {state.main_pid}"
         if title != self.border_title:
             self.border_title = title
         for widget in self._lanes.values():

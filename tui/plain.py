@@ -78,7 +78,10 @@ class _EventPrinter:
 
     def summary(self) -> None:
         self._print_held()
-        width = max(20, min(100, self.console.width - 28))
+        state = self.state
+        lanes = [*state.workers(), *([c] if (c := state.collector()) else [])]
+        label = max((len(lane.title) for lane in lanes), default=26) + 2  # and the column gap
+        width = max(20, min(100, self.console.width - label))
         self.console.print()
         self.console.print(summary_view(self.state, width))
 

@@ -16,7 +16,7 @@ __all__ = ["KEYS", "RULES", "StepperHelpScreen"]
 
 KEYS: tuple[tuple[str, str], ...] = (
     ("n", "next(g): run to the next yield"),
-    ("s", "type a value for send(); Enter sends it (a Python literal)"),
+    ("s", "type a value for send(); Enter sends it (a Python literal) and gives the keys back"),
     ("t", "throw(): raise an exception at the paused yield"),
     ("c", "close(): raise GeneratorExit at the paused yield"),
     ("r", "reset: a fresh generator from the same factory"),

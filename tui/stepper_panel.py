@@ -425,6 +425,7 @@ class StepperPanel(Vertical, can_focus=True):
         event.stop()
         if self.send_text(event.value):
             event.input.value = ""
+            self.focus()  # the panel's keys again: s for the next send, n, t, ...
 
     @on(Input.Changed, "#stepper-send")
     def _send_changed(self, event: Input.Changed) -> None:

@@ -23,6 +23,9 @@ DOT = {
     "waiting": "◔",
     "finished": "◌",
 }
+#: A worker still exiting this long after its loop ended is held back by its queued results.
+STUCK_EXITING_NS = 300_000_000
+
 NICE_SPANS_S = (1, 2, 3, 5, 10, 15, 20, 30, 45, 60)
 
 
@@ -106,7 +109,12 @@ class WorkerLane(Widget):
         elif lane.status == "waiting":
             text.append("waits for every worker to finish", style=style)
         elif lane.status == "exiting":
-            text.append("took the end sentinel", style=style)
+            if lane.worker >= 0 and state.now - lane.since > STUCK_EXITING_NS:
+                # a process cannot exit before what it put on a queue is in the pipe: with
+                # big results, not before somebody reads them (the seed's join-before-drain)
+                text.append("loop done, cannot exit yet: its results wait to be read", style=style)
+            else:
+                text.append("took the end sentinel", style=style)
         else:
             text.append(lane.status, style=style)
         room = width - counts.cell_len - 1
@@ -157,6 +165,8 @@ class WorkerLane(Widget):
             if lane.status == "busy" and lane.task is not None:
                 bars.append(Bar(lane.task, lane.task_label, lane.since, state.now, True))
             row = timeline_row(bars, start, span, columns)
+            if not state.finished:  # what has not happened yet is blank, not idle dots
+                row = row[: min(columns, now_col + 1)]
             self._timeline_key, self._timeline = key, Text("  ").append_text(row)
         return self._timeline
 
