@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import psutil
 import pytest
@@ -75,17 +76,25 @@ def test_print_mode_shows_each_workers_lines() -> None:
     assert_balanced(state)
 
 
+def kill_each_worker_once_on(
+    kind: type, killed: set[int]
+) -> Callable[[Engine, object, object], None]:
+    """An ``on_event`` that SIGKILLs each worker the first time it reports a ``kind`` event."""
+
+    def kill(engine: Engine, event: object, state: object) -> None:
+        worker = getattr(event, "worker", -1)
+        if isinstance(event, kind) and worker >= 0 and worker not in killed:
+            killed.add(worker)
+            engine.kill_worker(worker)
+
+    return kill
+
+
 def test_task1_with_every_worker_killed_is_an_error_and_loses_their_counts() -> None:
     killed: set[int] = set()
-
-    def kill_each_once(engine: Engine, event: object, state: object) -> None:
-        if isinstance(event, PrintedLine) and event.worker not in killed:
-            killed.add(event.worker)
-            engine.kill_worker(event.worker)
-
     events, state = run_engine(
         scenario(mode="print", workers=2, print_count=50, print_delay=0.05),
-        on_event=kill_each_once,
+        on_event=kill_each_worker_once_on(PrintedLine, killed),
     )
     assert killed == {0, 1}
     assert state.outcome == "error" and "no worker was left" in state.outcome_message
@@ -138,14 +147,9 @@ def test_a_sigkilled_worker_is_noticed_and_its_task_requeued() -> None:
 
 def test_every_worker_killed_ends_the_run_as_an_error_not_completed() -> None:
     killed: set[int] = set()
-
-    def kill_each_once(engine: Engine, event: object, state: object) -> None:
-        if isinstance(event, TaskStarted) and event.worker not in killed:
-            killed.add(event.worker)
-            engine.kill_worker(event.worker)
-
     _events, state = run_engine(
-        scenario(workers=2, count=30, work_time=0.4), on_event=kill_each_once
+        scenario(workers=2, count=30, work_time=0.4),
+        on_event=kill_each_worker_once_on(TaskStarted, killed),
     )
     assert killed == {0, 1}
     assert state.outcome == "error"

@@ -218,8 +218,6 @@ class MpscopeApp(App[int]):
         for event in events[:tail]:  # the fast part: only what must not go unsaid is logged
             if type(event) in ALWAYS_LOGGED:
                 logged.append((self._log_order.key(event), log.describe_lines([event], self.state)))
-            else:
-                self._log_order.key(event)  # a task's later lines keep after this one
             self.state.apply(event)
         for event in events[tail:]:
             logged.append((self._log_order.key(event), log.describe_lines([event], self.state)))
