@@ -125,8 +125,9 @@ class Engine:
         self._main_collector: threading.Thread | None = None
         self._source_done = False
         self._in_hand = False  # the feeder holds a task it has not yet put on the queue
-        self._announced: list[Event] = []  # TaskQueued events held back a moment (see _announce)
-        self._announced_since = 0
+        #: tasks the feeder put on the queue, not yet announced: (time, task); see _announce
+        self._queued: collections.deque[tuple[int, int]] = collections.deque()
+        self._announced_at = 0  # when the feeder last had them announced (monotonic ns)
         self._wanted_scale = scenario.time_scale
         self._run_started = False
         self._start_ns = 0
@@ -249,27 +250,28 @@ class Engine:
     def _emit(self, events: list[Event]) -> None:
         """Hand events to the consumer, after the feeder's announcements still held back."""
         with self._lock:
-            if self._announced:  # they happened first, and a worker's report may follow them
-                events = [*self._announced, *events]
-                self._announced = []
+            if self._queued:  # they happened first, and a worker's report may follow them
+                announced: list[Event] = []
+                while self._queued:
+                    t, task = self._queued.popleft()
+                    announced.extend(self._ledger.announce(t, task))
+                events = [*announced, *events]
             if events:
                 self._out.put(events)
 
     def _announce(self, task: int) -> None:
-        """The feeder put ``task`` on the task queue: say so, in batches (caller holds the lock).
+        """The feeder put ``task`` on the task queue: say so, in batches (no lock taken here).
 
-        One ``TaskQueued`` per consumer batch would cost the consumer a wake-up per task; they
-        are held for at most ``ANNOUNCE_NS`` or ``ANNOUNCE_BATCH`` tasks, and go out before
-        anything else the engine says and before the feeder waits.
+        One ``TaskQueued`` per consumer batch would cost the consumer a wake-up per task, and a
+        lock per task would cost the feeder its share of the engine's lock. The feeder only
+        notes the task; :meth:`_emit` (under the lock, before anything else the engine says)
+        turns the notes into ``TaskQueued`` events. The feeder asks for that every
+        ``ANNOUNCE_BATCH`` tasks or ``ANNOUNCE_NS``, and before it waits.
         """
         now = time.monotonic_ns()
-        events = self._ledger.announce(now - self._start_ns, task)
-        if not events:
-            return
-        if not self._announced:
-            self._announced_since = now
-        self._announced.extend(events)
-        if len(self._announced) >= ANNOUNCE_BATCH or now - self._announced_since >= ANNOUNCE_NS:
+        self._queued.append((now - self._start_ns, task))
+        if len(self._queued) >= ANNOUNCE_BATCH or now - self._announced_at >= ANNOUNCE_NS:
+            self._announced_at = now
             self._emit([])
 
     def _note(self, level: str, text: str) -> None:
@@ -376,19 +378,22 @@ class Engine:
     def _feed(self) -> None:
         """Pull the task source lazily into the bounded task queue (the feeder thread)."""
         source = make_source(self.scenario)
+        fail_on = self.scenario.fail_on
         next_id = 0
         while True:
-            with self._lock:
-                while not self._requeue and self._source_done and self._stop_reason is None:
-                    self._wake.wait(0.2)
-                    if self._all_workers_gone():
+            message: TaskMessage | None = None
+            # the usual case, the next task from the source, takes no lock (see _announce)
+            if self._requeue or self._source_done or self._stop_reason is not None:
+                with self._lock:
+                    while not self._requeue and self._source_done and self._stop_reason is None:
+                        self._wake.wait(0.2)
+                        if self._all_workers_gone():
+                            return
+                    if self._stop_reason is not None:
                         return
-                if self._stop_reason is not None:
-                    return
-                message: TaskMessage | None = None
-                if self._requeue:
-                    message = self._ledger.message(self._requeue.popleft())
-                    self._in_hand = message is not None
+                    if self._requeue:
+                        message = self._ledger.message(self._requeue.popleft())
+                        self._in_hand = message is not None
             if message is None and not self._source_done:
                 try:
                     payload = next(source)
@@ -405,11 +410,12 @@ class Engine:
                         self._emit([SourceExhausted(self._now(), next_id, raised)])
                     self._note("error", f"the task source raised {raised}")
                     continue
-                with self._lock:
-                    fail = payload in self.scenario.fail_on  # --fail-on: marked on the message
-                    message = self._ledger.add(next_id, payload, task_label(payload), fail)
-                    self._in_hand = True
-                    next_id += 1
+                fail = payload in fail_on  # --fail-on: marked on the message
+                # one store into the book: atomic without the lock (the engine reads the book
+                # under its lock, and the book's loops over its entries take a snapshot first)
+                message = self._ledger.add(next_id, payload, task_label(payload), fail)
+                self._in_hand = True
+                next_id += 1
             if message is not None and not self._put_task(message):
                 return
 
@@ -418,7 +424,7 @@ class Engine:
         blocked = False
         # about to wait for room: what was queued so far is said first (under load the queue
         # is full at almost every put, so this asks the semaphore rather than try and fail)
-        if self._announced and self._task_q.full():
+        if self._queued and self._task_q.full():
             self._emit([])
         timeout = POLL_S
         while True:
@@ -436,11 +442,10 @@ class Engine:
                         self._in_hand = False
                         self._emit([FeederBlocked(self._now(), False)])  # it waits no more
                         return False
-        with self._lock:
-            self._in_hand = False
-            if blocked:
-                self._emit([FeederBlocked(self._now(), False)])
-            self._announce(message[0])
+        self._in_hand = False
+        if blocked:
+            self._emit([FeederBlocked(self._now(), False)])
+        self._announce(message[0])
         return True
 
     # -- supervising ---------------------------------------------------------------------------

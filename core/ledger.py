@@ -76,10 +76,13 @@ class Ledger:
 
     def unfinished(self) -> int:
         """Tasks queued or running: not yet done, failed or lost."""
-        return sum(1 for e in self._entries.values() if e.stage < FINISHED)
+        return sum(1 for e in list(self._entries.values()) if e.stage < FINISHED)
 
     def add(self, task: int, payload: Any, label: str, fail: bool) -> TaskMessage:
-        """Record a new task; returns the message for the task queue."""
+        """Record a new task; returns the message for the task queue.
+
+        The engine's feeder calls this without the engine's lock: it is one dict store, and
+        every loop over the entries works on a snapshot (``list(...)``, taken in one step)."""
         self._entries[task] = _Entry(1, payload, label, fail)
         return (task, 1, payload, fail)
 
@@ -231,7 +234,7 @@ class Ledger:
 
     def lose_unfinished(self, t: int, reason: str) -> list[Event]:
         """Give up every task that has no outcome yet; finished ones keep theirs."""
-        lost = [task for task, e in self._entries.items() if e.stage < FINISHED]
+        lost = [task for task, e in list(self._entries.items()) if e.stage < FINISHED]
         return [ev for task in lost for ev in self.lose(t, task, reason)]
 
     def forget_uncollected(self) -> int:

@@ -16,6 +16,7 @@ from core.events import (
     RunFinished,
     TaskCollected,
     TaskFailed,
+    TaskQueued,
     TaskRequeued,
     TaskStarted,
     WorkerExited,
@@ -39,6 +40,27 @@ def test_pipeline_runs_every_task_once_on_real_pids() -> None:
     assert outputs == [x * x for x in range(1, 7)]
     assert not state.task_queue and not state.result_queue
     assert all(lane.status == "exited" for lane in state.lanes.values())
+
+
+def test_under_load_every_task_is_announced_once_and_before_its_worker_report() -> None:
+    """The feeder announces tasks without the engine's lock (the engine turns its notes into
+    TaskQueued events); thousands of trivial tasks racing the workers must still give each
+    task exactly one TaskQueued, ahead of everything else said about it."""
+    count = 5000
+    events, state = run_engine(
+        scenario(count=count, work_time=0, collect_time=0, queue_bound=50), timeout=60
+    )
+    assert state.outcome == "completed" and state.collected == count
+    seen: set[int] = set()
+    for event in events:
+        task = getattr(event, "task", None)
+        if isinstance(event, TaskQueued):
+            assert task not in seen, f"task {task} announced twice"
+            seen.add(task)
+        elif task is not None:
+            assert task in seen, f"{type(event).__name__} of task {task} before its TaskQueued"
+    assert len(seen) == count
+    assert_balanced(state)
 
 
 def test_collect_after_waits_for_every_worker_loop() -> None:
