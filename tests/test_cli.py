@@ -66,6 +66,8 @@ def _one_line_error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
         (["run", "--queue-bound", "0"], "--queue-bound must be at least 1"),
         (["run", "--batch-size", "0"], "--batch-size must be at least 1"),
         (["run", "--fail-on", "x"], "--fail-on must be a whole number"),
+        (["run", "--plain", "--timeline", "abc"], "--timeline must be a number of seconds"),
+        (["run", "--plain", "--timeline", "0"], "--timeline must be more than 0 seconds"),
         (["run", "--record", "/nonexistent/dir/x.jsonl"], "/nonexistent/dir"),
         (["run", "--plain", "--record", "/nonexistent/dir/x.jsonl"], "/nonexistent/dir"),
         (["replay", "/etc/passwd"], "/etc/passwd"),

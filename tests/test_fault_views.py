@@ -138,3 +138,20 @@ def test_a_source_that_raised_is_not_called_exhausted() -> None:
     )
     assert not state.source_exhausted and state.source_error == "ValueError: bad row"
     assert QueueStrip._feeder_caption(state).plain == "◀ source raised after 1 task"
+
+
+def test_a_timeline_over_fixed_seconds_leaves_the_time_after_the_run_blank() -> None:
+    from rich.console import Console
+
+    from core.events import TaskDone
+    from tui.rich_views import gantt
+
+    state = _started_run()  # worker 0 ready at 2 ns; the run is 12 ns long
+    state.apply_all([TaskStarted(2, 0, 0, 1), TaskDone(12, 0, 0, 2, "1")])
+    console = Console(width=60, record=True)
+    console.print(gantt(state, width=20, seconds=40e-9))  # an axis of 40 ns: 4 times the run
+    lines = console.export_text().splitlines()
+    row = lines[0].split("PID 100", 1)[1].strip()
+    # the run fills a quarter of the 20 columns (the column it ends in too); no dots after it
+    assert row == "█████·", row
+    assert lines[-1].strip().endswith("0.00s")  # 2 ns + 40 ns, in seconds

@@ -77,6 +77,11 @@ def _scenario_options(parser: argparse.ArgumentParser) -> None:
     add("--fail-on", default="", help="task values whose task raises, e.g. 3,7")
     add("--record", metavar="FILE", help="write the run's events to FILE (JSON lines)")
     add("--plain", action="store_true", help="no full-screen app: Rich live view or plain lines")
+    add(
+        "--timeline",
+        metavar="SECONDS",
+        help="--plain: draw the timeline over SECONDS (at least the run): runs compare by length",
+    )
     add("--no-animation", action="store_true", help="tokens do not fly (key a toggles it)")
 
 
@@ -94,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     replay = sub.add_parser("replay", help="show a recorded run (the app, or --plain)")
     replay.add_argument("file", help="a recording written with --record")
     replay.add_argument("--plain", action="store_true", help="print instead of the app")
+    replay.add_argument(
+        "--timeline", metavar="SECONDS", help="--plain: draw the timeline over SECONDS"
+    )
     replay.add_argument("--no-animation", action="store_true", help="tokens do not fly")
     gen = sub.add_parser("gen", help="step a generator: an example name or module:function")
     gen.add_argument("name", nargs="?", help="example name, module:function or file.py:function")
@@ -187,7 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.plain:
                 from tui.plain import replay_plain
 
-                return replay_plain(events)
+                return replay_plain(events, _timeline_seconds(args.timeline))
             from tui.app import run_replay_app
 
             return run_replay_app(events, args.file, not args.no_animation)
@@ -197,7 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.plain:
             from tui.plain import run_plain
 
-            return run_plain(scenario, notes, args.record)
+            return run_plain(scenario, notes, args.record, _timeline_seconds(args.timeline))
         from tui.app import run_app
 
         return run_app(scenario, notes, args.record, not args.no_animation)
@@ -205,6 +213,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(f"{exc} (see mpscope --help)")
     except (ScenarioError, SpecError, RecordingError) as exc:
         return _fail(str(exc))
+
+
+def _timeline_seconds(value: str | None) -> float | None:
+    """``--timeline SECONDS``: a positive number of seconds, or None when not given."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise ScenarioError(f"--timeline must be a number of seconds, got {value!r}") from None
+    if not 0 < seconds < 1e6:
+        raise ScenarioError(f"--timeline must be more than 0 seconds, got {value}")
+    return seconds
 
 
 def _check_writable(path: str) -> None:

@@ -40,8 +40,9 @@ def _console() -> Console:
 class _EventPrinter:
     """Folds events into a state and shows them the way the console can."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, timeline_seconds: float | None = None) -> None:
         self.console = console
+        self.timeline_seconds = timeline_seconds  # the Gantt's axis length, if fixed
         self.state = RunState()
         self.live: Live | None = None
         self._last_frame = 0.0
@@ -83,10 +84,15 @@ class _EventPrinter:
         label = max((len(lane.title) for lane in lanes), default=26) + 2  # and the column gap
         width = max(20, min(100, self.console.width - label))
         self.console.print()
-        self.console.print(summary_view(self.state, width))
+        self.console.print(summary_view(self.state, width, timeline_seconds=self.timeline_seconds))
 
 
-def run_plain(scenario: Scenario, notes: list[str], record: str | None) -> int:
+def run_plain(
+    scenario: Scenario,
+    notes: list[str],
+    record: str | None,
+    timeline_seconds: float | None = None,
+) -> int:
     """Run ``scenario`` with the plain view; returns the exit code."""
     from core.engine import Engine
 
@@ -95,7 +101,7 @@ def run_plain(scenario: Scenario, notes: list[str], record: str | None) -> int:
         print(f"mpscope: note: {note}", file=sys.stderr)
     writer = RecordingWriter(record) if record else None
     engine = Engine(scenario, notes)
-    printer = _EventPrinter(console)
+    printer = _EventPrinter(console, timeline_seconds)
     interrupts = 0
     received: list[str] = []
 
@@ -153,10 +159,10 @@ def _pump(engine: object, printer: _EventPrinter, writer: RecordingWriter | None
         printer.feed(batch, engine.elapsed_ns())
 
 
-def replay_plain(events: list[Event]) -> int:
+def replay_plain(events: list[Event], timeline_seconds: float | None = None) -> int:
     """Show a recording: its notable events as lines (no terminal) and its summary."""
     console = _console()
-    printer = _EventPrinter(console)
+    printer = _EventPrinter(console, timeline_seconds)
     if console.is_terminal:
         printer.state.apply_all(events)
     else:

@@ -131,22 +131,23 @@ def timeline_row(bars: list[Bar], t0: int, span: int, width: int) -> Text:
     return text
 
 
-def gantt(state: RunState, width: int = 60) -> RenderableType:
-    """Per-process timeline of the run, on one shared time axis."""
+def gantt(state: RunState, width: int = 60, seconds: float | None = None) -> RenderableType:
+    """Per-process timeline of the run, on one shared time axis; ``seconds`` fixes the axis's
+    length (at least the run's own), so that two runs drawn alike compare by length."""
     lanes = [*state.workers(), *([c] if (c := state.collector()) else [])]
     starts = [b.start for lane in lanes for b in lane.bars]
     t0 = min(starts) if starts else 0
     t0 = min([t0, *[lane.ready_at for lane in lanes if lane.ready_at is not None]])
-    span = max(1, state.now - t0)
+    span = max(1, state.now - t0, int((seconds or 0) * 1e9))
     table = Table(box=None, show_header=False, pad_edge=False)
     table.add_column("lane", no_wrap=True)
     table.add_column("timeline", no_wrap=True)
+    ran = min(width, (state.now - t0) * width // span + 1)  # past the run's end: blank
     for lane in lanes:
-        table.add_row(
-            Text(lane.title, style="bold"), timeline_row(list(lane.bars), t0, span, width)
-        )
+        row = timeline_row(list(lane.bars), t0, span, width)[:ran]
+        table.add_row(Text(lane.title, style="bold"), row)
     axis = Text(
-        f"{t0 / 1e9:.2f}s".ljust(width - 8) + f"{state.now / 1e9:.2f}s".rjust(8), style="dim"
+        f"{t0 / 1e9:.2f}s".ljust(width - 8) + f"{(t0 + span) / 1e9:.2f}s".rjust(8), style="dim"
     )
     table.add_row("", axis)
     return table
@@ -177,7 +178,11 @@ def summary_table(summary: RunSummary, compact: bool = False) -> Table:
 
 
 def summary_view(
-    state: RunState, width: int = 60, timeline: bool = True, compact: bool = False
+    state: RunState,
+    width: int = 60,
+    timeline: bool = True,
+    compact: bool = False,
+    timeline_seconds: float | None = None,
 ) -> RenderableType:
     """The whole end-of-run summary: totals, table and (if asked) the timeline."""
     summary = summarize(state)
@@ -195,7 +200,7 @@ def summary_view(
     if compact:
         parts.reverse()
     if timeline:
-        parts += [Text("timeline", style="bold"), gantt(state, width)]
+        parts += [Text("timeline", style="bold"), gantt(state, width, timeline_seconds)]
     shown = SUMMARY_LISTED
     failures = list(state.failures)[-shown:]
     if state.failed > len(failures):
