@@ -830,3 +830,25 @@ async def test_on_a_narrow_terminal_the_stepper_takes_the_whole_width_and_g_goes
         await pilot.press("g")
         await wait_for(pilot, lambda: 0 < stepper().width < 80, 5, "the stepper beside")
         assert pipeline().width > 60
+
+
+async def test_ctrl_s_lands_the_tokens_in_the_air_before_the_picture_is_taken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = MpscopeApp(scenario(count=40, work_time=0.15))
+    flying_when_saved: list[bool] = []
+    save = app.save_screenshot
+
+    def spy(*args: Any, **kwargs: Any) -> str:
+        flying_when_saved.append(app.flights.active)
+        return save(*args, **kwargs)
+
+    monkeypatch.setattr(app, "save_screenshot", spy)
+    async with driving(app) as pilot:
+        await wait_for(pilot, lambda: app.flights.active, 20, "a token in the air")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: bool(flying_when_saved), 5, "the screenshot")
+        await quit_app(pilot)
+    assert flying_when_saved == [False]
+    assert len(list(tmp_path.glob("*.svg"))) == 1

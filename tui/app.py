@@ -533,7 +533,15 @@ class MpscopeApp(App[int]):
         self.notify(f"recording to {path}")
 
     def action_screenshot(self) -> None:
-        """Save an SVG screenshot in the current folder."""
+        """Save an SVG screenshot in the current folder (tokens in the air land first: a still
+        picture shows every label whole)."""
+        if self.flights.active:
+            self.flights.clear()
+            self.call_after_refresh(self._save_screenshot)
+        else:
+            self._save_screenshot()
+
+    def _save_screenshot(self) -> None:
         path = self.save_screenshot()
         self.notify(f"saved {path}")
 
