@@ -56,7 +56,7 @@ class QueueStrip(Widget):
             self._leaving = 0
             waiting = bool(tokens) and state.collector_waiting
             caption = Text(
-                "results wait here until every worker has finished" if waiting else "",
+                "results wait until every worker is done" if waiting else "",
                 style="yellow",
             )
             blocked = False
