@@ -155,3 +155,22 @@ def test_a_timeline_over_fixed_seconds_leaves_the_time_after_the_run_blank() -> 
     # the run fills a quarter of the 20 columns (the column it ends in too); no dots after it
     assert row == "█████·", row
     assert lines[-1].strip().endswith("0.00s")  # 2 ns + 40 ns, in seconds
+
+
+def test_a_worker_killed_a_moment_into_a_task_still_shows_its_cross() -> None:
+    from core.events import TaskDone
+    from tui.rich_views import timeline_row
+
+    state = _started_run()
+    state.apply_all(
+        [
+            TaskStarted(10, 0, 0, 1),
+            TaskDone(50, 0, 0, 10, "1"),
+            TaskQueued(50, 1, "2"),
+            TaskStarted(50, 1, 0, 1),  # killed the same instant it took its next task
+            TaskRequeued(50, 1, 0, 2),
+            WorkerExited(50, 0, 100, -9, "SIGKILL", "killed by SIGKILL"),
+        ]
+    )
+    row = timeline_row(list(state.lanes[0].bars), 0, 100, 10).plain
+    assert row == "·████✖····"

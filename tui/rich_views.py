@@ -104,6 +104,10 @@ def _column_bars(bars: list[Bar], t0: int, span: int, width: int) -> list[Bar | 
             overlap = min(hi, bar.end) - max(lo, bar.start)
             if overlap > cover[col]:
                 cover[col], cells[col] = overlap, bar
+    for bar in bars:  # a worker's death always shows, however short the task it died in
+        if bar.killed and t0 <= bar.end <= t0 + span:  # its last column, as drawn above
+            last = max(bar.start - t0, bar.end - 1 - t0) * width // span
+            cells[min(width - 1, last)] = bar
     return cells
 
 
