@@ -188,6 +188,11 @@ class RunState:
         """The collector lane (a process in Task 3, the main process in Task 2)."""
         return self.lanes.get(COLLECTOR) or self.lanes.get(MAIN)
 
+    def process_lanes(self) -> list[Lane]:
+        """The lanes a summary or timeline lists: the workers in order, then the collector."""
+        collector = self.collector()
+        return [*self.workers(), *([collector] if collector is not None else [])]
+
     # -- the fold --------------------------------------------------------------------------
 
     def apply_all(self, events: Iterable[Event]) -> RunState:
@@ -275,12 +280,13 @@ class RunState:
 
     def _cut_short(self, lane: Lane, task: int, t: int) -> None:
         """The lane's worker died in the middle of ``task``: draw what it did of it."""
-        if lane.task == task and lane.status == "busy":
+        if lane.task != task:
+            return
+        if lane.status == "busy":
             lane.bars.append(Bar(task, self._label(task), lane.since, t, False, killed=True))
             lane.busy_ns += max(0, t - lane.since)
             lane.status, lane.since = "idle", t  # its exit comes next (it adds no busy time)
-        if lane.task == task:
-            lane.task = None
+        lane.task = None
 
     def _on_requeued(self, e: TaskRequeued) -> None:
         self.requeued += 1

@@ -61,7 +61,7 @@ def summarize(state: RunState) -> RunSummary:
     """Compute the summary of a run (finished or not)."""
     now = state.now
     lanes = []
-    for lane in [*state.workers(), *([c] if (c := state.collector()) else [])]:
+    for lane in state.process_lanes():
         if lane.status in ("exited", "killed"):
             end = lane.exit_reason or lane.status
         else:

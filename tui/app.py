@@ -241,9 +241,7 @@ class MpscopeApp(App[int]):
         if message.run_id != self.run_id:
             return
         if self.writer is not None:
-            self.writer.close()
-            self.notify(f"recorded {self.writer.count} events to {self.writer.path}")
-            self._recorded_to = self.writer.path
+            self._close_recording(self.writer)
             self.writer = None
             self.record_path = None
         self._paint(force=True)
@@ -525,12 +523,16 @@ class MpscopeApp(App[int]):
             return
         writer.write(self.kept)
         if self.state.finished:
-            writer.close()
-            self.notify(f"recorded {writer.count} events to {path}")
-            self._recorded_to = path
+            self._close_recording(writer)
             return
         self.writer = writer
         self.notify(f"recording to {path}")
+
+    def _close_recording(self, writer: RecordingWriter) -> None:
+        """The run's whole recording is written: say where (and remember it, for ``R``)."""
+        writer.close()
+        self.notify(f"recorded {writer.count} events to {writer.path}")
+        self._recorded_to = writer.path
 
     def action_screenshot(self) -> None:
         """Save an SVG screenshot in the current folder (tokens in the air land first: a still

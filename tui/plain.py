@@ -79,8 +79,7 @@ class _EventPrinter:
 
     def summary(self) -> None:
         self._print_held()
-        state = self.state
-        lanes = [*state.workers(), *([c] if (c := state.collector()) else [])]
+        lanes = self.state.process_lanes()
         label = max((len(lane.title) for lane in lanes), default=26) + 2  # and the column gap
         width = max(20, min(100, self.console.width - label))
         self.console.print()

@@ -68,7 +68,7 @@ def live_view(state: RunState) -> RenderableType:
     table.add_column("done", justify="right")
     table.add_column("failed", justify="right")
     table.add_column("last line" if state.mode == "print" else "util", justify="left")
-    lanes = [*state.workers(), *([c] if (c := state.collector()) else [])]
+    lanes = state.process_lanes()
     for lane in lanes:
         extra = lane.last_line if state.mode == "print" else f"{lane.utilisation(state.now):4.0%}"
         table.add_row(
@@ -111,12 +111,15 @@ def _column_bars(bars: list[Bar], t0: int, span: int, width: int) -> list[Bar | 
     return cells
 
 
-def timeline_row(bars: list[Bar], t0: int, span: int, width: int) -> Text:
+def timeline_row(bars: list[Bar], t0: int, span: int, width: int, until: int | None = None) -> Text:
     """One lane of the Gantt: coloured blocks where it worked, dots where it idled; a task
-    its worker died in is shaded and ends in a red ✖."""
+    its worker died in is shaded and ends in a red ✖. Columns after time ``until`` (the run's
+    present) have not happened yet: they stay blank."""
     text = Text()
     run_style, run_char, run_length = "", "", 0
     cells = _column_bars(bars, t0, span, width)
+    if until is not None:
+        cells = cells[: max(0, min(width, (until - t0) * width // span + 1))]
     for col, cell in enumerate(cells):  # one span per run of equal cells
         if cell is None:
             style, char = "grey35", "·"
@@ -138,7 +141,7 @@ def timeline_row(bars: list[Bar], t0: int, span: int, width: int) -> Text:
 def gantt(state: RunState, width: int = 60, seconds: float | None = None) -> RenderableType:
     """Per-process timeline of the run, on one shared time axis; ``seconds`` fixes the axis's
     length (at least the run's own), so that two runs drawn alike compare by length."""
-    lanes = [*state.workers(), *([c] if (c := state.collector()) else [])]
+    lanes = state.process_lanes()
     starts = [b.start for lane in lanes for b in lane.bars]
     t0 = min(starts) if starts else 0
     t0 = min([t0, *[lane.ready_at for lane in lanes if lane.ready_at is not None]])
@@ -146,9 +149,8 @@ def gantt(state: RunState, width: int = 60, seconds: float | None = None) -> Ren
     table = Table(box=None, show_header=False, pad_edge=False)
     table.add_column("lane", no_wrap=True)
     table.add_column("timeline", no_wrap=True)
-    ran = min(width, (state.now - t0) * width // span + 1)  # past the run's end: blank
     for lane in lanes:
-        row = timeline_row(list(lane.bars), t0, span, width)[:ran]
+        row = timeline_row(list(lane.bars), t0, span, width, until=state.now)
         table.add_row(Text(lane.title, style="bold"), row)
     axis = Text(
         f"{t0 / 1e9:.2f}s".ljust(width - 8) + f"{(t0 + span) / 1e9:.2f}s".rjust(8), style="dim"
@@ -205,16 +207,11 @@ def summary_view(
         parts.reverse()
     if timeline:
         parts += [Text("timeline", style="bold"), gantt(state, width, timeline_seconds)]
-    shown = SUMMARY_LISTED
-    failures = list(state.failures)[-shown:]
-    if state.failed > len(failures):
-        earlier = state.failed - len(failures)
-        parts.append(Text(f"… {earlier} more failed before these", style="red"))
-    for failure in failures:
-        parts.append(Text(f"failed task {failure.label}: {failure.error}", style="red"))
-    lost = list(state.lost_tasks)[-shown:]
-    if state.lost > len(lost):
-        parts.append(Text(f"… {state.lost - len(lost)} more lost before these", style="red"))
-    for _task, label, reason in lost:
-        parts.append(Text(f"lost task {label}: {reason}", style="red"))
+    failed = [f"failed task {f.label}: {f.error}" for f in state.failures]
+    lost = [f"lost task {label}: {reason}" for _task, label, reason in state.lost_tasks]
+    for what, count, lines in (("failed", state.failed, failed), ("lost", state.lost, lost)):
+        named = lines[-SUMMARY_LISTED:]  # the latest; the others are counted
+        if count > len(named):
+            parts.append(Text(f"… {count - len(named)} more {what} before these", style="red"))
+        parts.extend(Text(line, style="red") for line in named)
     return Group(*parts)

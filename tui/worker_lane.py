@@ -164,9 +164,8 @@ class WorkerLane(Widget):
             bars = list(lane.bars)
             if lane.status == "busy" and lane.task is not None:
                 bars.append(Bar(lane.task, lane.task_label, lane.since, state.now, True))
-            row = timeline_row(bars, start, span, columns)
-            if not state.finished:  # what has not happened yet is blank, not idle dots
-                row = row[: min(columns, now_col + 1)]
+            until = None if state.finished else state.now  # the future is blank, not idle
+            row = timeline_row(bars, start, span, columns, until)
             self._timeline_key, self._timeline = key, Text("  ").append_text(row)
         return self._timeline
 
