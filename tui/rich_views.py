@@ -199,8 +199,8 @@ def summary_view(
         totals.append(f": {summary.message}")
     totals.append(f"\n{summary.ledger_line}", style="green" if summary.balanced else "red")
     totals.append(
-        f"   collected {summary.collected}   re-queued {summary.requeued}"
-        f"   wall {summary.wall_s:.2f}s (work {summary.work_s:.2f}s: first task to last result)"
+        f"\ncollected {summary.collected}   re-queued {summary.requeued}"
+        f"   wall {summary.wall_s:.2f}s   work {summary.work_s:.2f}s"  # work: first task to last
     )
     parts: list[RenderableType] = [summary_table(summary, compact), totals]
     if compact:
