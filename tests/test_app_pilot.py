@@ -852,3 +852,13 @@ async def test_ctrl_s_lands_the_tokens_in_the_air_before_the_picture_is_taken(
         await quit_app(pilot)
     assert flying_when_saved == [False]
     assert len(list(tmp_path.glob("*.svg"))) == 1
+
+
+async def test_a_paint_or_resize_that_fires_while_the_app_shuts_down_is_harmless() -> None:
+    # a timer or a resize queued just before quitting can still run once the screens are gone
+    app = replay_app("task3")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: finished_and_shown(app), 5, "the replayed run")
+    app._paint(force=True)
+    app._sync_dock()
+    app._fly()

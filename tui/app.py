@@ -255,8 +255,15 @@ class MpscopeApp(App[int]):
 
     # -- painting ----------------------------------------------------------------------------
 
+    @property
+    def _closing_down(self) -> bool:
+        """The app is shutting down: its widgets may already be gone, so paint nothing."""
+        return not self._running or self._closing
+
     def _paint(self, force: bool = False) -> None:
         """Repaint what changed; nothing at all when nothing did."""
+        if self._closing_down:  # a timer or a resize can still fire while the screens go
+            return
         state = self.state
         self.query_one(EventLog).flush(now=force)
         if not force and state.revision == self._painted:
@@ -297,7 +304,7 @@ class MpscopeApp(App[int]):
                 self._sync_queue_strips()
 
     def _fly(self) -> None:
-        if self.flights.active:
+        if self.flights.active and not self._closing_down:
             self.flights.step()
 
     def _launch_flights(self, events: list[Event]) -> None:
@@ -568,6 +575,8 @@ class MpscopeApp(App[int]):
 
     def _sync_dock(self) -> None:
         """The bottom dock is shown only when it holds something."""
+        if self._closing_down:
+            return
         log = self.query_one(EventLog)
         summary = self.query_one(SummaryPanel)
         self.query_one("#dock").display = not log.has_class("-hidden") or summary.has_class(
