@@ -861,4 +861,43 @@ async def test_a_paint_or_resize_that_fires_while_the_app_shuts_down_is_harmless
         await wait_for(pilot, lambda: finished_and_shown(app), 5, "the replayed run")
     app._paint(force=True)
     app._sync_dock()
-    app._fly()
+    app._frame()
+
+
+async def test_tokens_take_off_and_move_in_the_frame_that_repaints_so_textual_lays_out_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # moving a token is a layout of the whole screen: one clock for painting, taking off and
+    # flying keeps it to about one layout a frame (two clocks and take-offs on arrival made
+    # twice as many, and the app's CPU at the 15% goal was half tokens). A token whose label is
+    # wider than the last one's asks for one more layout once it is laid out: hence the slack
+    from textual.screen import Screen
+
+    app = MpscopeApp(scenario(count=40, work_time=0.15))
+    frames = layouts = 0
+    frame = app._frame
+    refresh_layout = Screen._refresh_layout
+
+    def counting_frame() -> None:
+        nonlocal frames
+        frames += 1
+        frame()
+
+    def counting_layout(screen: Screen[Any], *args: Any, **kwargs: Any) -> None:
+        nonlocal layouts
+        layouts += 1
+        refresh_layout(screen, *args, **kwargs)
+
+    monkeypatch.setattr(app, "_frame", counting_frame)
+    monkeypatch.setattr(Screen, "_refresh_layout", counting_layout)
+    async with driving(app) as pilot:
+        await wait_for(pilot, lambda: app.flights.active, 20, "a token in the air")
+        frames = layouts = 0
+        took_off = 0
+        while frames < 16:
+            took_off += app.flights.active
+            await pilot.pause(0.02)
+        counted = (frames, layouts)
+        await quit_app(pilot)
+    assert took_off  # tokens were flying meanwhile
+    assert counted[1] <= counted[0] * 5 // 4 + 2, "{1} layouts in {0} frames".format(*counted)

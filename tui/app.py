@@ -54,9 +54,8 @@ from tui.run_header import RunHeader
 from tui.summary_panel import SummaryPanel
 from tui.worker_lane import WorkerLane
 
-FPS = 6  # frames a second while events arrive
+FPS = 8  # frames a second while anything moves: one clock paints and flies tokens together
 TICK_FPS = 4  # frames a second when only the clocks move
-FLIGHT_FPS = 8
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
 MAX_KEPT_EVENTS = 500_000
 SIDE_BY_SIDE_WIDTH = 110  # columns from which the generator stepper shows beside the lanes
@@ -128,6 +127,7 @@ class MpscopeApp(App[int]):
         self._recorded_to: Path | None = None  # where the current run's whole recording went
         self._log_order = LogOrder()
         self.flights = Flights()
+        self._to_fly: list[Event] = []  # events whose tokens take off at the next frame
         self._painted = -1
         self._layout_mode: str | None = None
         self._last_paint = 0.0
@@ -150,8 +150,7 @@ class MpscopeApp(App[int]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.set_interval(1 / FPS, self._paint)
-        self.set_interval(1 / FLIGHT_FPS, self._fly)
+        self.set_interval(1 / FPS, self._frame)
         self._sync_width()
         self._sync_dock()
         if self.autostart:
@@ -171,7 +170,7 @@ class MpscopeApp(App[int]):
         run_id = self.run_id
         self.state = RunState()
         self.kept, self.kept_all = [], True
-        self.flights.clear()
+        self._land_tokens()
         self.query_one(LanesView).reset()
         self.query_one(EventLog).clear()
         self.query_one(SummaryPanel).remove_class("-shown")
@@ -210,8 +209,8 @@ class MpscopeApp(App[int]):
             return
         events = message.events
         log = self.query_one(EventLog)
-        if len(events) <= MAX_FLYING_BATCH:
-            self._launch_flights(events)
+        if len(events) + len(self._to_fly) <= MAX_FLYING_BATCH:
+            self._to_fly.extend(events)  # they take off at the next frame, with its repaint
         logged: list[tuple[int, list[Text]]] = []
         # a fast live run: only the last events of a batch get a log line; a replay: all
         tail = max(0, len(events) - MAX_LOGGED_PER_BATCH) if self.replay_events is None else 0
@@ -260,10 +259,20 @@ class MpscopeApp(App[int]):
         """The app is shutting down: its widgets may already be gone, so paint nothing."""
         return not self._running or self._closing
 
+    def _frame(self) -> None:
+        """One frame: tokens take off from where the screen still shows them, the screen is
+        repainted, tokens in the air move. Done together, Textual lays the screen out once."""
+        self._paint()
+        if self.flights.active and not self._closing_down:
+            self.flights.step()
+
     def _paint(self, force: bool = False) -> None:
         """Repaint what changed; nothing at all when nothing did."""
         if self._closing_down:  # a timer or a resize can still fire while the screens go
             return
+        if self._to_fly:  # before the repaint: a token starts where its task is still drawn
+            self._launch_flights(self._to_fly)
+            self._to_fly = []
         state = self.state
         self.query_one(EventLog).flush(now=force)
         if not force and state.revision == self._painted:
@@ -302,10 +311,6 @@ class MpscopeApp(App[int]):
                     else ("collector: the main process (Task 2 collects after the workers)")
                 )
                 self._sync_queue_strips()
-
-    def _fly(self) -> None:
-        if self.flights.active and not self._closing_down:
-            self.flights.step()
 
     def _launch_flights(self, events: list[Event]) -> None:
         if not self.animate or self.size.height < 20 or self.speed > 2 or self.instant:
@@ -541,11 +546,16 @@ class MpscopeApp(App[int]):
         self.notify(f"recorded {writer.count} events to {writer.path}")
         self._recorded_to = writer.path
 
+    def _land_tokens(self) -> None:
+        """Tokens in the air, and those about to take off, are put down at once."""
+        self.flights.clear()
+        self._to_fly = []
+
     def action_screenshot(self) -> None:
         """Save an SVG screenshot in the current folder (tokens in the air land first: a still
         picture shows every label whole)."""
         if self.flights.active:
-            self.flights.clear()
+            self._land_tokens()
             self.call_after_refresh(self._save_screenshot)
         else:
             self._save_screenshot()
@@ -597,7 +607,7 @@ class MpscopeApp(App[int]):
         """Flying tokens on or off (off saves a few percent of a core)."""
         self.animate = not self.animate
         if not self.animate:
-            self.flights.clear()
+            self._land_tokens()
         self.notify(f"flying tokens {'on' if self.animate else 'off'}")
 
     def action_toggle_stepper(self) -> None:
@@ -612,7 +622,7 @@ class MpscopeApp(App[int]):
             self.query_one("#body").mount(panel)
         panel.toggle_class("-shown")
         self.query_one("#body").set_class(panel.has_class("-shown"), "-stepping")
-        self.flights.clear()  # tokens in the air were bound for a layout that is changing
+        self._land_tokens()  # tokens in the air were bound for a layout that is changing
         self._sync_width()
         self.call_after_refresh(self._paint, True)
         if panel.has_class("-shown"):
