@@ -664,10 +664,17 @@ def _lane_anchor(lane: WorkerLane | None) -> Offset | None:
 QUIT_GRACE_S = 10.0
 
 
+# set once the processes are being stopped for good: a signal arriving then must not stop them
+# again from its handler, which runs inside the very code it interrupted and would wait forever
+# on a lock that code holds (the forkserver's, the engines')
+_STOPPING_PROCESSES = threading.Event()
+
+
 def _hard_exit(signum: int) -> None:
     """Stop every run process, then leave at once, without touching the terminal again."""
     from core.engine import shutdown
 
+    _STOPPING_PROCESSES.set()
     shutdown()
     os._exit(128 + signum)
 
@@ -675,9 +682,12 @@ def _hard_exit(signum: int) -> None:
 def _install_signal_handlers(app: MpscopeApp) -> dict[int, Any]:
     """SIGTERM quits the orderly way (children stopped first, terminal restored), with a
     deadline; SIGHUP means the terminal is gone, so the processes are stopped and the app
-    leaves at once (restoring a terminal that is gone would hang)."""
+    leaves at once (restoring a terminal that is gone would hang). A signal that arrives while
+    the processes are already being stopped is ignored: that stopping ends the program."""
 
     def on_signal(signum: int, _frame: object) -> None:
+        if _STOPPING_PROCESSES.is_set():
+            return
         if signum == signal.SIGHUP or app._stopping:
             _hard_exit(signum)
         app.exit_code = 128 + signum
@@ -692,10 +702,12 @@ def _install_signal_handlers(app: MpscopeApp) -> dict[int, Any]:
 def _run(app: MpscopeApp) -> int:
     from core.engine import shutdown
 
+    _STOPPING_PROCESSES.clear()
     previous = _install_signal_handlers(app)
     try:
         result = app.run()
     finally:
+        _STOPPING_PROCESSES.set()
         shutdown()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
