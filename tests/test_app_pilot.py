@@ -364,6 +364,19 @@ async def test_task_1_runs_to_its_end_after_1() -> None:
         assert app.state.outcome == "completed"
         assert [lane.lines for lane in app.state.workers()] == [3, 3]
         assert "done 2 + failed 0 + lost 0 = 2 tasks" in summary_text(app)
+        run = app.run_id
+        # Task 1 again: still without the queues it does not have, even when its first events
+        # arrive before the first frame of the new run is painted
+        paint = app._paint
+        app._paint = lambda force=False: None  # type: ignore[method-assign]
+        await pilot.press("r")
+        await wait_for(pilot, lambda: app.run_id > run and app.state.mode == "print", what="r")
+        app._paint = paint  # type: ignore[method-assign]
+        await wait_for(pilot, lambda: app._painted == app.state.revision, what="a frame")
+        assert not app.state.finished
+        for box in ("#task-queue", "#result-queue", "#collector-box"):
+            assert not app.query_one(box).display, box
+        await wait_for(pilot, lambda: finished_and_shown(app), what="Task 1 again")
         await quit_app(pilot)
 
 

@@ -178,6 +178,7 @@ class MpscopeApp(App[int]):
         self.query_one(EventLog).set_class(self.size.height < LOG_MIN_HEIGHT, "-hidden")
         self._sync_dock()
         self._painted = -1
+        self._layout_mode = None  # the new run's first frame lays out for its mode
         self._recorded_to = None
         self._log_order = LogOrder()
 
