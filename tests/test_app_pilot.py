@@ -843,6 +843,13 @@ async def test_on_a_narrow_terminal_the_stepper_takes_the_whole_width_and_g_goes
         await pilot.press("g")
         await wait_for(pilot, lambda: 0 < stepper().width < 80, 5, "the stepper beside")
         assert pipeline().width > 60
+        # resized while the stepper shows: it takes the whole width, then gives it back
+        await pilot.resize_terminal(80, 24)
+        await wait_for(pilot, lambda: stepper().width == 80, 5, "the stepper, whole width")
+        assert not pipeline()
+        await pilot.resize_terminal(140, 40)
+        await wait_for(pilot, lambda: 0 < stepper().width < 80, 5, "the stepper beside again")
+        assert pipeline().width > 60
 
 
 async def test_ctrl_s_lands_the_tokens_in_the_air_before_the_picture_is_taken(

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -156,9 +156,9 @@ class MpscopeApp(App[int]):
         if self.autostart:
             self.call_after_refresh(self.start_run)
 
-    def on_resize(self) -> None:
+    def on_resize(self, event: events.Resize) -> None:
         """Widths changed: lay every line out again (and fold or unfold the queues)."""
-        self._sync_width()
+        self._sync_width(event.size.width)  # self.size may still be the old one here
         self.call_after_refresh(self._sync_dock)
         self.call_after_refresh(self._paint, True)
 
@@ -579,10 +579,11 @@ class MpscopeApp(App[int]):
         if not log.has_class("-hidden"):
             log.pending_scroll_to_end()
 
-    def _sync_width(self) -> None:
+    def _sync_width(self, width: int | None = None) -> None:
         """Below ``SIDE_BY_SIDE_WIDTH`` columns the stepper takes the whole width while shown
         (beside the lanes it would leave them a sliver); ``g`` switches between the two."""
-        self.query_one("#body").set_class(self.size.width < SIDE_BY_SIDE_WIDTH, "-narrow")
+        narrow = (self.size.width if width is None else width) < SIDE_BY_SIDE_WIDTH
+        self.query_one("#body").set_class(narrow, "-narrow")
 
     def _sync_dock(self) -> None:
         """The bottom dock is shown only when it holds something."""
