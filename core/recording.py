@@ -9,6 +9,7 @@ file is reported, never half-shown.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Final
@@ -58,6 +59,80 @@ class RecordingWriter:
         """Close the file (idempotent)."""
         if not self._file.closed:
             self._file.close()
+
+
+class RunRecorder:
+    """One run's events on their way to a recording, fed by the thread that reads the run.
+
+    Until it records, it keeps the run's events (up to ``keep_at_most``), so that a recording
+    started half-way still begins at the run's start; once it records, it writes every batch
+    as it comes. Fed before the app sees a batch, it records what the run says after the app
+    stopped listening too (a quit or a restart mid-run), so a recording ends as its run did.
+    Thread-safe: fed from one thread, told to record or close from another.
+    """
+
+    def __init__(self, keep_at_most: int) -> None:
+        self._lock = threading.Lock()
+        self._kept: list[Event] | None = []
+        self._keep_at_most = keep_at_most
+        self._writer: RecordingWriter | None = None
+        self.seen = 0  # events fed so far
+        self.error: str | None = None  # why writing stopped early, if it did
+
+    @property
+    def writer(self) -> RecordingWriter | None:
+        """The file being written, while recording."""
+        return self._writer
+
+    @property
+    def keeps_the_start(self) -> bool:
+        """True while the run's events are kept from its start (not recording, not too many)."""
+        return self._kept is not None
+
+    @property
+    def kept(self) -> list[Event] | None:
+        """The events kept so far; None once too many to keep, or once recording."""
+        with self._lock:
+            return None if self._kept is None else list(self._kept)
+
+    def feed(self, events: list[Event]) -> None:
+        """A batch of the run's events, in order."""
+        with self._lock:
+            self.seen += len(events)
+            if self._writer is not None:
+                self._write(events)
+            elif self._kept is not None:
+                self._kept.extend(events)
+                if len(self._kept) > self._keep_at_most:
+                    self._kept = None
+
+    def record_to(self, writer: RecordingWriter) -> bool:
+        """Write the kept events to ``writer``, then every later batch; False (and nothing
+        written) when the run's start is no longer kept."""
+        with self._lock:
+            if self._kept is None:
+                return False
+            self._writer = writer
+            self._write(self._kept)
+            self._kept = None
+            return True
+
+    def close(self) -> RecordingWriter | None:
+        """Stop recording and close the file; the writer that was closed, if any."""
+        with self._lock:
+            writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.close()
+        return writer
+
+    def _write(self, events: list[Event]) -> None:
+        assert self._writer is not None
+        try:
+            self._writer.write(events)
+        except OSError as exc:  # a full disk must not stop the run: the recording stops
+            self.error = f"recording to {self._writer.path} stopped: {exc.strerror or exc}"
+            self._writer.close()
+            self._writer = None
 
 
 def _text_lines(handle: IO[bytes], path: Path) -> Iterator[tuple[int, str]]:

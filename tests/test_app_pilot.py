@@ -315,8 +315,9 @@ async def test_r_restarts_with_new_worker_processes() -> None:
         await wait_for(
             pilot, lambda: app.run_id > old_run and spawned(app), what="the second run's workers"
         )
-        assert isinstance(app.kept[0], RunStarted)
-        assert sum(isinstance(event, RunStarted) for event in app.kept) == 1
+        kept = app.recorder.kept
+        assert kept is not None and isinstance(kept[0], RunStarted)
+        assert sum(isinstance(event, RunStarted) for event in kept) == 1
         new_pids = {lane.pid for lane in app.state.workers()}
         assert new_pids.isdisjoint(old_pids)
         assert not any(psutil.pid_exists(pid) for pid in old_pids)  # joined by the restart
@@ -364,9 +365,16 @@ async def test_task_1_runs_to_its_end_after_1() -> None:
         assert app.state.outcome == "completed"
         assert [lane.lines for lane in app.state.workers()] == [3, 3]
         assert "done 2 + failed 0 + lost 0 = 2 tasks" in summary_text(app)
+        await quit_app(pilot)
+
+
+async def test_task_1_restarted_still_has_no_queues_whatever_arrives_first() -> None:
+    # its first events may arrive before the new run's first frame is painted: hold the
+    # frames back until they have, then look at the first one
+    app = MpscopeApp(scenario(mode="print", print_count=30))
+    async with driving(app) as pilot:
+        await wait_for(pilot, lambda: finished_and_shown(app), what="Task 1")
         run = app.run_id
-        # Task 1 again: still without the queues it does not have, even when its first events
-        # arrive before the first frame of the new run is painted
         paint = app._paint
         app._paint = lambda force=False: None  # type: ignore[method-assign]
         await pilot.press("r")
@@ -376,7 +384,6 @@ async def test_task_1_runs_to_its_end_after_1() -> None:
         assert not app.state.finished
         for box in ("#task-queue", "#result-queue", "#collector-box"):
             assert not app.query_one(box).display, box
-        await wait_for(pilot, lambda: finished_and_shown(app), what="Task 1 again")
         await quit_app(pilot)
 
 
@@ -571,6 +578,28 @@ async def test_f_makes_the_next_task_fail_and_e_shows_its_traceback() -> None:
 # -- R: record, ctrl+s: screenshot ------------------------------------------------------------
 
 
+@pytest.mark.parametrize("key", ["q", "r"])
+async def test_a_recording_stopped_mid_run_by_quitting_or_restarting_ends_as_its_run_did(
+    tmp_path: Path, key: str
+) -> None:
+    # the run's last words (stopped, the workers' exits, run finished) come after the app has
+    # stopped listening to it: they must reach the file all the same
+    path = tmp_path / "mid.jsonl"
+    app = MpscopeApp(scenario(count=40, work_time=0.2), record=str(path))
+    async with driving(app) as pilot:
+        await wait_for(pilot, lambda: app.state.done >= 2, what="a run under way")
+        await pilot.press(key)
+        if key == "r":
+            await wait_for(pilot, lambda: app.run_id > 1 and spawned(app), what="the new run")
+            await quit_app(pilot)
+        else:
+            await wait_for(pilot, lambda: app.return_code is not None, what="q to exit")
+    events = read_recording(path)
+    assert isinstance(events[0], RunStarted)
+    assert is_complete(events), type(events[-1]).__name__
+    assert isinstance(events[-1], RunFinished) and events[-1].outcome == "stopped"
+
+
 async def test_R_records_the_run_to_a_file_in_the_current_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -580,20 +609,20 @@ async def test_R_records_the_run_to_a_file_in_the_current_folder(
         seen = notifications(app)
         await wait_for(pilot, lambda: spawned(app), what="the workers")
         await pilot.press("R")
-        assert app.writer is not None
+        assert app.recorder.writer is not None
         assert any("recording to mpscope-" in note for note in seen)
         await wait_for(pilot, lambda: "● REC" in header_text(app), 5, "REC in header")
         await pilot.press("R")
         assert any("already recording" in note for note in seen)
         await wait_for(pilot, lambda: finished_and_shown(app), what="the end of the run")
-        assert app.writer is None
+        assert app.recorder.writer is None
         files = sorted(tmp_path.glob("mpscope-*.jsonl"))
         assert len(files) == 1
         events = read_recording(files[0])
         assert isinstance(events[0], RunStarted)
         assert isinstance(events[-1], RunFinished) and is_complete(events)
         assert events[-1].outcome == "completed"
-        assert len(events) == len(app.kept)
+        assert len(events) == app.recorder.seen
         assert sum(1 for e in events if type(e).__name__ == "TaskDone") == 24
         await pilot.press("R")  # the finished run is recorded already: no second copy
         assert any("already recorded in mpscope-" in note for note in seen)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,7 @@ from core.recording import (
     FORMAT,
     RecordingError,
     RecordingWriter,
+    RunRecorder,
     header_line,
     is_complete,
     iter_recording,
@@ -291,3 +293,50 @@ def test_invalid_utf8_in_an_event_line_names_that_line(tmp_path: Path) -> None:
     ).encode() + b'{"kind":"note","t":0,"level":"info","text":"\xe9"}\n'
     path.write_bytes(data)
     assert "line 5" in _error(path)
+
+
+# -- RunRecorder: a run's events on their way to a file ----------------------------------------
+
+
+def _queued(n: int) -> list[Event]:
+    return [TaskQueued(i, i, str(i + 1), 1) for i in range(n)]
+
+
+def test_the_recorder_keeps_the_start_until_told_to_record_then_writes_every_batch(
+    tmp_path: Path,
+) -> None:
+    recorder = RunRecorder(keep_at_most=10)
+    recorder.feed(_queued(3))
+    assert recorder.keeps_the_start and recorder.kept is not None and len(recorder.kept) == 3
+    assert recorder.record_to(RecordingWriter(tmp_path / "r.jsonl"))
+    assert not recorder.keeps_the_start  # nothing kept twice: it is in the file
+    recorder.feed(_queued(5)[3:])
+    writer = recorder.close()
+    assert writer is not None and writer.count == 5 and recorder.writer is None
+    lines = (tmp_path / "r.jsonl").read_text().splitlines()
+    assert lines[0] == header_line()
+    assert [json.loads(line)["task"] for line in lines[1:]] == [0, 1, 2, 3, 4]
+    assert recorder.seen == 5
+
+
+def test_the_recorder_stops_keeping_past_its_cap_and_then_cannot_record_from_the_start(
+    tmp_path: Path,
+) -> None:
+    recorder = RunRecorder(keep_at_most=4)
+    recorder.feed(_queued(5))
+    assert not recorder.keeps_the_start and recorder.kept is None
+    assert not recorder.record_to(RecordingWriter(tmp_path / "late.jsonl"))
+    assert recorder.writer is None
+
+
+def test_a_write_that_fails_stops_the_recording_not_the_run(tmp_path: Path) -> None:
+    class FullDisk(RecordingWriter):
+        def write(self, events: Iterable[Event]) -> None:
+            raise OSError(28, "No space left on device")
+
+    recorder = RunRecorder(keep_at_most=10)
+    recorder.feed(_queued(1))
+    recorder.record_to(FullDisk(tmp_path / "full.jsonl"))
+    recorder.feed(_queued(2)[1:])  # does not raise: the run goes on
+    assert recorder.writer is None and recorder.close() is None
+    assert recorder.error is not None and "No space left on device" in recorder.error

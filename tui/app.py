@@ -41,7 +41,7 @@ from core.events import (
     WorkerExited,
 )
 from core.log_order import LogOrder
-from core.recording import RecordingError, RecordingWriter
+from core.recording import RecordingError, RecordingWriter, RunRecorder
 from core.scenario import MAX_WORKERS, MODE_TITLES, Scenario
 from core.state import RunState
 from tui.bridge import EventSource, LiveSource, ReplaySource
@@ -120,10 +120,8 @@ class MpscopeApp(App[int]):
         self.source: EventSource | None = None
         self.run_id = 0
         self.speed = 1 / self.scenario.time_scale
-        self.kept: list[Event] = []
-        self.kept_all = True
         self.record_path = record
-        self.writer: RecordingWriter | None = None
+        self.recorder = RunRecorder(MAX_KEPT_EVENTS)  # the current run's events, for R
         self._recorded_to: Path | None = None  # where the current run's whole recording went
         self._log_order = LogOrder()
         self.flights = Flights()
@@ -169,7 +167,7 @@ class MpscopeApp(App[int]):
         self.run_id += 1
         run_id = self.run_id
         self.state = RunState()
-        self.kept, self.kept_all = [], True
+        recorder = self.recorder = RunRecorder(MAX_KEPT_EVENTS)
         self._land_tokens()
         self.query_one(LanesView).reset()
         self.query_one(EventLog).clear()
@@ -182,17 +180,20 @@ class MpscopeApp(App[int]):
         self._recorded_to = None
         self._log_order = LogOrder()
 
-        def post(events: list[Event] | None) -> None:
+        def post(events: list[Event] | None) -> None:  # called on the source's thread
+            if events is not None and live:
+                recorder.feed(events)  # even after the app stops listening (q, r mid-run)
             message = SourceEnded(run_id) if events is None else EventsArrived(run_id, events)
             self.post_message(message)
+
+        live = self.replay_events is None
 
         if self.replay_events is not None:
             self.source = ReplaySource(self.replay_events, post, self.speed, self.instant)
         else:
             scenario = dataclasses.replace(self.scenario, time_scale=1 / self.speed)
-            self.writer = None
-            if self.record_path:
-                self.writer = self._open_writer(self.record_path)
+            if self.record_path and (writer := self._open_writer(self.record_path)) is not None:
+                recorder.record_to(writer)
             self.source = LiveSource(scenario, self.notes, post)
             self.notes = []
         self.source.start()
@@ -228,21 +229,14 @@ class MpscopeApp(App[int]):
         lines = [line for _t, described in logged for line in described]
         if self.replay_events is None and self.state.scenario not in (None, self.scenario):
             self.scenario = self.state.scenario  # the engine's validated copy
-        if self.writer is not None:
-            self.writer.write(events)
-        if self.kept_all:
-            self.kept.extend(events)
-            if len(self.kept) > MAX_KEPT_EVENTS:
-                self.kept, self.kept_all = [], False
         log.add(lines)
 
     @on(SourceEnded)
     def _ended(self, message: SourceEnded) -> None:
         if message.run_id != self.run_id:
             return
-        if self.writer is not None:
-            self._close_recording(self.writer)
-            self.writer = None
+        if self.recorder.writer is not None or self.recorder.error is not None:
+            self._close_recording()
             self.record_path = None
         self._paint(force=True)
         if self.state.finished:
@@ -283,7 +277,8 @@ class MpscopeApp(App[int]):
                 return
         self._painted = state.revision
         self._last_paint = time.monotonic()
-        recording = self.writer.path.name if self.writer is not None else None
+        writer = self.recorder.writer
+        recording = writer.path.name if writer is not None else None
         with self.batch_update():
             self.query_one(RunHeader).show(
                 state,
@@ -519,33 +514,39 @@ class MpscopeApp(App[int]):
 
     def action_record(self) -> None:
         """Record this run to a file (from its start while its events are kept)."""
-        if self.writer is not None:
-            self.notify(f"already recording to {self.writer.path}")
+        recorder = self.recorder
+        if recorder.writer is not None:
+            self.notify(f"already recording to {recorder.writer.path}")
             return
         if self._recorded_to is not None:
             self.notify(f"this run is already recorded in {self._recorded_to}")
             return
-        if not self.kept_all:
-            self.notify(
-                "this run is too long to record from its start; press r, then R", severity="warning"
-            )
+        too_long = "this run is too long to record from its start; press r, then R"
+        if not recorder.keeps_the_start:
+            self.notify(too_long, severity="warning")
             return
         path = Path(time.strftime("mpscope-%Y%m%d-%H%M%S.jsonl"))
         writer = self._open_writer(str(path))
         if writer is None:
             return
-        writer.write(self.kept)
-        if self.state.finished:
-            self._close_recording(writer)
+        if not recorder.record_to(writer):  # it grew too long meanwhile
+            writer.close()
+            path.unlink(missing_ok=True)
+            self.notify(too_long, severity="warning")
             return
-        self.writer = writer
+        if self.state.finished:
+            self._close_recording()
+            return
         self.notify(f"recording to {path}")
 
-    def _close_recording(self, writer: RecordingWriter) -> None:
+    def _close_recording(self) -> None:
         """The run's whole recording is written: say where (and remember it, for ``R``)."""
-        writer.close()
-        self.notify(f"recorded {writer.count} events to {writer.path}")
-        self._recorded_to = writer.path
+        writer = self.recorder.close()
+        if self.recorder.error is not None:
+            self.notify(self.recorder.error, severity="error")
+        elif writer is not None:
+            self.notify(f"recorded {writer.count} events to {writer.path}")
+            self._recorded_to = writer.path
 
     def _land_tokens(self) -> None:
         """Tokens in the air, and those about to take off, are put down at once."""
@@ -647,9 +648,7 @@ class MpscopeApp(App[int]):
         if source is not None:
             source.stop()
             await asyncio.to_thread(source.join, 20)
-        if self.writer is not None:
-            self.writer.close()
-            self.writer = None
+        self.recorder.close()  # after the join: the run's last words are in the file
 
 
 def _lane_anchor(lane: WorkerLane | None) -> Offset | None:
