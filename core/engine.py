@@ -130,7 +130,11 @@ class Engine:
         self._announced_at = 0  # when the feeder last had them announced (monotonic ns)
         self._wanted_scale = scenario.time_scale
         self._run_started = False
+        #: the run's start (monotonic ns), moved on by each pause's length: run time leaves
+        #: pauses out (the run processes read it from ``_run_start``, a shared copy)
         self._start_ns = 0
+        self._run_start: Any = None
+        self._paused_since = 0  # monotonic ns, while paused: the run's clock stands still
         self._finished = threading.Event()
         self.outcome = ""
         #: benchmarks set this to a list: it then gets, for each TaskDone, the nanoseconds
@@ -235,6 +239,14 @@ class Engine:
                 return False
             self._paused = paused
             self._wake.notify_all()
+            now = time.monotonic_ns()
+            if paused:
+                self._paused_since = now
+            else:  # before the processes go on: their clock must not count the pause
+                self._start_ns += now - self._paused_since
+                self._paused_since = 0
+                if self._run_start is not None:
+                    self._run_start.value = self._start_ns
             for proc in self._procs.values():
                 if not proc.exited:
                     with contextlib.suppress(ProcessLookupError):
@@ -245,7 +257,8 @@ class Engine:
     # -- plumbing ------------------------------------------------------------------------------
 
     def _now(self) -> int:
-        return time.monotonic_ns() - self._start_ns
+        """Run time: nanoseconds since the start, pauses left out (still while paused)."""
+        return (self._paused_since or time.monotonic_ns()) - self._start_ns
 
     def _emit(self, events: list[Event]) -> None:
         """Hand events to the consumer, after the feeder's announcements still held back."""
@@ -269,7 +282,7 @@ class Engine:
         ``ANNOUNCE_BATCH`` tasks or ``ANNOUNCE_NS``, and before it waits.
         """
         now = time.monotonic_ns()
-        self._queued.append((now - self._start_ns, task))
+        self._queued.append(((self._paused_since or now) - self._start_ns, task))
         if len(self._queued) >= ANNOUNCE_BATCH or now - self._announced_at >= ANNOUNCE_NS:
             self._announced_at = now
             self._emit([])
@@ -324,6 +337,7 @@ class Engine:
         self._slots = ctx.Array("q", [-1] * sc.workers, lock=False)
         with self._lock:
             self._time_scale = ctx.Value("d", self._wanted_scale, lock=False)
+            self._run_start = ctx.Value("q", self._start_ns, lock=False)
             self._fail_next = ctx.Value("i", self._inject_next)
         target = worker_module.print_worker if sc.mode == "print" else worker_module.compute_worker
         if sc.mode == "print":  # Task 1: each worker's counting job is its one task
@@ -352,7 +366,7 @@ class Engine:
         process_ctx = wm.ProcessContext(
             worker,
             self.scenario,
-            self._start_ns,
+            self._run_start,
             self._task_q,
             self._result_q,
             writer,

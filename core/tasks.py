@@ -86,10 +86,16 @@ def simulated_seconds(base: float, jitter: float, seed: int, task: int, scale: f
     return max(0.0, base * (1.0 + spread) * scale)
 
 
-def run_task(function: TaskFunction, payload: Any, seconds: float, fail: bool) -> Any:
-    """Run one task the way a worker does: simulated work, then the function."""
+def run_task(
+    function: TaskFunction,
+    payload: Any,
+    seconds: float,
+    fail: bool,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Any:
+    """Run one task the way a worker does: simulated work (``sleep``), then the function."""
     if seconds > 0:
-        time.sleep(seconds)
+        sleep(seconds)
     if fail:
         raise InjectedFailure(f"task {payload!r} was marked to fail")
     return function(payload)

@@ -69,13 +69,36 @@ class ProcessContext:
 
     worker: int
     scenario: Scenario
-    run_start_ns: int
+    run_start: Any  # shared int64: the run's start (monotonic ns); see RunClock
     task_queue: Any
     result_queue: Any
     events: Any  # the write end of this process's own event pipe (no lock shared with others)
     slots: Any  # shared int64 array: the task each worker holds, NO_TASK when none
     time_scale: Any  # shared double: the speed control, read before each piece of work
     fail_next: Any  # shared int with a lock: how many of the next tasks taken must raise
+
+
+class RunClock:
+    """The run's clock in a run process: nanoseconds since the run started, paused time left
+    out. A pause suspends the processes; before resuming them the engine moves the shared start
+    on by the pause's length, so times and simulated work go on from where they stopped."""
+
+    __slots__ = ("_start",)
+
+    def __init__(self, run_start: Any) -> None:
+        self._start = run_start
+
+    def now(self) -> int:
+        """Nanoseconds of run time."""
+        start: int = self._start.value
+        return time.monotonic_ns() - start
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep ``seconds`` of run time: a pause in between does not count (a plain sleep
+        would end at once on resuming, its deadline long gone)."""
+        deadline = self.now() + int(seconds * 1e9)
+        while (left := deadline - self.now()) > 0:
+            time.sleep(left / 1e9)
 
 
 class EventBatcher:
@@ -90,9 +113,9 @@ class EventBatcher:
     (``end``).
     """
 
-    def __init__(self, send: Callable[[list[Record]], None], run_start_ns: int) -> None:
+    def __init__(self, send: Callable[[list[Record]], None], clock: Callable[[], int]) -> None:
         self._send = send
-        self._start = run_start_ns
+        self.now = clock  # nanoseconds since the run started (see RunClock)
         self._buffer: list[Record] = []
         self._oldest = 0  # the time (``t``) of the oldest buffered record
         #: the start of the work in hand (``(EventClass, t, ...)``), set without the lock: one
@@ -103,10 +126,6 @@ class EventBatcher:
         self._closed = threading.Event()
         self._ticker = threading.Thread(target=self._tick, name="events", daemon=True)
         self._ticker.start()
-
-    def now(self) -> int:
-        """Nanoseconds since the run started."""
-        return time.monotonic_ns() - self._start
 
     def begin(self, record: tuple[Any, ...]) -> None:
         """Report the start of a piece of work (its time is ``record[1]``); sent only if the
@@ -156,7 +175,7 @@ class EventBatcher:
         while not self._closed.wait(delay / 1e9):
             with self._lock:
                 delay = FLUSH_NS
-                now = time.monotonic_ns() - self._start
+                now = self.now()
                 current = self._current
                 if current is not None and current is not self._current_sent:
                     left = current[1] + FLUSH_NS - now
@@ -258,7 +277,7 @@ def _report_crash(ctx: ProcessContext, exc: BaseException) -> None:
     """Tell the engine why this process is about to die (its stderr is not on screen)."""
     text = "".join(traceback.format_exception(exc))
     with contextlib.suppress(Exception):
-        t = time.monotonic_ns() - ctx.run_start_ns
+        t = RunClock(ctx.run_start).now()
         ctx.events.send([Note(t, "error", clip(f"process crashed: {text}", MAX_TRACEBACK))])
 
 
@@ -278,7 +297,8 @@ def compute_worker(ctx: ProcessContext) -> None:
 
 def _compute(ctx: ProcessContext) -> None:
     """Take tasks until the end sentinel, put results, report."""
-    batcher = EventBatcher(ctx.events.send, ctx.run_start_ns)
+    run_clock = RunClock(ctx.run_start)
+    batcher = EventBatcher(ctx.events.send, run_clock.now)
     parent = _prepare_process(batcher, ctx.worker)
     sc = ctx.scenario
     function = resolve_task_function(sc.function)
@@ -287,12 +307,13 @@ def _compute(ctx: ProcessContext) -> None:
     batcher.emit(WorkerReady(batcher.now(), ctx.worker, pid))
     batcher.flush()
     # the loop runs once per task: what it uses is looked up once, here
-    worker, slots, put, clock, t0 = (
+    worker, slots, put, clock, t0, sleep = (
         ctx.worker,
         ctx.slots,
         ctx.result_queue.put,
         time.monotonic_ns,
-        ctx.run_start_ns,
+        ctx.run_start,  # shared: a pause moves it on (RunClock, inlined)
+        run_clock.sleep,
     )
     begin, end, scale, fail_next = batcher.begin, batcher.end, ctx.time_scale, ctx.fail_next
     failing = fail_next.get_obj()  # read without its lock; taken only when it says yes
@@ -302,17 +323,17 @@ def _compute(ctx: ProcessContext) -> None:
             break
         task, attempt, payload, fail = message
         slots[worker] = task
-        started = clock() - t0
+        started = clock() - t0.value
         begin((TaskStarted, started, task, worker, attempt))
         report: Record
         try:
             fail = fail or (failing.value > 0 and _take_injected_failure(fail_next))
             seconds = simulated_seconds(sc.work_time, sc.jitter, sc.seed, task, scale.value)
-            ok, value = True, run_task(function, payload, seconds, fail)
-            finished = clock() - t0
+            ok, value = True, run_task(function, payload, seconds, fail, sleep)
+            finished = clock() - t0.value
             report = (TaskDone, finished, task, worker, started, clip(repr(value)), attempt)
         except Exception as exc:
-            finished = clock() - t0
+            finished = clock() - t0.value
             ok, value = False, clip(f"{type(exc).__name__}: {exc}")
             text = clip("".join(traceback.format_exception(exc)), MAX_TRACEBACK)
             report = TaskFailed(finished, task, worker, started, value, text, attempt)
@@ -330,7 +351,8 @@ def print_worker(ctx: ProcessContext) -> None:
 
 def _print_counts(ctx: ProcessContext) -> None:
     """Print 1..N with a delay, as the seed's ``worker_print`` does."""
-    batcher = EventBatcher(ctx.events.send, ctx.run_start_ns)
+    run_clock = RunClock(ctx.run_start)
+    batcher = EventBatcher(ctx.events.send, run_clock.now)
     _prepare_process(batcher, ctx.worker)
     sc = ctx.scenario
     pid = os.getpid()
@@ -342,7 +364,7 @@ def _print_counts(ctx: ProcessContext) -> None:
     for count in range(1, sc.print_count + 1):
         print(f"[Worker {ctx.worker}] PID={pid} | count={count}")
         batcher.flush()
-        time.sleep(sc.print_delay * ctx.time_scale.value)
+        run_clock.sleep(sc.print_delay * ctx.time_scale.value)
     ctx.slots[ctx.worker] = NO_TASK
     output = f"printed 1..{sc.print_count}"
     batcher.emit(TaskDone(batcher.now(), ctx.worker, ctx.worker, started, output))
@@ -379,7 +401,8 @@ def collector_process(ctx: ProcessContext) -> None:
 
 def _collect(ctx: ProcessContext) -> None:
     """Drain the result queue while workers compute."""
-    batcher = EventBatcher(ctx.events.send, ctx.run_start_ns)
+    run_clock = RunClock(ctx.run_start)
+    batcher = EventBatcher(ctx.events.send, run_clock.now)
     parent = _prepare_process(batcher, COLLECTOR)
     results = QueueTaker(ctx.result_queue)
     batcher.emit(WorkerReady(batcher.now(), COLLECTOR, os.getpid()))
@@ -395,6 +418,6 @@ def _collect(ctx: ProcessContext) -> None:
         message: ResultMessage | None = _get(results, batcher, parent)
         if message is None:
             break
-        collect_one(message, COLLECTOR, sc, scale.value, now, begin, end)
+        collect_one(message, COLLECTOR, sc, scale.value, now, begin, end, run_clock.sleep)
     batcher.emit(WorkerLoopEnded(batcher.now(), COLLECTOR, "took the end sentinel"))
     batcher.close()

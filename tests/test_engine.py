@@ -14,7 +14,9 @@ from core.events import (
     MAIN,
     PrintedLine,
     RunFinished,
+    RunPaused,
     TaskCollected,
+    TaskDone,
     TaskFailed,
     TaskQueued,
     TaskRequeued,
@@ -230,6 +232,35 @@ def test_pause_suspends_the_processes_and_resume_lets_them_finish() -> None:
     _events, state = run_engine(scenario(), on_event=pause_once)
     assert seen == {"paused": True, "stopped": True}
     assert state.outcome == "completed" and state.done == 6
+
+
+def test_a_pause_is_left_out_of_run_time_and_work_goes_on_where_it_stopped() -> None:
+    # a teacher pauses mid-task to explain: run time stands still (the header's clock, every
+    # event's time), and the task in hand still takes its whole work time after resuming
+    # (suspended mid-sleep, a plain sleep would end at once on resuming)
+    work = 0.3
+    held = {"s": 0.0}
+
+    def pause_once(engine: Engine, event: object, state: object) -> None:
+        if isinstance(event, TaskStarted) and not held["s"]:
+            engine.set_paused(True)
+            frozen = engine.elapsed_ns()
+            t0 = time.monotonic()
+            time.sleep(1.0)
+            held["s"] = time.monotonic() - t0
+            assert engine.elapsed_ns() == frozen  # the run's clock stands still while paused
+            engine.set_paused(False)
+
+    wall = time.monotonic()
+    events, state = run_engine(scenario(count=4, work_time=work, jitter=0), on_event=pause_once)
+    wall = time.monotonic() - wall
+    assert state.outcome == "completed" and state.done == 4 and held["s"] >= 1.0
+    pause, resume = of_kind(events, RunPaused)
+    assert pause.paused and not resume.paused and resume.t - pause.t < 50_000_000
+    for done in of_kind(events, TaskDone):
+        assert work <= (done.t - done.started) / 1e9 < work + 0.25, done
+    run_time = events[-1].t / 1e9
+    assert run_time < wall - 0.9  # the pause is not in it
 
 
 @pytest.mark.parametrize("method", ["spawn", "fork"])

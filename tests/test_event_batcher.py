@@ -10,7 +10,7 @@ import pytest
 
 from core import worker
 from core.events import Record, TaskDone, TaskStarted
-from core.worker import EventBatcher
+from core.worker import EventBatcher, RunClock
 
 
 class Sink:
@@ -26,6 +26,12 @@ class Sink:
 
     def records(self) -> list[Record]:
         return [record for batch in self.batches for record in batch]
+
+
+def _clock() -> Any:
+    """A run clock that started now."""
+    t0 = time.monotonic_ns()
+    return lambda: time.monotonic_ns() - t0
 
 
 def _start(batcher: EventBatcher, task: int) -> tuple[Any, ...]:
@@ -47,7 +53,7 @@ def sink() -> Sink:
 
 
 def test_a_quick_task_is_reported_by_its_end_alone(sink: Sink) -> None:
-    batcher = EventBatcher(sink, time.monotonic_ns())
+    batcher = EventBatcher(sink, _clock())
     start = _start(batcher, 1)
     batcher.begin(start)
     batcher.end(_done(batcher, 1, start[1]))
@@ -57,7 +63,7 @@ def test_a_quick_task_is_reported_by_its_end_alone(sink: Sink) -> None:
 
 
 def test_long_work_has_its_start_sent_while_it_runs(sink: Sink) -> None:
-    batcher = EventBatcher(sink, time.monotonic_ns())
+    batcher = EventBatcher(sink, _clock())
     start = _start(batcher, 7)
     batcher.begin(start)
     assert sink.sent.wait(2.0), "the ticker never sent the start of long work"
@@ -68,7 +74,7 @@ def test_long_work_has_its_start_sent_while_it_runs(sink: Sink) -> None:
 
 
 def test_the_start_goes_out_once_and_after_what_came_before(sink: Sink) -> None:
-    batcher = EventBatcher(sink, time.monotonic_ns())
+    batcher = EventBatcher(sink, _clock())
     earlier = _mark(batcher, "earlier")
     batcher.emit(earlier)
     start = _start(batcher, 3)
@@ -83,7 +89,7 @@ def test_the_start_goes_out_once_and_after_what_came_before(sink: Sink) -> None:
 
 
 def test_a_full_batch_goes_out_at_once_in_order(sink: Sink) -> None:
-    batcher = EventBatcher(sink, time.monotonic_ns())
+    batcher = EventBatcher(sink, _clock())
     for i in range(worker.FLUSH_EVENTS):
         batcher.emit(_mark(batcher, i))
     assert sink.batches and len(sink.batches[0]) == worker.FLUSH_EVENTS
@@ -92,7 +98,7 @@ def test_a_full_batch_goes_out_at_once_in_order(sink: Sink) -> None:
 
 
 def test_a_lone_event_goes_out_after_the_flush_interval(sink: Sink) -> None:
-    batcher = EventBatcher(sink, time.monotonic_ns())
+    batcher = EventBatcher(sink, _clock())
     lone = _mark(batcher, "lone")
     batcher.emit(lone)
     assert sink.sent.wait(2.0), "a lone event waited for ever"
@@ -101,7 +107,7 @@ def test_a_lone_event_goes_out_after_the_flush_interval(sink: Sink) -> None:
 
 
 def test_flush_and_close_send_everything_and_stop_the_ticker(sink: Sink) -> None:
-    batcher = EventBatcher(sink, time.monotonic_ns())
+    batcher = EventBatcher(sink, _clock())
     a, b = _mark(batcher, "a"), _mark(batcher, "b")
     batcher.emit(a)
     batcher.flush()
@@ -115,7 +121,7 @@ def test_flush_and_close_send_everything_and_stop_the_ticker(sink: Sink) -> None
 def test_events_as_dataclasses_are_batched_by_their_time_too(sink: Sink) -> None:
     from core.events import Note
 
-    batcher = EventBatcher(sink, time.monotonic_ns())
+    batcher = EventBatcher(sink, _clock())
     batcher.emit(Note(batcher.now(), "info", "one"))
     # a record that is already FLUSH_NS younger than the oldest sends the batch at once
     batcher.emit(Note(batcher.now() + worker.FLUSH_NS, "info", "two"))
@@ -124,7 +130,7 @@ def test_events_as_dataclasses_are_batched_by_their_time_too(sink: Sink) -> None
 
 
 def test_many_tasks_from_a_busy_loop_keep_their_order(sink: Sink) -> None:
-    batcher = EventBatcher(sink, time.monotonic_ns())
+    batcher = EventBatcher(sink, _clock())
     for task in range(1000):
         start = _start(batcher, task)
         batcher.begin(start)
@@ -139,3 +145,36 @@ def test_many_tasks_from_a_busy_loop_keep_their_order(sink: Sink) -> None:
             assert record[2] not in seen
         else:
             seen.add(record[2])
+
+
+def test_the_run_clock_leaves_out_a_pause_its_start_was_moved_on_by() -> None:
+    class Shared:
+        value = time.monotonic_ns()
+
+    clock = RunClock(Shared)
+    before = clock.now()
+    Shared.value -= 1_000_000_000  # as if started a second earlier
+    assert clock.now() - before >= 1_000_000_000
+
+
+def test_run_time_sleep_sleeps_on_after_a_pause_by_what_was_left() -> None:
+    # a real pause stops the sleeper, and the engine moves the start on by the pause's length
+    # before resuming it; here the start moves by 0.3 s while the sleeper sleeps, which the
+    # run clock cannot tell apart: the sleep must go on for what was left, not end at its
+    # original deadline
+    class Shared:
+        value = time.monotonic_ns()
+
+    def pause_of(seconds: float) -> None:
+        time.sleep(0.05)
+        Shared.value += int(seconds * 1e9)
+
+    pauser = threading.Thread(target=pause_of, args=(0.3,))
+    clock = RunClock(Shared)
+    start_wall, start_run = time.monotonic(), clock.now()
+    pauser.start()
+    clock.sleep(0.2)
+    pauser.join(5)
+    run_slept = (clock.now() - start_run) / 1e9
+    assert 0.2 <= run_slept < 0.3  # the run clock counts the sleep, not the pause
+    assert time.monotonic() - start_wall >= 0.5  # 0.2 of sleep + 0.3 of pause, wall time
