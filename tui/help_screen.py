@@ -16,7 +16,7 @@ HELP = """\
 | key | what it does |
 |---|---|
 | `r` | start the run again (restart) |
-| `space` | pause / resume (processes really suspended: SIGSTOP / SIGCONT; the pause counts in no time) |
+| `space` | pause / resume (SIGSTOP / SIGCONT: really suspended; no time shown counts the pause) |
 | `x` | stop the run (ordered: drain, end sentinels, join, then terminate) |
 | `1` `2` `3` | switch to the seed's Task 1 (print), Task 2 (collect after), Task 3 (pipeline) |
 | `+` `-` | one worker more / fewer (restarts the run) |
