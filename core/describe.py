@@ -31,6 +31,7 @@ from core.events import (
     WorkerSpawned,
 )
 from core.state import RunState
+from core.words import counted
 
 
 def who(state: RunState, worker: int) -> str:
@@ -65,8 +66,8 @@ def describe(event: Event, state: RunState, verbose: bool = False) -> str | None
             if state.mode == "print":  # Task 1's "tasks" are the workers' counts: no source
                 return None
             if event.error:
-                return f"task source raised after {event.total} tasks: {event.error}"
-            return f"task source exhausted after {event.total} tasks"
+                return f"task source raised after {counted(event.total, 'task')}: {event.error}"
+            return f"task source exhausted after {counted(event.total, 'task')}"
         case TaskQueued():
             if event.attempt > 1:
                 return f"task {event.label} queued again (attempt {event.attempt})"

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from core.words import counted
+
 MODES: Final = ("print", "collect-after", "pipeline")
 MODE_TITLES: Final = {
     "print": "Task 1 · processes print",
@@ -77,10 +79,12 @@ class Scenario:
         """One line in words: mode, start method, workers, tasks."""
         if self.mode == "print":
             work = f"each prints 1..{self.print_count}"
+        elif self.source == "batches":
+            batches = counted(self.task_total, "batch", "batches")
+            work = f"{batches} of {self.batch_size} of {self.function}"
         else:
-            what = f"batches of {self.batch_size}" if self.source == "batches" else "tasks"
-            work = f"{self.task_total} {what} of {self.function}"
-        return f"{self.title} · {self.start_method} · {self.workers} workers · {work}"
+            work = f"{counted(self.task_total, 'task')} of {self.function}"
+        return f"{self.title} · {self.start_method} · {counted(self.workers, 'worker')} · {work}"
 
     def to_json(self) -> str:
         """JSON text of all fields."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.state import RunState
+from core.words import counted
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +53,8 @@ class RunSummary:
         """``done 9 + failed 1 + lost 0 = 10 tasks ✓``."""
         mark = "✓" if self.balanced else "✗ (does not add up)"
         return (
-            f"done {self.done} + failed {self.failed} + lost {self.lost} = {self.total} tasks "
-            f"{mark}"
+            f"done {self.done} + failed {self.failed} + lost {self.lost} = "
+            f"{counted(self.total, 'task')} {mark}"
         )
 
 

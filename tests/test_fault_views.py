@@ -174,3 +174,23 @@ def test_a_worker_killed_a_moment_into_a_task_still_shows_its_cross() -> None:
     )
     row = timeline_row(list(state.lanes[0].bars), 0, 100, 10).plain
     assert row == "·████✖····"
+
+
+def test_one_task_more_than_the_summary_lists_is_named_not_counted() -> None:
+    from rich.console import Console
+
+    from core.events import RunFinished
+    from tui.rich_views import SUMMARY_LISTED, summary_view
+
+    lost = SUMMARY_LISTED + 1  # a line "… 1 more lost" would take the room of the line it hides
+    state = _started_run()
+    state.apply_all(
+        [TaskQueued(3, task, str(task + 1)) for task in range(1, lost)]
+        + [TaskLost(4, task, -99, "cancelled: the run was stopped") for task in range(lost)]
+        + [RunFinished(5, "stopped", "stopped by the user")]
+    )
+    console = Console(width=100, record=True)
+    console.print(summary_view(state, timeline=False, compact=True))
+    text = console.export_text()
+    assert "more lost" not in text
+    assert text.count("lost task ") == lost

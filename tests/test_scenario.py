@@ -67,6 +67,8 @@ def test_describe_is_one_line_in_words() -> None:
     assert batches.task_total == 4
     assert "4 batches of 8" in batches.describe()
     assert "each prints 1..5" in make_scenario(mode="print")[0].describe()
+    one, _ = make_scenario(workers=1, count=1)  # no "1 workers", no "1 tasks"
+    assert "· 1 worker · 1 task of square" in one.describe()
 
 
 def test_scenarios_are_immutable_and_pickle() -> None:

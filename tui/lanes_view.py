@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.containers import VerticalScroll
 
 from core.state import RunState
+from core.words import counted
 from tui.worker_lane import WorkerLane
 
 
@@ -36,12 +37,13 @@ class LanesView(VerticalScroll):
         busy = sum(1 for lane in state.workers() if lane.status == "busy")
         count = len(state.workers())
         if state.mode == "print" and state.scenario is not None:
+            processes = counted(count, "process", "processes")
             title = (
-                f"workers · {count} processes, no queues: each runs the seed's "
+                f"workers · {processes}, no queues: each runs the seed's "
                 f"worker_print and prints 1..{state.scenario.print_count}"
             )
         else:
-            title = f"workers · {count} processes · {busy} busy"
+            title = f"workers · {counted(count, 'process', 'processes')} · {busy} busy"
         if state.main_pid:  # the seed prints the main process's PID first: so do we
             title += f" · main PID {state.main_pid}"
         if title != self.border_title:

@@ -198,10 +198,13 @@ def summary_view(
     if summary.message:
         totals.append(f": {summary.message}")
     totals.append(f"\n{summary.ledger_line}", style="green" if summary.balanced else "red")
-    totals.append(
-        f"\ncollected {summary.collected}   re-queued {summary.requeued}"
-        f"   wall {summary.wall_s:.2f}s   work {summary.work_s:.2f}s"  # work: first task to last
+    queues = (  # Task 1 has no queues: nothing is collected or re-queued
+        f"collected {summary.collected}   re-queued {summary.requeued}   "
+        if state.mode != "print"
+        else ""
     )
+    # work: from the first task's start to the last one's end
+    totals.append(f"\n{queues}wall {summary.wall_s:.2f}s   work {summary.work_s:.2f}s")
     parts: list[RenderableType] = [summary_table(summary, compact), totals]
     if compact:
         parts.reverse()
@@ -210,7 +213,9 @@ def summary_view(
     failed = [f"failed task {f.label}: {f.error}" for f in state.failures]
     lost = [f"lost task {label}: {reason}" for _task, label, reason in state.lost_tasks]
     for what, count, lines in (("failed", state.failed, failed), ("lost", state.lost, lost)):
-        named = lines[-SUMMARY_LISTED:]  # the latest; the others are counted
+        # the latest; the others are counted (a line saying "1 more" would hide just one line)
+        listed = SUMMARY_LISTED + 1 if count == SUMMARY_LISTED + 1 else SUMMARY_LISTED
+        named = lines[-listed:]
         if count > len(named):
             parts.append(Text(f"… {count - len(named)} more {what} before these", style="red"))
         parts.extend(Text(line, style="red") for line in named)
