@@ -32,13 +32,20 @@ HELP = """\
 | `?` `f1` | this help |
 | `q` `ctrl+c` | quit (every child process is stopped first) |
 
+While the generator stepper has focus (`g` opens it), its own keys come first: `n` next(),
+`s` send a value, `t` throw(), `c` close(), `r` reset the *generator*, `x` give up on a step
+that never comes back, `e` pick an example, `m` the memory lesson, Esc back to its panel. So
+`r`, `x` and `e` mean the stepper's, not the run's, until `g` hides it again.
+
 # Reading the screen
 
 - **task queue**: tokens waiting, next to be taken first; the border turns yellow when the
   queue is full and the feeder (and the generator inside it) is blocked: backpressure.
 - **workers**: one lane per process, titled with its real PID. `●` busy with a token,
-  `○` idle, `✖` killed. The second line is its timeline: coloured blocks are tasks (each task
-  keeps its colour everywhere), dots are idle time. In Task 1 it shows the count printed.
+  `○` idle, `◌` starting (before it is ready) or exited, `◍` exiting (its loop is done, the
+  process not yet gone), `◔` waiting (Task 2's main process, until the workers are done),
+  `✖` killed. The second line is its timeline: coloured blocks are tasks (each task keeps its
+  colour everywhere), dots are idle time. In Task 1 it shows the count printed.
 - **result queue**: results waiting for the collector. In Task 2 they pile up here until
   every worker has finished: the main process collects only then.
 - **collector**: the dedicated collector process of Task 3 (or the main process in Task 2).
