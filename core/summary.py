@@ -50,11 +50,18 @@ class RunSummary:
 
     @property
     def ledger_line(self) -> str:
-        """``done 9 + failed 1 + lost 0 = 10 tasks ✓``."""
-        mark = "✓" if self.balanced else "✗ (does not add up)"
+        """``done 9 + failed 1 + lost 0 = 10 tasks ✓``; when the events shown end before
+        every task has an outcome (a replay stopped half-way, a recording cut short), says how
+        many have none: ``done 2 + failed 0 + lost 0 = 2 of 6 tasks ✗ 4 without an outcome``."""
+        ended = self.done + self.failed + self.lost
+        if self.balanced:
+            return f"done {self.done} + failed {self.failed} + lost {self.lost} = " + (
+                f"{counted(self.total, 'task')} ✓"
+            )
+        missing = f"{self.total - ended} without an outcome" if self.total > ended else "too many"
         return (
-            f"done {self.done} + failed {self.failed} + lost {self.lost} = "
-            f"{counted(self.total, 'task')} {mark}"
+            f"done {self.done} + failed {self.failed} + lost {self.lost} = {ended} of "
+            f"{counted(self.total, 'task')} ✗ {missing}"
         )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -762,12 +763,18 @@ async def test_x_on_a_replay_shows_it_stopped() -> None:
     end, "completed: every task has an outcome", with 0 tasks."""
     app = MpscopeApp(replay=recording("task3"), replay_name="task3.jsonl")
     async with driving(app) as pilot:
-        await wait_for(pilot, lambda: started(app), 5, "the replay's RunStarted")
+        await wait_for(pilot, lambda: app.state.done >= 1, 5, "the replay's first task done")
         await pilot.press("x")
         await wait_for(pilot, lambda: finished_and_shown(app), 5, "the stopped replay")
         outcome = app.state.outcome
+        text = summary_text(app)
+        seen = notifications(app)
+        await pilot.press("e")  # no f in a replay: the note must not send the user there
         await quit_app(pilot)
     assert outcome == "stopped"
+    # the tasks after the stop have no outcome in what was shown: said so, not "does not add up"
+    assert re.search(r"= \d+ of 6 tasks ✗ \d+ without an outcome", text), text
+    assert any("no task has failed in this recording" in note for note in seen)
 
 
 # -- bad input: keys before anything happened -------------------------------------------------

@@ -137,6 +137,10 @@ def test_summary_of_the_run_adds_up() -> None:
     summary = summarize(_fold(_pipeline_run()))
     assert summary.ledger_line == "done 3 + failed 1 + lost 1 = 5 tasks ✓"
     assert summary.balanced
+    cut_short = summarize(_fold(_pipeline_run()[:-9]))  # the events end before the run did
+    assert (
+        cut_short.ledger_line == "done 2 + failed 1 + lost 0 = 3 of 5 tasks ✗ 2 without an outcome"
+    )
     assert [row.title for row in summary.lanes] == [
         "worker 0 · PID 100",
         "worker 1 · PID 101",

@@ -504,7 +504,10 @@ class MpscopeApp(App[int]):
     def action_show_error(self) -> None:
         """The last failed task's traceback."""
         if not self.state.failures:
-            self.notify("no task has failed (press f to make one fail)")
+            if self.replay_events is not None:
+                self.notify("no task has failed in this recording, so far")
+            else:
+                self.notify("no task has failed (press f to make one fail)")
             return
         from tui.failure_screen import FailureScreen
 
