@@ -120,6 +120,7 @@ class MpscopeApp(App[int]):
         self.source: EventSource | None = None
         self.run_id = 0
         self.speed = 1 / self.scenario.time_scale
+        self._run_speed = self.speed  # the header's: the speed the shown run goes (or went) at
         self.record_path = record
         self.recorder = RunRecorder(MAX_KEPT_EVENTS)  # the current run's events, for R
         self._recorded_to: Path | None = None  # where the current run's whole recording went
@@ -167,6 +168,7 @@ class MpscopeApp(App[int]):
         self.run_id += 1
         run_id = self.run_id
         self.state = RunState()
+        self._run_speed = self.speed
         recorder = self.recorder = RunRecorder(MAX_KEPT_EVENTS)
         self._land_tokens()
         self.query_one(LanesView).reset()
@@ -283,7 +285,7 @@ class MpscopeApp(App[int]):
             self.query_one(RunHeader).show(
                 state,
                 live=self.replay_events is None,
-                speed=self.speed,
+                speed=self._run_speed,
                 recording=recording,
                 source_name=self.replay_name,
                 now=self.source.elapsed_ns() if self.source is not None else None,
@@ -462,6 +464,10 @@ class MpscopeApp(App[int]):
             self.notify(f"×{self.speed:g} is already the {limit}{hint}")
             return
         self.speed = min(steps) if step > 0 else max(steps)
+        if self.state.finished:  # the run shown went at its own speed: this one is for the next
+            self.notify(f"×{self.speed:g} for the next run: press r")
+            return
+        self._run_speed = self.speed
         if self.source is not None:
             self.source.set_speed(self.speed)
         self._paint(force=True)
