@@ -210,4 +210,21 @@ def make_scenario(
         time_scale=capped_float("time_scale", MAX_TIME_SCALE, MIN_TIME_SCALE),
         fail_on=fail_on,
     )
+    notes.extend(_fail_on_notes(scenario, shown("fail_on")))
     return scenario, notes
+
+
+def _fail_on_notes(scenario: Scenario, option: str) -> list[str]:
+    """Say so when a value asked to fail is no task's: nothing would fail, silently."""
+    if not scenario.fail_on:
+        return []
+    if scenario.mode == "print":
+        return [f"{option} is for Task 2 and 3: Task 1 has no tasks to fail"]
+    if scenario.source == "batches":
+        return [f"{option} matches single task values; batches never do (press f instead)"]
+    last = scenario.first + scenario.count - 1
+    missing = [v for v in scenario.fail_on if not scenario.first <= v <= last]
+    if not missing:
+        return []
+    values = ", ".join(str(v) for v in missing)
+    return [f"{option} {values}: no task has that value (tasks are {scenario.first}..{last})"]

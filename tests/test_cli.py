@@ -68,6 +68,8 @@ def _one_line_error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
         (["run", "--fail-on", "x"], "--fail-on must be a whole number"),
         (["run", "--plain", "--timeline", "abc"], "--timeline must be a number of seconds"),
         (["run", "--plain", "--timeline", "0"], "--timeline must be more than 0 seconds"),
+        (["run", "--timeline", "2"], "--timeline draws the timeline of --plain's summary"),
+        (["replay", "tests/recordings/task3.jsonl", "--timeline", "2"], "add --plain"),
         (["run", "--record", "/nonexistent/dir/x.jsonl"], "/nonexistent/dir"),
         (["run", "--plain", "--record", "/nonexistent/dir/x.jsonl"], "/nonexistent/dir"),
         (["replay", "/etc/passwd"], "/etc/passwd"),
@@ -421,3 +423,25 @@ def test_plain_lines_come_out_in_time_order_across_batches() -> None:
     stamps = re.findall(r"^\s*(\d+\.\d{3})s  ", out.getvalue(), flags=re.MULTILINE)
     times = [float(stamp) for stamp in stamps]
     assert len(times) >= 4 and times == sorted(times)
+
+
+@pytest.mark.timeout(60)
+def test_plain_output_into_a_reader_that_stops_early_ends_with_sigpipes_code() -> None:
+    # `mpscope replay FILE --plain | head -2`: no traceback, and not 1 (a run that failed)
+    reader = subprocess.Popen(
+        [*_command(), "replay", "tests/recordings/task3.jsonl", "--plain"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    assert reader.stdout is not None and reader.stderr is not None
+    reader.stdout.readline()
+    reader.stdout.close()  # the reader goes away
+    try:
+        code = reader.wait(timeout=30)
+    finally:
+        if reader.poll() is None:
+            reader.kill()
+    assert code == 128 + signal.SIGPIPE
+    assert b"Traceback" not in reader.stderr.read()

@@ -7,8 +7,10 @@ starts. Textual and torch are imported only when needed, so errors and ``--help`
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Final, NoReturn
 
 from core.loading import SpecError
@@ -195,7 +197,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.plain:
                 from tui.plain import replay_plain
 
-                return replay_plain(events, _timeline_seconds(args.timeline))
+                return _to_a_pipe(lambda: replay_plain(events, _timeline_seconds(args.timeline)))
+            _no_timeline_without_plain(args.timeline)
             from tui.app import run_replay_app
 
             return run_replay_app(events, args.file, not args.no_animation)
@@ -205,7 +208,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.plain:
             from tui.plain import run_plain
 
-            return run_plain(scenario, notes, args.record, _timeline_seconds(args.timeline))
+            timeline = _timeline_seconds(args.timeline)
+            return _to_a_pipe(lambda: run_plain(scenario, notes, args.record, timeline))
+        _no_timeline_without_plain(args.timeline)
         from tui.app import run_app
 
         return run_app(scenario, notes, args.record, not args.no_animation)
@@ -213,6 +218,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(f"{exc} (see mpscope --help)")
     except (ScenarioError, SpecError, RecordingError) as exc:
         return _fail(str(exc))
+
+
+def _no_timeline_without_plain(value: str | None) -> None:
+    if value is not None:
+        raise UsageError("--timeline draws the timeline of --plain's summary: add --plain")
+
+
+def _to_a_pipe(write_out: Callable[[], int]) -> int:
+    """Run a --plain output; if its reader goes away (``| head``), stop quietly (the run's
+    processes are stopped on the way out) with SIGPIPE's exit code, as the shell tools do."""
+    try:
+        return write_out()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)  # nothing more may reach the closed pipe
+        os.dup2(devnull, sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
 
 
 def _timeline_seconds(value: str | None) -> float | None:

@@ -30,10 +30,19 @@ HOLD_NS = 100_000_000  # how long a --plain line waits for earlier lines from ot
 EXIT_CODES = {"completed": 0, "stopped": 130, "error": 1}
 
 
+class _PlainConsole(Console):
+    """Rich's console, except that a reader that went away (``| head``) is left to the caller
+    (Rich would exit with 1, the code of a run that failed)."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError
+
+
 def _console() -> Console:
-    console = Console(highlight=False, soft_wrap=False)
+    console = _PlainConsole(highlight=False, soft_wrap=False)
     if not console.is_terminal:
-        console = Console(highlight=False, soft_wrap=False, width=110)
+        console = _PlainConsole(highlight=False, soft_wrap=False, width=110)
     return console
 
 
