@@ -194,3 +194,30 @@ def test_one_task_more_than_the_summary_lists_is_named_not_counted() -> None:
     text = console.export_text()
     assert "more lost" not in text
     assert text.count("lost task ") == lost
+
+
+def test_after_its_death_a_lane_is_blank_not_idle() -> None:
+    # dots mean a live process with nothing to do; a dead one has no timeline at all
+    from rich.console import Console
+
+    from core.events import TaskDone
+    from tui.rich_views import gantt
+
+    state = _started_run()
+    state.apply_all(
+        [
+            WorkerSpawned(1, 1, 101, "worker"),
+            WorkerReady(2, 1, 101),
+            TaskStarted(10, 0, 0, 1),
+            TaskRequeued(50, 0, 0, 2),
+            WorkerExited(50, 0, 100, -9, "SIGKILL", "killed by SIGKILL"),
+            TaskStarted(60, 0, 1, 2),
+            TaskDone(100, 0, 1, 60, "1"),
+        ]
+    )
+    console = Console(width=80, record=True)
+    console.print(gantt(state, width=20))
+    rows = {line.split("PID")[0].strip(): line for line in console.export_text().splitlines()}
+    killed = rows["worker 0 ·"].rstrip()
+    assert killed.endswith("✖"), killed  # nothing after the cross
+    assert rows["worker 1 ·"].rstrip().endswith("█")

@@ -45,7 +45,8 @@ that never comes back, `e` pick an example, `m` the memory lesson, Esc back to i
   `○` idle, `◌` starting (before it is ready) or exited, `◍` exiting (its loop is done, the
   process not yet gone), `◔` waiting (Task 2's main process, until the workers are done),
   `✖` killed. The second line is its timeline: coloured blocks are tasks (each task keeps its
-  colour everywhere), dots are idle time. In Task 1 it shows the count printed.
+  colour everywhere), dots are idle time; blank once the process is gone. In Task 1 it shows
+  the count printed.
 - **result queue**: results waiting for the collector. In Task 2 they pile up here until
   every worker has finished: the main process collects only then.
 - **collector**: the dedicated collector process of Task 3 (or the main process in Task 2).

@@ -114,7 +114,7 @@ def _column_bars(bars: list[Bar], t0: int, span: int, width: int) -> list[Bar | 
 def timeline_row(bars: list[Bar], t0: int, span: int, width: int, until: int | None = None) -> Text:
     """One lane of the Gantt: coloured blocks where it worked, dots where it idled; a task
     its worker died in is shaded and ends in a red ✖. Columns after time ``until`` (the run's
-    present) have not happened yet: they stay blank."""
+    present, or the process's end) stay blank."""
     text = Text()
     run_style, run_char, run_length = "", "", 0
     cells = _column_bars(bars, t0, span, width)
@@ -150,7 +150,9 @@ def gantt(state: RunState, width: int = 60, seconds: float | None = None) -> Ren
     table.add_column("lane", no_wrap=True)
     table.add_column("timeline", no_wrap=True)
     for lane in lanes:
-        row = timeline_row(list(lane.bars), t0, span, width, until=state.now)
+        # blank once the process is gone: a dead process is not idle
+        gone = lane.exited_at if lane.exited_at is not None else state.now
+        row = timeline_row(list(lane.bars), t0, span, width, until=min(state.now, gone))
         table.add_row(Text(lane.title, style="bold"), row)
     axis = Text(
         f"{t0 / 1e9:.2f}s".ljust(width - 8) + f"{(t0 + span) / 1e9:.2f}s".rjust(8), style="dim"

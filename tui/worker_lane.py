@@ -164,7 +164,8 @@ class WorkerLane(Widget):
             bars = list(lane.bars)
             if lane.status == "busy" and lane.task is not None:
                 bars.append(Bar(lane.task, lane.task_label, lane.since, state.now, True))
-            until = None if state.finished else state.now  # the future is blank, not idle
+            # the future is blank, not idle; so is the time after the process is gone
+            until = lane.exited_at if lane.exited_at is not None else state.now
             row = timeline_row(bars, start, span, columns, until)
             self._timeline_key, self._timeline = key, Text("  ").append_text(row)
         return self._timeline
