@@ -38,7 +38,9 @@ class ThrowDialog(ModalScreen[ThrowRequest | None]):
         padding: 0 1;
     }
     ThrowDialog #throw-explain { color: $text-muted; margin-bottom: 1; }
-    ThrowDialog Select, ThrowDialog Input { margin-bottom: 1; }
+    ThrowDialog .throw-label { color: $text-muted; }
+    ThrowDialog Select { margin-bottom: 1; }
+    ThrowDialog Input { margin-bottom: 1; border: tall $accent; }
     ThrowDialog #throw-buttons { height: auto; align-horizontal: right; }
     ThrowDialog #throw-buttons Button { margin-left: 1; }
     """
@@ -52,9 +54,11 @@ class ThrowDialog(ModalScreen[ThrowRequest | None]):
             box.border_title = "throw()"
             yield Static(
                 "Raise an exception inside the generator, at the yield it is paused at. "
-                "If it catches it and yields again, throw() returns that value.",
+                "If it catches it and yields again, throw() returns that value. "
+                "Type the message, Enter throws; shift+Tab goes back to the type.",
                 id="throw-explain",
             )
+            yield Static("exception type", classes="throw-label")
             yield Select(
                 [(name, name) for name in THROWABLE],
                 value=self._default,
@@ -62,7 +66,8 @@ class ThrowDialog(ModalScreen[ThrowRequest | None]):
                 compact=True,
                 id="throw-type",
             )
-            yield Input(placeholder="message (optional)", compact=True, id="throw-message")
+            yield Static("message (optional)", classes="throw-label")
+            yield Input(placeholder="e.g. boom", id="throw-message")
             with Horizontal(id="throw-buttons"):
                 yield Button("Throw", variant="error", compact=True, id="throw-ok")
                 yield Button("Cancel", compact=True, id="throw-cancel")
