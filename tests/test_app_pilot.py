@@ -961,3 +961,32 @@ async def test_tokens_take_off_and_move_in_the_frame_that_repaints_so_textual_la
         await quit_app(pilot)
     assert took_off  # tokens were flying meanwhile
     assert counted[1] <= counted[0] * 5 // 4 + 2, "{1} layouts in {0} frames".format(*counted)
+
+
+async def test_the_log_holds_lines_a_moment_so_batches_from_different_processes_read_in_order() -> (
+    None
+):
+    from rich.text import Text
+    from textual.app import App
+
+    from tui.event_log import HOLD_NS
+
+    class LogApp(App[None]):
+        def compose(self) -> Any:
+            yield EventLog()
+
+    ms = 1_000_000
+    app = LogApp()
+    async with app.run_test(size=(60, 12)) as pilot:
+        log = app.query_one(EventLog)
+        log.add([(50 * ms, [Text("worker 1 took task 2")])])  # one process's batch
+        log.add([(40 * ms, [Text("worker 0 took task 1")])])  # another's, with an earlier event
+        log.add([(250 * ms, [Text("too new to show")])])
+        log.flush(now=True, clock=200 * ms)
+        await pilot.pause()
+        assert log.lines_text == ["worker 0 took task 1", "worker 1 took task 2"]
+        log.flush(now=True, clock=250 * ms + HOLD_NS)
+        assert log.lines_text[-1] == "too new to show"
+        log.add([(300 * ms, [Text("the run is over")])])
+        log.flush(now=True, clock=None)  # over: everything shows
+        assert log.lines_text[-1] == "the run is over"

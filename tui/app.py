@@ -225,13 +225,11 @@ class MpscopeApp(App[int]):
         for event in events[tail:]:
             logged.append((self._log_order.key(event), log.describe_lines([event], self.state)))
             self.state.apply(event)
-        # processes report in batches of their own: a batch interleaves them, the log reads in
-        # time order (see core.log_order; the sort is stable)
-        logged.sort(key=lambda pair: pair[0])
-        lines = [line for _t, described in logged for line in described]
         if self.replay_events is None and self.state.scenario not in (None, self.scenario):
             self.scenario = self.state.scenario  # the engine's validated copy
-        log.add(lines)
+        # processes report in batches of their own, so a later batch can hold earlier events:
+        # the log holds lines a moment and shows them in time order (see core.log_order)
+        log.add(logged)
 
     @on(SourceEnded)
     def _ended(self, message: SourceEnded) -> None:
@@ -271,7 +269,9 @@ class MpscopeApp(App[int]):
             self._launch_flights(self._to_fly)
             self._to_fly = []
         state = self.state
-        self.query_one(EventLog).flush(now=force)
+        running = self.source is not None and not self.state.finished and not self.instant
+        clock = self.source.elapsed_ns() if running and self.source is not None else None
+        self.query_one(EventLog).flush(now=force, clock=clock)
         if not force and state.revision == self._painted:
             # nothing happened: only clocks move, and they need a few frames a second
             ticking = state.mode != "" and not state.finished and not state.paused

@@ -112,6 +112,7 @@ class ReplaySource:
 
     def _play(self) -> None:
         if self._instant:  # the final picture at once (tests, screenshots)
+            self._clock = float(self._events[-1].t) if self._events else 0.0
             self._post(list(self._events))
             self._post(None)
             return

@@ -23,6 +23,9 @@ from core.state import RunState
 
 MAX_LINES = 2000
 FLUSH_EVERY_S = 0.25  # a log is read, not watched: four updates a second are plenty
+#: how long a line waits for earlier lines from other processes (each process reports in
+#: batches of its own, so a later batch can hold earlier events): the log reads in time order
+HOLD_NS = 100_000_000
 
 
 class EventLog(ScrollView, can_focus=True):
@@ -39,6 +42,7 @@ class EventLog(ScrollView, can_focus=True):
         # each entry: [the line, its rendered strip once drawn at ``_strips_width``]
         self._entries: deque[list[Text | Strip | None]] = deque(maxlen=MAX_LINES)
         self._strips_width = 0
+        self._held: list[tuple[int, list[Text]]] = []  # (sort key, lines) not shown yet
         self._pending = False
         self._follow = True
         self._last_flush = 0.0
@@ -46,25 +50,43 @@ class EventLog(ScrollView, can_focus=True):
     def clear(self) -> None:
         """Forget every line (a new run starts)."""
         self._entries.clear()
+        self._held.clear()
         self._pending = True
         self.flush(now=True)
 
-    def add(self, lines: list[Text]) -> None:
-        """Append lines; they show at the next :meth:`flush`."""
-        if lines:
-            self._entries.extend([line, None] for line in lines)
-            self._pending = True
+    def add(self, keyed: list[tuple[int, list[Text]]]) -> None:
+        """Lines to show under their sort keys (:class:`core.log_order.LogOrder`): they show at
+        a :meth:`flush` once the run's clock is ``HOLD_NS`` past them, in key order."""
+        self._held.extend(pair for pair in keyed if pair[1])
 
-    def flush(self, now: bool = False) -> None:
-        """Show what was added (at most every ``FLUSH_EVERY_S``), following the newest line."""
+    def _release(self, clock: int | None) -> bool:
+        """Move the held lines up to ``clock - HOLD_NS`` (all with no clock) into the log."""
+        if not self._held:
+            return False
+        self._held.sort(key=lambda pair: pair[0])  # stable: equal keys keep causal order
+        cut = len(self._held)
+        if clock is not None:
+            cut = next((i for i, (key, _) in enumerate(self._held) if key > clock - HOLD_NS), cut)
+        for _key, lines in self._held[:cut]:
+            self._entries.extend([line, None] for line in lines)
+        del self._held[:cut]
+        return cut > 0
+
+    def flush(self, now: bool = False, clock: int | None = None) -> None:
+        """Show what was added (at most every ``FLUSH_EVERY_S``), following the newest line;
+        ``clock`` is the run's present (None once it is over: every line shows)."""
         if self._follow and self.display and self.scroll_offset.y < self.max_scroll_y:
             self._scroll_to_newest()  # the view grew, or could not scroll yet last time
-        if not self._pending or not self.display:
+        if not (self._pending or self._held):
             return
         moment = time.monotonic()
         if not now and moment - self._last_flush < FLUSH_EVERY_S:
             return
         self._last_flush = moment
+        if self._release(clock):  # hidden or not: the held lines must not pile up
+            self._pending = True
+        if not self._pending or not self.display:
+            return
         self._pending = False
         self.virtual_size = Size(self.size.width, len(self._entries))
         if self._follow:
