@@ -269,8 +269,9 @@ class MpscopeApp(App[int]):
             self._launch_flights(self._to_fly)
             self._to_fly = []
         state = self.state
-        running = self.source is not None and not self.state.finished and not self.instant
-        clock = self.source.elapsed_ns() if running and self.source is not None else None
+        # lines wait for earlier ones while the run goes on; paused, over or instant: all show
+        moving = not (state.finished or state.paused or self.instant)
+        clock = self.source.elapsed_ns() if moving and self.source is not None else None
         self.query_one(EventLog).flush(now=force, clock=clock)
         if not force and state.revision == self._painted:
             # nothing happened: only clocks move, and they need a few frames a second
