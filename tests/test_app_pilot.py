@@ -990,3 +990,25 @@ async def test_the_log_holds_lines_a_moment_so_batches_from_different_processes_
         log.add([(300 * ms, [Text("the run is over")])])
         log.flush(now=True, clock=None)  # over: everything shows
         assert log.lines_text[-1] == "the run is over"
+
+
+async def test_messages_go_with_their_run_and_stay_out_of_screenshots(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = replay_app("task3")
+    async with app.run_test(size=SIZE, notifications=True) as pilot:  # toasts drawn
+        await wait_for(pilot, lambda: finished_and_shown(app), 5, "the replayed run")
+        app.notify("stalemessage")
+        await wait_for(pilot, lambda: "stalemessage" in app.export_screenshot(), 5, "the toast")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: bool(list(tmp_path.glob("*.svg"))), 5, "the screenshot")
+        (shot,) = tmp_path.glob("*.svg")
+        assert "stalemessage" not in shot.read_text()
+        app.notify("stalemessage")
+        await wait_for(pilot, lambda: "stalemessage" in app.export_screenshot(), 5, "the toast")
+        await pilot.press("r")
+        await wait_for(pilot, lambda: finished_and_shown(app), 5, "the replay again")
+        await pilot.pause()
+        assert "stalemessage" not in app.export_screenshot()
+        await quit_app(pilot)

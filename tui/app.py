@@ -416,7 +416,8 @@ class MpscopeApp(App[int]):
         self.push_screen(HelpScreen())
 
     async def action_restart(self) -> None:
-        """Start the run again."""
+        """Start the run again (the last run's messages go with it)."""
+        self.clear_notifications()
         await self._stop_source()
         self.start_run()
 
@@ -439,8 +440,8 @@ class MpscopeApp(App[int]):
             self.notify("a replay shows what was recorded; run mpscope to try another mode")
             return
         self.scenario = dataclasses.replace(self.scenario, mode=mode)
-        self.notify(f"switching to {MODE_TITLES[mode]}")
         await self.action_restart()
+        self.notify(f"switched to {MODE_TITLES[mode]}")
 
     async def action_workers(self, delta: int) -> None:
         """One worker more or fewer; restarts the run."""
@@ -564,13 +565,11 @@ class MpscopeApp(App[int]):
         self._to_fly = []
 
     def action_screenshot(self) -> None:
-        """Save an SVG screenshot in the current folder (tokens in the air land first: a still
-        picture shows every label whole)."""
-        if self.flights.active:
-            self._land_tokens()
-            self.call_after_refresh(self._save_screenshot)
-        else:
-            self._save_screenshot()
+        """Save an SVG screenshot in the current folder: tokens in the air land and messages
+        go first, so that a still picture shows every label whole and nothing over it."""
+        self._land_tokens()
+        self.clear_notifications()
+        self.call_after_refresh(self._save_screenshot)
 
     def _save_screenshot(self) -> None:
         path = self.save_screenshot()
