@@ -3,6 +3,8 @@ went (found by review: a start reported after the death turned the lane back to 
 
 from __future__ import annotations
 
+import pytest
+
 from core.events import (
     RunStarted,
     SourceExhausted,
@@ -221,3 +223,21 @@ def test_after_its_death_a_lane_is_blank_not_idle() -> None:
     killed = rows["worker 0 ·"].rstrip()
     assert killed.endswith("✖"), killed  # nothing after the cross
     assert rows["worker 1 ·"].rstrip().endswith("█")
+
+
+@pytest.mark.parametrize("width", [58, 110])
+def test_the_summary_table_fits_beside_the_stepper_without_breaking_a_phrase(width: int) -> None:
+    from rich.console import Console
+
+    from tests.app_support import recording
+    from tui.rich_views import summary_view
+
+    state = RunState().apply_all(recording("killed"))
+    console = Console(width=width, record=True)
+    console.print(summary_view(state, timeline=False, compact=True))
+    lines = console.export_text().splitlines()
+    rows = [line for line in lines if "· PID" in line]
+    assert len(rows) == 4 and all(line.rstrip().endswith(("loop", "SIGKILL")) for line in rows)
+    assert all(len(line.rstrip()) <= width for line in lines)
+    wide_gaps = "  0.90s" in "\n".join(rows)
+    assert wide_gaps == (width == 110)  # two spaces apart where that fits, else one

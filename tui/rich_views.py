@@ -6,7 +6,10 @@ the Textual app (summary screen). No Textual import here.
 
 from __future__ import annotations
 
-from rich.console import Group, RenderableType
+from collections.abc import Callable
+
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -65,7 +68,7 @@ def live_view(state: RunState) -> RenderableType:
     table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
     table.add_column("process")
     table.add_column("status")
-    table.add_column("done", justify="right")
+    table.add_column("done", justify="right", no_wrap=True, min_width=4)
     table.add_column("failed", justify="right")
     table.add_column("last line" if state.mode == "print" else "util", justify="left")
     lanes = state.process_lanes()
@@ -161,27 +164,51 @@ def gantt(state: RunState, width: int = 60, seconds: float | None = None) -> Ren
     return table
 
 
-def summary_table(summary: RunSummary, compact: bool = False) -> Table:
+def summary_table(summary: RunSummary, compact: bool = False) -> RenderableType:
     """Per-PID counts, busy time and utilisation (``compact``: no box, no title, and no
-    "failed" column when nothing failed, so that it fits beside the generator stepper)."""
+    "failed" column when nothing failed, and columns one space apart when two do not fit, so
+    that it fits beside the generator stepper)."""
     if compact:
-        table = Table(box=None, expand=False, pad_edge=False, header_style="bold")
+        return _Fitted(lambda tight: _summary_table(summary, True, tight))
+    return _summary_table(summary, False, False)
+
+
+class _Fitted:
+    """A table drawn with its columns two spaces apart where that fits, else one."""
+
+    def __init__(self, make: Callable[[bool], Table]) -> None:
+        self._make = make
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        table = self._make(False)
+        natural = Measurement.get(console, options.update_width(10_000), table).maximum
+        if natural > options.max_width:
+            table = self._make(True)
+        yield table
+
+
+def _summary_table(summary: RunSummary, compact: bool, tight: bool) -> Table:
+    if compact:
+        table = Table(
+            box=None, expand=False, pad_edge=False, header_style="bold", collapse_padding=tight
+        )
     else:
         table = Table(title=summary.title, title_style="bold", expand=False)
     show_failed = not compact or any(row.failed for row in summary.lanes)
     table.add_column("process", no_wrap=True)
-    table.add_column("done", justify="right")
+    table.add_column("done", justify="right", no_wrap=True, min_width=4)
     if show_failed:
         table.add_column("failed", justify="right")
-    table.add_column("busy", justify="right")
-    table.add_column("util", justify="right")
-    table.add_column("end")
+    table.add_column("busy", justify="right", no_wrap=True, min_width=5)
+    table.add_column("util", justify="right", no_wrap=True, min_width=4)
+    # beside the stepper a wrapped end reads "finished its / loop": cut it with … instead
+    table.add_column("end", no_wrap=compact, overflow="ellipsis")
     for row in summary.lanes:
         cells = [row.title, str(row.done)]
         if show_failed:
             cells.append(str(row.failed))
-        cells += [f"{row.busy_s:.2f}s", f"{row.utilisation:.0%}", row.end]
-        table.add_row(*cells)
+        cells += [f"{row.busy_s:.2f}s", f"{row.utilisation:.0%}"]
+        table.add_row(*cells, Text(row.end, no_wrap=compact, overflow="ellipsis"))
     return table
 
 
