@@ -86,6 +86,16 @@ class Scenario:
             work = f"{counted(self.task_total, 'task')} of {self.function}"
         return f"{self.title} · {self.start_method} · {counted(self.workers, 'worker')} · {work}"
 
+    def brief(self) -> str:
+        """The shortest useful line: ``Task 3 · 3 workers · 10 tasks`` (narrow headers)."""
+        if self.mode == "print":
+            what = f"prints 1..{self.print_count}"
+        elif self.source == "batches":
+            what = counted(self.task_total, "batch", "batches")
+        else:
+            what = counted(self.task_total, "task")
+        return f"{self.title.split(' · ')[0]} · {counted(self.workers, 'worker')} · {what}"
+
     def to_json(self) -> str:
         """JSON text of all fields."""
         data = dataclasses.asdict(self)

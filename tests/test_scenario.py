@@ -69,6 +69,9 @@ def test_describe_is_one_line_in_words() -> None:
     assert "each prints 1..5" in make_scenario(mode="print")[0].describe()
     one, _ = make_scenario(workers=1, count=1)  # no "1 workers", no "1 tasks"
     assert "· 1 worker · 1 task of square" in one.describe()
+    assert one.brief() == "Task 3 · 1 worker · 1 task"  # a narrow header's
+    assert batches.brief() == "Task 3 · 3 workers · 4 batches"
+    assert make_scenario(mode="print")[0].brief() == "Task 1 · 3 workers · prints 1..5"
 
 
 def test_scenarios_are_immutable_and_pickle() -> None:

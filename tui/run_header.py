@@ -59,8 +59,11 @@ class RunHeader(Widget):
             text.append("● REC  ", style="bold red")  # the file is named when it starts and ends
         if not live:
             text.append(f"replay {source_name}  ", style="bold magenta")
-        if state.scenario is not None:
-            text.append(state.scenario.describe(), style="bold")
+        if state.scenario is not None:  # in words; briefly when the words would be cut
+            words = state.scenario.describe()
+            if text.cell_len + len(words) > (self.size.width or 10_000):
+                words = state.scenario.brief()
+            text.append(words, style="bold")
         elif state.mode:
             text.append(state.mode, style="bold")
         if text != self._line_text:
