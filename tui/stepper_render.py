@@ -87,7 +87,7 @@ def render_source(source: SourceText | None, line: int | None, state: GenState) 
     dim = state in (GenState.CLOSED, GenState.ABANDONED)
     table = Table.grid(expand=True, padding=(0, 1, 0, 0))
     table.add_column(no_wrap=True, justify="right")
-    table.add_column(no_wrap=True, overflow="crop", ratio=1)
+    table.add_column(no_wrap=True, overflow="ellipsis", ratio=1)  # a cut line shows …
     width = len(str(source.last_lineno))
     for number, code in enumerate(highlighted[: len(source.lines)], source.first_lineno):
         current = number == line
