@@ -1012,3 +1012,23 @@ async def test_messages_go_with_their_run_and_stay_out_of_screenshots(
         await pilot.pause()
         assert "stalemessage" not in app.export_screenshot()
         await quit_app(pilot)
+
+
+async def test_the_help_screen_has_its_own_footer_and_ctrl_s_still_takes_a_picture(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the footer beneath listed r, k, … which do nothing while help is open
+    from textual.widgets import Footer
+
+    monkeypatch.chdir(tmp_path)
+    app = replay_app("task3")
+    async with driving(app) as pilot:
+        await wait_for(pilot, lambda: finished_and_shown(app), 5, "the replayed run")
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), 5, "help")
+        assert app.screen.query(Footer)  # its own: Esc Close, ^s Screenshot
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: bool(list(tmp_path.glob("*.svg"))), 5, "the screenshot")
+        assert "mpscope — keys" in next(tmp_path.glob("*.svg")).read_text().replace("&#160;", " ")
+        await pilot.press("escape")
+        await quit_app(pilot)

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widgets import Footer, Static
 
 from core.state import Failure
 
@@ -18,7 +18,10 @@ from core.state import Failure
 class FailureScreen(ModalScreen[None]):
     """Shows which task failed, in which worker, and the formatted traceback."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,e", "dismiss", "Close")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,e", "dismiss", "Close"),
+        Binding("ctrl+s", "app.screenshot", "Screenshot"),
+    ]
     DEFAULT_CSS = """
     FailureScreen { align: center middle; }
     FailureScreen > VerticalScroll { width: 100; max-width: 100%; height: 80%;
@@ -37,6 +40,7 @@ class FailureScreen(ModalScreen[None]):
             scroll.border_subtitle = "Esc closes"
             yield Static(Text(f.error, style="bold red"))
             yield Static(Syntax(f.traceback, "pytb", word_wrap=True, theme="ansi_dark"))
+        yield Footer()  # this screen's keys, not those of the screen beneath
 
     def action_dismiss(self) -> None:  # type: ignore[override]
         self.dismiss(None)

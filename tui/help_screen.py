@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Markdown
+from textual.widgets import Footer, Markdown
 
 HELP = """\
 # mpscope — keys
@@ -74,6 +74,7 @@ class HelpScreen(ModalScreen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,question_mark,f1", "dismiss", "Close"),
+        Binding("ctrl+s", "app.screenshot", "Screenshot"),
     ]
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
@@ -85,6 +86,7 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll() as scroll:
             scroll.border_subtitle = "Esc closes · ↑↓ scroll"
             yield Markdown(HELP)
+        yield Footer()  # this screen's keys, not those of the screen beneath
 
     def action_dismiss(self) -> None:  # type: ignore[override]
         self.dismiss(None)

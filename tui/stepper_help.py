@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widgets import Footer, Static
 
 __all__ = ["KEYS", "RULES", "StepperHelpScreen"]
 
@@ -81,6 +81,7 @@ class StepperHelpScreen(ModalScreen[None]):
             yield Static(keys)
             yield Static(Text("\nThe rules", "bold"))
             yield Static(rules)
+        yield Footer()  # this screen's keys, not those of the screen beneath
 
     def action_close(self) -> None:
         """Close the help."""

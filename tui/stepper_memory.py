@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Footer, Input, Label, Static
 
 from core.gen_spec import LiteralError, parse_literal
 from core.memory_lesson import DEFAULT_N, MAX_N, MemoryFigures, format_kb, measure
@@ -105,6 +105,7 @@ class MemoryLessonScreen(ModalScreen[None]):
                 yield Button("Measure", compact=True, variant="primary", id="memory-go")
             yield Static(id="memory-error")
             yield Static(id="memory-result")
+        yield Footer()  # this screen's keys, not those of the screen beneath
 
     def on_mount(self) -> None:
         if self._auto:
