@@ -237,6 +237,8 @@ class Engine:
         with self._lock:
             if paused == self._paused or self._finished.is_set() or not self._procs:
                 return False
+            if paused and self._stop_reason is not None:  # stopping: it must not stall the stop
+                return False
             self._paused = paused
             self._wake.notify_all()
             now = time.monotonic_ns()

@@ -8,6 +8,7 @@ file is reported, never half-shown.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Iterable, Iterator
@@ -130,9 +131,10 @@ class RunRecorder:
         try:
             self._writer.write(events)
         except OSError as exc:  # a full disk must not stop the run: the recording stops
-            self.error = f"recording to {self._writer.path} stopped: {exc.strerror or exc}"
-            self._writer.close()
-            self._writer = None
+            writer, self._writer = self._writer, None
+            self.error = f"recording to {writer.path} stopped: {exc.strerror or exc}"
+            with contextlib.suppress(OSError):  # closing flushes, and fails the same way
+                writer.close()
 
 
 def _text_lines(handle: IO[bytes], path: Path) -> Iterator[tuple[int, str]]:

@@ -596,6 +596,8 @@ async def test_a_recording_stopped_mid_run_by_quitting_or_restarting_ends_as_its
         await pilot.press(key)
         if key == "r":
             await wait_for(pilot, lambda: app.run_id > 1 and spawned(app), what="the new run")
+            # --record FILE was the first run's: the new run must not write over it
+            assert app.recorder.writer is None and "REC" not in header_text(app)
             await quit_app(pilot)
         else:
             await wait_for(pilot, lambda: app.return_code is not None, what="q to exit")
@@ -1032,3 +1034,30 @@ async def test_the_help_screen_has_its_own_footer_and_ctrl_s_still_takes_a_pictu
         assert "mpscope — keys" in next(tmp_path.glob("*.svg")).read_text().replace("&#160;", " ")
         await pilot.press("escape")
         await quit_app(pilot)
+
+
+async def test_R_in_a_replay_records_what_was_replayed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = MpscopeApp(replay=recording("task3"), replay_name="task3.jsonl", instant=True)
+    async with driving(app) as pilot:
+        await wait_for(pilot, lambda: finished_and_shown(app), 5, "the replayed run")
+        await pilot.press("R")
+        await wait_for(pilot, lambda: bool(list(tmp_path.glob("*.jsonl"))), 5, "the file")
+        await quit_app(pilot)
+    (path,) = tmp_path.glob("*.jsonl")
+    assert read_recording(path) == recording("task3")
+
+
+async def test_a_replay_that_ends_before_its_run_did_still_shows_every_log_line() -> None:
+    events = [e for e in recording("task3") if e.t <= 0.6e9]  # no RunFinished: cut short
+    whole = MpscopeApp(replay=events, replay_name="cut.jsonl", instant=True)
+    async with whole.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: bool(whole.query_one(EventLog).lines_text), 5, "lines")
+        await pilot.pause(0.3)
+        expected = whole.query_one(EventLog).lines_text
+    app = MpscopeApp(replay=events, replay_name="cut.jsonl")  # in its own time
+    async with app.run_test(size=SIZE) as pilot:
+        log = app.query_one(EventLog)
+        await wait_for(pilot, lambda: log.lines_text == expected, 10, "the last lines")

@@ -445,3 +445,29 @@ def test_plain_output_into_a_reader_that_stops_early_ends_with_sigpipes_code() -
             reader.kill()
     assert code == 128 + signal.SIGPIPE
     assert b"Traceback" not in reader.stderr.read()
+
+
+@pytest.mark.timeout(90)
+def test_a_recording_of_a_plain_run_whose_reader_left_still_ends_as_the_run_did(
+    tmp_path: Path,
+) -> None:
+    from core.recording import is_complete, read_recording
+
+    path = tmp_path / "piped.jsonl"
+    reader = subprocess.Popen(
+        [*_command(), "run", "--plain", "--tasks", "40", "--record", str(path)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    assert reader.stdout is not None
+    reader.stdout.readline()
+    reader.stdout.close()  # `| head -1`
+    try:
+        code = reader.wait(timeout=60)
+    finally:
+        if reader.poll() is None:
+            reader.kill()
+    assert code == 128 + signal.SIGPIPE
+    assert is_complete(read_recording(path))

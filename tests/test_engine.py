@@ -234,6 +234,21 @@ def test_pause_suspends_the_processes_and_resume_lets_them_finish() -> None:
     assert state.outcome == "completed" and state.done == 6
 
 
+def test_a_stopping_run_cannot_be_paused() -> None:
+    # suspended again half-way through an ordered stop, the workers would be SIGKILLed
+    refused: list[bool] = []
+
+    def stop_then_pause(engine: Engine, event: object, state: object) -> None:
+        if isinstance(event, TaskStarted) and not refused:
+            engine.stop("test stop")
+            refused.append(engine.set_paused(True))
+
+    _events, state = run_engine(scenario(count=6, work_time=0.2), on_event=stop_then_pause)
+    assert refused == [False]
+    assert state.outcome == "stopped"
+    assert not any(lane.signal for lane in state.workers())  # an ordered stop, no kills
+
+
 def test_a_pause_is_left_out_of_run_time_and_work_goes_on_where_it_stopped() -> None:
     # a teacher pauses mid-task to explain: run time stands still (the header's clock, every
     # event's time), and the task in hand still takes its whole work time after resuming

@@ -334,6 +334,10 @@ def test_a_write_that_fails_stops_the_recording_not_the_run(tmp_path: Path) -> N
         def write(self, events: Iterable[Event]) -> None:
             raise OSError(28, "No space left on device")
 
+        def close(self) -> None:  # closing flushes: it fails the same way
+            super().close()
+            raise OSError(28, "No space left on device")
+
     recorder = RunRecorder(keep_at_most=10)
     recorder.feed(_queued(1))
     recorder.record_to(FullDisk(tmp_path / "full.jsonl"))

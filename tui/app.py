@@ -129,6 +129,8 @@ class MpscopeApp(App[int]):
         self._to_fly: list[Event] = []  # events whose tokens take off at the next frame
         self._painted = -1
         self._layout_mode: str | None = None
+        self._source_ended = False  # the source said all it will (a recording may end early)
+        self._asked_to_stop = False  # x was pressed during this run
         self._last_paint = 0.0
         self._stopping = False
         self.exit_code = 0
@@ -179,16 +181,16 @@ class MpscopeApp(App[int]):
         self._sync_dock()
         self._painted = -1
         self._layout_mode = None  # the new run's first frame lays out for its mode
+        self._source_ended = False
+        self._asked_to_stop = False
         self._recorded_to = None
         self._log_order = LogOrder()
 
         def post(events: list[Event] | None) -> None:  # called on the source's thread
-            if events is not None and live:
+            if events is not None:
                 recorder.feed(events)  # even after the app stops listening (q, r mid-run)
             message = SourceEnded(run_id) if events is None else EventsArrived(run_id, events)
             self.post_message(message)
-
-        live = self.replay_events is None
 
         if self.replay_events is not None:
             self.source = ReplaySource(self.replay_events, post, self.speed, self.instant)
@@ -235,6 +237,7 @@ class MpscopeApp(App[int]):
     def _ended(self, message: SourceEnded) -> None:
         if message.run_id != self.run_id:
             return
+        self._source_ended = True  # every held log line shows now
         if self.recorder.writer is not None or self.recorder.error is not None:
             self._close_recording()
             self.record_path = None
@@ -270,7 +273,7 @@ class MpscopeApp(App[int]):
             self._to_fly = []
         state = self.state
         # lines wait for earlier ones while the run goes on; paused, over or instant: all show
-        moving = not (state.finished or state.paused or self.instant)
+        moving = not (state.finished or state.paused or self.instant or self._source_ended)
         clock = self.source.elapsed_ns() if moving and self.source is not None else None
         self.query_one(EventLog).flush(now=force, clock=clock)
         if not force and state.revision == self._painted:
@@ -425,6 +428,7 @@ class MpscopeApp(App[int]):
         """Ordered stop of the current run."""
         if self.source is not None and not self.state.finished:
             self.notify("stopping: draining queues, joining workers…")
+            self._asked_to_stop = True
             self.source.stop()
 
     def action_pause(self) -> None:
@@ -432,7 +436,10 @@ class MpscopeApp(App[int]):
         if self.source is None or self.state.finished:
             return
         if not self.source.set_paused(not self.state.paused):
-            self.notify("the workers are still starting: nothing to pause yet")
+            if self._asked_to_stop:
+                self.notify("the run is stopping: nothing to pause")
+            else:
+                self.notify("the workers are still starting: nothing to pause yet")
 
     async def action_mode(self, mode: str) -> None:
         """Switch to Task 1, 2 or 3 and restart."""
@@ -657,7 +664,9 @@ class MpscopeApp(App[int]):
         if source is not None:
             source.stop()
             await asyncio.to_thread(source.join, 20)
-        self.recorder.close()  # after the join: the run's last words are in the file
+        if self.recorder.writer is not None or self.recorder.error is not None:
+            self._close_recording()  # after the join: the run's last words are in the file
+            self.record_path = None  # --record FILE is that run's: r must not overwrite it
 
 
 def _lane_anchor(lane: WorkerLane | None) -> Offset | None:
@@ -716,6 +725,8 @@ def _run(app: MpscopeApp) -> int:
     previous = _install_signal_handlers(app)
     try:
         result = app.run()
+        if result is None:  # it crashed (Textual printed why): not a clean exit
+            result = app.return_code
     finally:
         _STOPPING_PROCESSES.set()
         shutdown()

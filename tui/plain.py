@@ -112,6 +112,7 @@ def run_plain(
     printer = _EventPrinter(console, timeline_seconds)
     interrupts = 0
     received: list[str] = []
+    pumped = False
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         nonlocal interrupts
@@ -136,10 +137,13 @@ def run_plain(
             printer.live = None
         else:
             _pump(engine, printer, writer)
+        pumped = True
     finally:
         from core.engine import shutdown
 
         engine.stop("mpscope is exiting")
+        if writer is not None and not pumped:  # (| head left) the recording still gets the end
+            _drain(engine, writer, deadline=time.monotonic() + 15)
         engine.join(15)
         shutdown()
         for sig, handler in previous.items():
@@ -152,6 +156,18 @@ def run_plain(
     if received and printer.state.outcome == "stopped":
         return 128 + signal.Signals[f"{received[0]}"].value
     return EXIT_CODES.get(printer.state.outcome, 1)
+
+
+def _drain(engine: object, writer: RecordingWriter, deadline: float) -> None:
+    """Write the rest of a stopping run's events, showing nothing (its reader went away)."""
+    from core.engine import Engine
+
+    assert isinstance(engine, Engine)
+    while time.monotonic() < deadline:
+        batch = engine.next_batch(FRAME_S)
+        if batch is None:
+            return
+        writer.write(batch)
 
 
 def _pump(engine: object, printer: _EventPrinter, writer: RecordingWriter | None) -> None:
