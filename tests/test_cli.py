@@ -425,11 +425,10 @@ def test_plain_lines_come_out_in_time_order_across_batches() -> None:
     assert len(times) >= 4 and times == sorted(times)
 
 
-@pytest.mark.timeout(60)
-def test_plain_output_into_a_reader_that_stops_early_ends_with_sigpipes_code() -> None:
-    # `mpscope replay FILE --plain | head -2`: no traceback, and not 1 (a run that failed)
+def _read_one_line_then_leave(args: list[str], timeout: float) -> tuple[int, bytes]:
+    """``mpscope ARGS | head -1``: its exit code and what it said on stderr."""
     reader = subprocess.Popen(
-        [*_command(), "replay", "tests/recordings/task3.jsonl", "--plain"],
+        [*_command(), *args],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -439,12 +438,21 @@ def test_plain_output_into_a_reader_that_stops_early_ends_with_sigpipes_code() -
     reader.stdout.readline()
     reader.stdout.close()  # the reader goes away
     try:
-        code = reader.wait(timeout=30)
+        code = reader.wait(timeout=timeout)
     finally:
         if reader.poll() is None:
             reader.kill()
+    return code, reader.stderr.read()
+
+
+@pytest.mark.timeout(60)
+def test_plain_output_into_a_reader_that_stops_early_ends_with_sigpipes_code() -> None:
+    # `mpscope replay FILE --plain | head -1`: no traceback, and not 1 (a run that failed)
+    code, errors = _read_one_line_then_leave(
+        ["replay", "tests/recordings/task3.jsonl", "--plain"], timeout=30
+    )
     assert code == 128 + signal.SIGPIPE
-    assert b"Traceback" not in reader.stderr.read()
+    assert b"Traceback" not in errors
 
 
 @pytest.mark.timeout(90)
@@ -454,20 +462,8 @@ def test_a_recording_of_a_plain_run_whose_reader_left_still_ends_as_the_run_did(
     from core.recording import is_complete, read_recording
 
     path = tmp_path / "piped.jsonl"
-    reader = subprocess.Popen(
-        [*_command(), "run", "--plain", "--tasks", "40", "--record", str(path)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
+    code, _errors = _read_one_line_then_leave(
+        ["run", "--plain", "--tasks", "40", "--record", str(path)], timeout=60
     )
-    assert reader.stdout is not None
-    reader.stdout.readline()
-    reader.stdout.close()  # `| head -1`
-    try:
-        code = reader.wait(timeout=60)
-    finally:
-        if reader.poll() is None:
-            reader.kill()
     assert code == 128 + signal.SIGPIPE
     assert is_complete(read_recording(path))
