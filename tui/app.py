@@ -238,8 +238,7 @@ class MpscopeApp(App[int]):
         if message.run_id != self.run_id:
             return
         self._source_ended = True  # every held log line shows now
-        if self.recorder.writer is not None or self.recorder.error is not None:
-            self._close_recording()
+        if self._close_recording():
             self.record_path = None
         self._paint(force=True)
         if self.state.finished:
@@ -557,14 +556,18 @@ class MpscopeApp(App[int]):
             return
         self.notify(f"recording to {path}")
 
-    def _close_recording(self) -> None:
-        """The run's whole recording is written: say where (and remember it, for ``R``)."""
-        writer = self.recorder.close()
-        if self.recorder.error is not None:
-            self.notify(self.recorder.error, severity="error")
+    def _close_recording(self) -> bool:
+        """The run's recording is over: say where it went (and remember it, for ``R``), or why
+        it stopped early; False if there was none."""
+        recorder = self.recorder
+        writer, error = recorder.close(), recorder.error
+        recorder.error = None  # said once
+        if error is not None:
+            self.notify(error, severity="error")
         elif writer is not None:
             self.notify(f"recorded {writer.count} events to {writer.path}")
             self._recorded_to = writer.path
+        return writer is not None or error is not None
 
     def _land_tokens(self) -> None:
         """Tokens in the air, and those about to take off, are put down at once."""
@@ -664,9 +667,10 @@ class MpscopeApp(App[int]):
         if source is not None:
             source.stop()
             await asyncio.to_thread(source.join, 20)
-        if self.recorder.writer is not None or self.recorder.error is not None:
-            self._close_recording()  # after the join: the run's last words are in the file
-            self.record_path = None  # --record FILE is that run's: r must not overwrite it
+        # after the join: the run's last words are in the file; and --record FILE was that
+        # run's, so r must not write over it
+        if self._close_recording():
+            self.record_path = None
 
 
 def _lane_anchor(lane: WorkerLane | None) -> Offset | None:
