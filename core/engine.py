@@ -733,13 +733,12 @@ class Engine:
             return self._stop_reason is not None
 
     def _sleep_unless_paused(self, seconds: float) -> None:
-        """Sleep ``seconds`` of unpaused time (see :meth:`_wait_while_paused`)."""
-        left = seconds
-        while left > 0:
+        """Sleep ``seconds`` of run time: the run's clock stands still while paused, so a pause
+        in the middle does not count (see :meth:`_wait_while_paused`)."""
+        deadline = self._now() + int(seconds * 1e9)
+        while (left := deadline - self._now()) > 0:
             self._wait_while_paused()
-            step = min(left, POLL_S)
-            time.sleep(step)
-            left -= step
+            time.sleep(min(left / 1e9, POLL_S))
 
     def _collect_in_main(self, wm: Any) -> None:
         def emit(record: Any) -> None:

@@ -16,6 +16,7 @@ from core.events import (
     RunFinished,
     RunPaused,
     TaskCollected,
+    TaskCollecting,
     TaskDone,
     TaskFailed,
     TaskQueued,
@@ -276,6 +277,26 @@ def test_a_pause_is_left_out_of_run_time_and_work_goes_on_where_it_stopped() -> 
         assert work <= (done.t - done.started) / 1e9 < work + 0.25, done
     run_time = events[-1].t / 1e9
     assert run_time < wall - 0.9  # the pause is not in it
+
+
+def test_task_2s_collecting_thread_leaves_a_pause_out_of_its_collect_time() -> None:
+    # Task 2 collects in a thread of the main process, which a pause cannot SIGSTOP
+    collect = 0.3
+    held: list[bool] = []
+
+    def pause_once(engine: Engine, event: object, state: object) -> None:
+        if isinstance(event, TaskCollecting) and not held:
+            held.append(engine.set_paused(True))
+            time.sleep(0.8)
+            engine.set_paused(False)
+
+    events, state = run_engine(
+        scenario(mode="collect-after", count=3, work_time=0.05, collect_time=collect),
+        on_event=pause_once,
+    )
+    assert state.outcome == "completed" and held == [True]
+    for collected in of_kind(events, TaskCollected):
+        assert collect <= (collected.t - collected.started) / 1e9 < collect + 0.2, collected
 
 
 @pytest.mark.parametrize("method", ["spawn", "fork"])
