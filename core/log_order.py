@@ -10,12 +10,28 @@ returns, which can be a moment after a worker stamped taking it.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Final
+from typing import Final, TypeVar
 
 from core.events import Event
 
 #: Tasks whose last sort key is remembered (the ones in flight; the oldest are forgotten first).
 REMEMBERED_TASKS: Final = 4096
+#: How long a line waits for earlier lines that other processes have not reported yet.
+HOLD_NS: Final = 100_000_000
+
+Item = TypeVar("Item")
+
+
+def take_in_order(held: list[tuple[int, Item]], older_than: int | None) -> list[Item]:
+    """Remove from ``held`` (sort key, item) pairs and return, in key order, the items keyed at
+    most ``older_than`` (every one when None). Stable: equal keys keep their causal order."""
+    held.sort(key=lambda pair: pair[0])
+    cut = len(held)
+    if older_than is not None:
+        cut = next((i for i, (key, _) in enumerate(held) if key > older_than), cut)
+    taken = [item for _key, item in held[:cut]]
+    del held[:cut]
+    return taken
 
 
 class LogOrder:

@@ -93,6 +93,11 @@ class Lane:
     lines: int = 0
     bars: deque[Bar] = field(default_factory=lambda: deque(maxlen=RECENT_BARS))
 
+    def lived_until(self, now: int) -> int:
+        """Where the lane's timeline ends: the run's present, or the process's exit (a dead
+        process is not idle: its timeline stays blank after that)."""
+        return now if self.exited_at is None else min(now, self.exited_at)
+
     @property
     def title(self) -> str:
         """``worker 0``, ``collector`` or ``main`` with the PID once known."""

@@ -971,7 +971,7 @@ async def test_the_log_holds_lines_a_moment_so_batches_from_different_processes_
     from rich.text import Text
     from textual.app import App
 
-    from tui.event_log import HOLD_NS
+    from core.log_order import HOLD_NS
 
     class LogApp(App[None]):
         def compose(self) -> Any:

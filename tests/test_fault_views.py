@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from core.events import (
+    Event,
     RunStarted,
     SourceExhausted,
     TaskLost,
@@ -34,6 +35,15 @@ def _started_run() -> RunState:
     return state
 
 
+def _killed_holding_task_1(started: int, died: int) -> list[Event]:
+    """Worker 0 takes task 1 at ``started`` and is SIGKILLed holding it at ``died``."""
+    return [
+        TaskStarted(started, 0, 0, 1),
+        TaskRequeued(died, 0, 0, 2),
+        WorkerExited(died, 0, 100, -9, "SIGKILL", "killed by SIGKILL"),
+    ]
+
+
 def test_a_start_reported_after_the_death_keeps_the_lane_killed() -> None:
     state = _started_run()
     state.apply_all(
@@ -48,13 +58,7 @@ def test_a_start_reported_after_the_death_keeps_the_lane_killed() -> None:
 
 def test_a_killed_lane_says_its_task_was_requeued_then_lost() -> None:
     state = _started_run()
-    state.apply_all(
-        [
-            TaskStarted(5, 0, 0, 1),
-            TaskRequeued(10, 0, 0, 2),
-            WorkerExited(10, 0, 100, -9, "SIGKILL", "killed by SIGKILL"),
-        ]
-    )
+    state.apply_all(_killed_holding_task_1(5, 10))
     assert state.lanes[0].fate == "task 1 re-queued"
     state.apply_all(
         [
@@ -75,13 +79,7 @@ def test_the_task_a_worker_died_in_is_drawn_shaded_and_ends_in_a_cross() -> None
     from tui.rich_views import timeline_row
 
     state = _started_run()
-    state.apply_all(
-        [
-            TaskStarted(10, 0, 0, 1),
-            TaskRequeued(50, 0, 0, 2),
-            WorkerExited(50, 0, 100, -9, "SIGKILL", "killed by SIGKILL"),
-        ]
-    )
+    state.apply_all(_killed_holding_task_1(10, 50))
     row = timeline_row(list(state.lanes[0].bars), 0, 100, 10).plain
     assert row == "·▒▒▒✖·····"
 
@@ -210,9 +208,7 @@ def test_after_its_death_a_lane_is_blank_not_idle() -> None:
         [
             WorkerSpawned(1, 1, 101, "worker"),
             WorkerReady(2, 1, 101),
-            TaskStarted(10, 0, 0, 1),
-            TaskRequeued(50, 0, 0, 2),
-            WorkerExited(50, 0, 100, -9, "SIGKILL", "killed by SIGKILL"),
+            *_killed_holding_task_1(10, 50),
             TaskStarted(60, 0, 1, 2),
             TaskDone(100, 0, 1, 60, "1"),
         ]

@@ -19,13 +19,11 @@ from textual.strip import Strip
 
 from core.describe import describe
 from core.events import Event, Note, PrintedLine, TaskFailed, TaskLost
+from core.log_order import HOLD_NS, take_in_order
 from core.state import RunState
 
 MAX_LINES = 2000
 FLUSH_EVERY_S = 0.25  # a log is read, not watched: four updates a second are plenty
-#: how long a line waits for earlier lines from other processes (each process reports in
-#: batches of its own, so a later batch can hold earlier events): the log reads in time order
-HOLD_NS = 100_000_000
 
 
 class EventLog(ScrollView, can_focus=True):
@@ -61,16 +59,10 @@ class EventLog(ScrollView, can_focus=True):
 
     def _release(self, clock: int | None) -> bool:
         """Move the held lines up to ``clock - HOLD_NS`` (all with no clock) into the log."""
-        if not self._held:
-            return False
-        self._held.sort(key=lambda pair: pair[0])  # stable: equal keys keep causal order
-        cut = len(self._held)
-        if clock is not None:
-            cut = next((i for i, (key, _) in enumerate(self._held) if key > clock - HOLD_NS), cut)
-        for _key, lines in self._held[:cut]:
+        taken = take_in_order(self._held, None if clock is None else clock - HOLD_NS)
+        for lines in taken:
             self._entries.extend([line, None] for line in lines)
-        del self._held[:cut]
-        return cut > 0
+        return bool(taken)
 
     def flush(self, now: bool = False, clock: int | None = None) -> None:
         """Show what was added (at most every ``FLUSH_EVERY_S``), following the newest line;

@@ -19,14 +19,13 @@ from rich.live import Live
 
 from core.describe import describe
 from core.events import Event, RunFinished
-from core.log_order import LogOrder
+from core.log_order import HOLD_NS, LogOrder, take_in_order
 from core.recording import RecordingWriter, is_complete
 from core.scenario import Scenario
 from core.state import RunState
 from tui.rich_views import live_view, summary_view
 
 FRAME_S = 0.1
-HOLD_NS = 100_000_000  # how long a --plain line waits for earlier lines from other processes
 EXIT_CODES = {"completed": 0, "stopped": 130, "error": 1}
 
 
@@ -76,15 +75,8 @@ class _EventPrinter:
     def _print_held(self, older_than: int | None = None) -> None:
         """Print held lines in time order: each process reports in batches of its own, so a
         line waits until ``HOLD_NS`` of newer run time has arrived (all of them: at the end)."""
-        if not self._held:
-            return
-        self._held.sort(key=lambda pair: pair[0])  # stable: equal times keep causal order
-        cut = len(self._held)
-        if older_than is not None:
-            cut = next((i for i, (t, _) in enumerate(self._held) if t > older_than), cut)
-        for _t, text in self._held[:cut]:
+        for text in take_in_order(self._held, older_than):
             self.console.print(text, markup=False)
-        del self._held[:cut]
 
     def summary(self) -> None:
         self._print_held()

@@ -8,6 +8,7 @@ from textual.geometry import Offset
 from textual.widget import Widget
 
 from core.state import RunState
+from core.words import counted
 from tui.tokens import token_text
 
 TOKEN_GAP = 1
@@ -81,7 +82,7 @@ class QueueStrip(Widget):
                 f"◀ feeder blocked: queue full, holding {state.feeder_label}", style="bold yellow"
             )
         if state.total is not None:
-            tasks = f"{state.total} task{'' if state.total == 1 else 's'}"
+            tasks = counted(state.total, "task")
             what = (
                 "source exhausted"
                 if state.source_exhausted

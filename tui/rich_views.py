@@ -153,9 +153,7 @@ def gantt(state: RunState, width: int = 60, seconds: float | None = None) -> Ren
     table.add_column("lane", no_wrap=True)
     table.add_column("timeline", no_wrap=True)
     for lane in lanes:
-        # blank once the process is gone: a dead process is not idle
-        gone = lane.exited_at if lane.exited_at is not None else state.now
-        row = timeline_row(list(lane.bars), t0, span, width, until=min(state.now, gone))
+        row = timeline_row(list(lane.bars), t0, span, width, until=lane.lived_until(state.now))
         table.add_row(Text(lane.title, style="bold"), row)
     axis = Text(
         f"{t0 / 1e9:.2f}s".ljust(width - 8) + f"{(t0 + span) / 1e9:.2f}s".rjust(8), style="dim"

@@ -165,8 +165,7 @@ class WorkerLane(Widget):
             if lane.status == "busy" and lane.task is not None:
                 bars.append(Bar(lane.task, lane.task_label, lane.since, state.now, True))
             # the future is blank, not idle; so is the time after the process is gone
-            until = lane.exited_at if lane.exited_at is not None else state.now
-            row = timeline_row(bars, start, span, columns, until)
+            row = timeline_row(bars, start, span, columns, lane.lived_until(state.now))
             self._timeline_key, self._timeline = key, Text("  ").append_text(row)
         return self._timeline
 
