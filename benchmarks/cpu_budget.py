@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from core.events import TaskCollected, TaskDone, TaskQueued, decode
+from mpscope.core.pipeline.events import TaskCollected, TaskDone, TaskQueued, decode
 
 BATCH = 64  # records per message, as the workers' EventBatcher sends them
 

@@ -35,9 +35,9 @@ from typing import Any
 
 from benchmarks.bare_pipeline import run_bare, steady_marks, steady_rate
 from benchmarks.cpu_budget import CpuUse, cpu_use, event_floor_us, machine_cores, ratio_ceiling
-from core.engine import Engine, import_torch_quietly
-from core.events import TaskCollected, TaskDone, WorkerReady
-from core.scenario import make_scenario
+from mpscope.core.engine.run import Engine, import_torch_quietly
+from mpscope.core.pipeline.events import TaskCollected, TaskDone, WorkerReady
+from mpscope.core.pipeline.scenario import make_scenario
 
 TASKS = 20_000
 WORKERS = 2
@@ -95,8 +95,8 @@ def peak_rss_mb(tasks: int) -> float:
     """Peak RSS of a fresh main process that streams ``tasks`` tasks through the engine."""
     code = f"""
 import resource, sys
-from core.engine import Engine
-from core.scenario import make_scenario
+from mpscope.core.engine.run import Engine
+from mpscope.core.pipeline.scenario import make_scenario
 if __name__ == "__main__":
     sc, _ = make_scenario(count={tasks}, workers=2, work_time=0, collect_time=0)
     e = Engine(sc); e.start()
@@ -154,7 +154,7 @@ def main() -> None:
     import torch.multiprocessing as mp
 
     ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(["core.worker"])
+    ctx.set_forkserver_preload(["mpscope.core.engine.worker"])
     console = Console(width=None if sys.stdout.isatty() else 120)  # a file gets a wide table
     console.print(
         f"[bold]engine benchmarks[/] — {TASKS:,} trivial tasks, {WORKERS} workers, "

@@ -27,7 +27,7 @@ import psutil
 from rich.console import Console
 from rich.table import Table
 
-from core.events import (
+from mpscope.core.pipeline.events import (
     COLLECTOR,
     Event,
     RunFinished,
@@ -40,8 +40,8 @@ from core.events import (
     WorkerReady,
     WorkerSpawned,
 )
-from core.scenario import Scenario
-from core.state import RunState
+from mpscope.core.pipeline.scenario import Scenario
+from mpscope.core.pipeline.state import RunState
 
 MPSCOPE = Path(sys.executable).with_name("mpscope")
 BUSY_LANE = re.compile(r"worker \d+ · PID \d+  busy")
@@ -77,8 +77,8 @@ def bare_fold_rate(events: list[Event]) -> float:
 
 def app_rate(events: list[Event]) -> tuple[float, int]:
     """Events per second a headless app absorbs, and how many frames it painted meanwhile."""
-    from tui.app import MpscopeApp
-    from tui.messages import EventsArrived
+    from mpscope.tui.app import MpscopeApp
+    from mpscope.tui.messages import EventsArrived
 
     async def run() -> tuple[float, int]:
         app = MpscopeApp(autostart=False)
@@ -127,7 +127,7 @@ def first_frame_seconds() -> tuple[float, bool]:
         f"import sys, atexit; from tui import app as a; orig = a.MpscopeApp.on_mount\n"
         f"def m(self):\n    open({str(marker)!r}, 'w').write(str('torch' in sys.modules))\n"
         f"    return orig(self)\n"
-        f"a.MpscopeApp.on_mount = m\nfrom tui.cli import main\nsys.exit(main([]))"
+        f"a.MpscopeApp.on_mount = m\nfrom mpscope.tui.cli import main\nsys.exit(main([]))"
     )
     command = f'{sys.executable} -c "{probe}"'
     t0 = time.perf_counter()

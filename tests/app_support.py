@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.events import Event
-from core.recording import read_recording
-from tui.app import MpscopeApp
+from mpscope.core.pipeline.events import Event
+from mpscope.core.pipeline.recording import read_recording
+from mpscope.tui.app import MpscopeApp
 
 RECORDINGS = Path(__file__).parent / "recordings"
 

@@ -6,10 +6,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from core.engine import Engine
-from core.events import Event
-from core.scenario import Scenario, make_scenario
-from core.state import RunState
+from mpscope.core.engine.run import Engine
+from mpscope.core.pipeline.events import Event
+from mpscope.core.pipeline.scenario import Scenario, make_scenario
+from mpscope.core.pipeline.state import RunState
 
 FAST = dict(work_time=0.05, collect_time=0.01, count=6, workers=2, print_delay=0.02)
 

@@ -22,19 +22,19 @@ from rich.console import Console
 from textual.pilot import Pilot
 from textual.widgets import Input, Markdown, Static
 
-import core.engine
-from core.events import RunFinished, RunStarted
-from core.recording import is_complete, read_recording
-from core.scenario import Scenario, make_scenario
+import mpscope.core.engine.run
+from mpscope.core.pipeline.events import RunFinished, RunStarted
+from mpscope.core.pipeline.recording import is_complete, read_recording
+from mpscope.core.pipeline.scenario import Scenario, make_scenario
+from mpscope.tui.app import MpscopeApp
+from mpscope.tui.screens.failure import FailureScreen
+from mpscope.tui.screens.help import HelpScreen
+from mpscope.tui.widgets.event_log import EventLog
+from mpscope.tui.widgets.lanes_view import LanesView
+from mpscope.tui.widgets.run_header import RunHeader
+from mpscope.tui.widgets.summary_panel import SummaryPanel
+from mpscope.tui.widgets.worker_lane import WorkerLane
 from tests.app_support import recording, replay_app
-from tui.app import MpscopeApp
-from tui.event_log import EventLog
-from tui.failure_screen import FailureScreen
-from tui.help_screen import HelpScreen
-from tui.lanes_view import LanesView
-from tui.run_header import RunHeader
-from tui.summary_panel import SummaryPanel
-from tui.worker_lane import WorkerLane
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -499,13 +499,13 @@ async def test_speed_key_while_the_run_is_starting_applies_to_the_run(
 ) -> None:
     """Regression (fixed in 904311b): a speed key pressed before the engine had its shared time
     scale (during the first torch import) changed the header but the run went on at x1."""
-    real_import = core.engine.import_torch_quietly
+    real_import = mpscope.core.engine.run.import_torch_quietly
 
     def slow_import() -> None:  # the first import of torch in a process takes seconds
         time.sleep(0.5)
         real_import()
 
-    monkeypatch.setattr(core.engine, "import_torch_quietly", slow_import)
+    monkeypatch.setattr(mpscope.core.engine.run, "import_torch_quietly", slow_import)
     app = MpscopeApp(scenario())
     async with driving(app) as pilot:
         await wait_for(pilot, lambda: app.source is not None, what="the live source")
@@ -846,7 +846,7 @@ async def test_a_replay_hides_the_keys_only_a_live_run_obeys() -> None:
 
 
 def test_the_header_clock_runs_on_between_events_and_stops_with_the_run() -> None:
-    from core.state import RunState
+    from mpscope.core.pipeline.state import RunState
 
     state = RunState()
     state.apply_all(recording("task3")[:3])
@@ -971,7 +971,7 @@ async def test_the_log_holds_lines_a_moment_so_batches_from_different_processes_
     from rich.text import Text
     from textual.app import App
 
-    from core.log_order import HOLD_NS
+    from mpscope.core.pipeline.log_order import HOLD_NS
 
     class LogApp(App[None]):
         def compose(self) -> Any:

@@ -13,8 +13,8 @@ from collections.abc import Callable
 import pytest
 from textual.pilot import Pilot
 
+from mpscope.tui.app import MpscopeApp
 from tests.app_support import midrun_app, replay_app
-from tui.app import MpscopeApp
 
 Snap = Callable[..., bool]
 RECORDINGS = ["task1", "task2", "task3", "failure", "killed"]
@@ -40,7 +40,7 @@ def test_recorded_run(snap_compare: Snap, name: str, size: tuple[int, int]) -> N
 
 def test_log_after_a_run(snap_compare: Snap) -> None:
     async def show_log(pilot: Pilot[object]) -> None:
-        from tui.event_log import EventLog
+        from mpscope.tui.widgets.event_log import EventLog
 
         await _until_finished(pilot)
         await pilot.press("l")
@@ -79,7 +79,7 @@ def test_midrun(snap_compare: Snap, name: str) -> None:
     async def settle(pilot: Pilot[object]) -> None:
         app = pilot.app
         assert isinstance(app, MpscopeApp)
-        from tui.event_log import EventLog
+        from mpscope.tui.widgets.event_log import EventLog
 
         log = app.query_one(EventLog)
         for _ in range(200):  # every event folded, and the log showing its newest line
@@ -169,7 +169,7 @@ async def test_a_turns_flying_tokens_off_and_on() -> None:
 
 
 def test_no_animation_option_reaches_the_app() -> None:
-    from tui.cli import build_parser
+    from mpscope.tui.cli import build_parser
 
     args = build_parser().parse_args(["run", "--no-animation"])
     assert args.no_animation is True

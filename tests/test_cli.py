@@ -16,9 +16,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from core.events import RunFinished, TaskQueued, to_json
-from core.recording import RecordingWriter, header_line
-from tui.cli import main
+from mpscope.core.pipeline.events import RunFinished, TaskQueued, to_json
+from mpscope.core.pipeline.recording import RecordingWriter, header_line
+from mpscope.tui.cli import main
 
 ROOT = Path(__file__).parent.parent
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -167,7 +167,7 @@ def test_speed_past_its_range_runs_with_a_note(capsys: pytest.CaptureFixture[str
 def _command() -> list[str]:
     if CONSOLE_SCRIPT.exists():
         return [str(CONSOLE_SCRIPT)]
-    return [sys.executable, "-m", "tui"]
+    return [sys.executable, "-m", "mpscope.tui"]
 
 
 def _run(args: list[str], timeout: float = 45) -> subprocess.CompletedProcess[str]:
@@ -391,7 +391,7 @@ def test_help_is_fast_and_exits_0() -> None:
 
 
 def test_recording_writer_refuses_a_missing_folder(tmp_path: Path) -> None:
-    from core.recording import RecordingError
+    from mpscope.core.pipeline.recording import RecordingError
 
     with pytest.raises(RecordingError):
         RecordingWriter(tmp_path / "no" / "x.jsonl")
@@ -404,8 +404,8 @@ def test_plain_lines_come_out_in_time_order_across_batches() -> None:
 
     from rich.console import Console
 
-    from core.events import TaskQueued, TaskStarted, WorkerReady, WorkerSpawned
-    from tui.plain import _EventPrinter
+    from mpscope.core.pipeline.events import TaskQueued, TaskStarted, WorkerReady, WorkerSpawned
+    from mpscope.tui.views.plain import _EventPrinter
 
     out = io.StringIO()
     printer = _EventPrinter(Console(file=out, width=120))
@@ -459,7 +459,7 @@ def test_plain_output_into_a_reader_that_stops_early_ends_with_sigpipes_code() -
 def test_a_recording_of_a_plain_run_whose_reader_left_still_ends_as_the_run_did(
     tmp_path: Path,
 ) -> None:
-    from core.recording import is_complete, read_recording
+    from mpscope.core.pipeline.recording import is_complete, read_recording
 
     path = tmp_path / "piped.jsonl"
     code, _errors = _read_one_line_then_leave(

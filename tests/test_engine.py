@@ -8,8 +8,8 @@ from collections.abc import Callable
 import psutil
 import pytest
 
-from core.engine import Engine
-from core.events import (
+from mpscope.core.engine.run import Engine
+from mpscope.core.pipeline.events import (
     COLLECTOR,
     MAIN,
     PrintedLine,
@@ -188,7 +188,7 @@ def test_every_worker_killed_ends_the_run_as_an_error_not_completed() -> None:
 
 def test_a_sigkilled_collector_ends_the_run_keeping_what_it_collected() -> None:
     def kill_after_two(engine: Engine, event: object, state: object) -> None:
-        from core.events import TaskCollected
+        from mpscope.core.pipeline.events import TaskCollected
 
         if isinstance(event, TaskCollected) and getattr(state, "collected", 0) == 2:
             engine.kill_collector()
@@ -330,7 +330,7 @@ def test_inject_failure_fails_exactly_the_next_task_taken_even_if_already_queued
     injected: dict[str, bool] = {}
 
     def inject_once_everything_is_queued(engine: Engine, event: object, state: object) -> None:
-        from core.events import SourceExhausted
+        from mpscope.core.pipeline.events import SourceExhausted
 
         if isinstance(event, SourceExhausted) and not injected:
             injected["ok"] = engine.inject_failure()

@@ -6,9 +6,9 @@ from __future__ import annotations
 import multiprocessing
 from typing import Any
 
-from core.engine import DRAIN_ROUNDS, Engine, _Proc
-from core.events import Note, PrintedLine, WorkerExited, WorkerLoopEnded
-from core.scenario import make_scenario
+from mpscope.core.engine.run import DRAIN_ROUNDS, Engine, _Proc
+from mpscope.core.pipeline.events import Note, PrintedLine, WorkerExited, WorkerLoopEnded
+from mpscope.core.pipeline.scenario import make_scenario
 
 
 class EndedProcess:

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from core import worker
-from core.events import Record, TaskDone, TaskStarted
-from core.worker import EventBatcher, RunClock
+from mpscope.core.engine import worker
+from mpscope.core.engine.worker import EventBatcher, RunClock
+from mpscope.core.pipeline.events import Record, TaskDone, TaskStarted
 
 
 class Sink:
@@ -119,7 +119,7 @@ def test_flush_and_close_send_everything_and_stop_the_ticker(sink: Sink) -> None
 
 
 def test_events_as_dataclasses_are_batched_by_their_time_too(sink: Sink) -> None:
-    from core.events import Note
+    from mpscope.core.pipeline.events import Note
 
     batcher = EventBatcher(sink, _clock())
     batcher.emit(Note(batcher.now(), "info", "one"))

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import core.events as events_module
-from core.events import (
+import mpscope.core.pipeline.events as events_module
+from mpscope.core.pipeline.events import (
     EVENT_TYPES,
     SCHEMA_VERSION,
     Event,

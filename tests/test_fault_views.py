@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.events import (
+from mpscope.core.pipeline.events import (
     Event,
     RunStarted,
     SourceExhausted,
@@ -17,8 +17,8 @@ from core.events import (
     WorkerReady,
     WorkerSpawned,
 )
-from core.scenario import Scenario
-from core.state import RunState
+from mpscope.core.pipeline.scenario import Scenario
+from mpscope.core.pipeline.state import RunState
 
 
 def _started_run() -> RunState:
@@ -76,7 +76,7 @@ def test_a_killed_lane_says_its_task_was_requeued_then_lost() -> None:
 
 
 def test_the_task_a_worker_died_in_is_drawn_shaded_and_ends_in_a_cross() -> None:
-    from tui.rich_views import timeline_row
+    from mpscope.tui.views.renderables import timeline_row
 
     state = _started_run()
     state.apply_all(_killed_holding_task_1(10, 50))
@@ -87,8 +87,8 @@ def test_the_task_a_worker_died_in_is_drawn_shaded_and_ends_in_a_cross() -> None
 def test_the_summary_counts_the_lost_tasks_it_does_not_name() -> None:
     from rich.console import Console
 
-    from core.events import RunFinished
-    from tui.rich_views import summary_view
+    from mpscope.core.pipeline.events import RunFinished
+    from mpscope.tui.views.renderables import summary_view
 
     state = _started_run()
     state.apply_all(
@@ -106,8 +106,8 @@ def test_the_summary_counts_the_lost_tasks_it_does_not_name() -> None:
 
 
 def test_a_stopped_run_says_the_feeder_stopped_not_that_the_source_ran_dry() -> None:
-    from core.events import RunFinished
-    from tui.queue_strip import QueueStrip
+    from mpscope.core.pipeline.events import RunFinished
+    from mpscope.tui.widgets.queue_strip import QueueStrip
 
     state = RunState()
     state.apply_all(
@@ -124,8 +124,8 @@ def test_a_stopped_run_says_the_feeder_stopped_not_that_the_source_ran_dry() -> 
 
 
 def test_a_source_that_raised_is_not_called_exhausted() -> None:
-    from core.events import RunFinished
-    from tui.queue_strip import QueueStrip
+    from mpscope.core.pipeline.events import RunFinished
+    from mpscope.tui.widgets.queue_strip import QueueStrip
 
     state = RunState()
     state.apply_all(
@@ -143,8 +143,8 @@ def test_a_source_that_raised_is_not_called_exhausted() -> None:
 def test_a_timeline_over_fixed_seconds_leaves_the_time_after_the_run_blank() -> None:
     from rich.console import Console
 
-    from core.events import TaskDone
-    from tui.rich_views import gantt
+    from mpscope.core.pipeline.events import TaskDone
+    from mpscope.tui.views.renderables import gantt
 
     state = _started_run()  # worker 0 ready at 2 ns; the run is 12 ns long
     state.apply_all([TaskStarted(2, 0, 0, 1), TaskDone(12, 0, 0, 2, "1")])
@@ -158,8 +158,8 @@ def test_a_timeline_over_fixed_seconds_leaves_the_time_after_the_run_blank() -> 
 
 
 def test_a_worker_killed_a_moment_into_a_task_still_shows_its_cross() -> None:
-    from core.events import TaskDone
-    from tui.rich_views import timeline_row
+    from mpscope.core.pipeline.events import TaskDone
+    from mpscope.tui.views.renderables import timeline_row
 
     state = _started_run()
     state.apply_all(
@@ -179,8 +179,8 @@ def test_a_worker_killed_a_moment_into_a_task_still_shows_its_cross() -> None:
 def test_one_task_more_than_the_summary_lists_is_named_not_counted() -> None:
     from rich.console import Console
 
-    from core.events import RunFinished
-    from tui.rich_views import SUMMARY_LISTED, summary_view
+    from mpscope.core.pipeline.events import RunFinished
+    from mpscope.tui.views.renderables import SUMMARY_LISTED, summary_view
 
     lost = SUMMARY_LISTED + 1  # a line "… 1 more lost" would take the room of the line it hides
     state = _started_run()
@@ -200,8 +200,8 @@ def test_after_its_death_a_lane_is_blank_not_idle() -> None:
     # dots mean a live process with nothing to do; a dead one has no timeline at all
     from rich.console import Console
 
-    from core.events import TaskDone
-    from tui.rich_views import gantt
+    from mpscope.core.pipeline.events import TaskDone
+    from mpscope.tui.views.renderables import gantt
 
     state = _started_run()
     state.apply_all(
@@ -225,8 +225,8 @@ def test_after_its_death_a_lane_is_blank_not_idle() -> None:
 def test_the_summary_table_fits_beside_the_stepper_without_breaking_a_phrase(width: int) -> None:
     from rich.console import Console
 
+    from mpscope.tui.views.renderables import summary_view
     from tests.app_support import recording
-    from tui.rich_views import summary_view
 
     state = RunState().apply_all(recording("killed"))
     console = Console(width=width, record=True)

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from core import gen_examples, seed_generators
-from core.gen_examples import EXAMPLES, example_named, sample_file
+from mpscope.core.stepper import examples as gen_examples
+from mpscope.core.stepper import seed_generators
+from mpscope.core.stepper.examples import EXAMPLES, example_named, sample_file
 
 SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "000_ead37b8bfce0a06e.txt"
 

@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from core.gen_spec import (
+from mpscope.core.loading import load_callable
+from mpscope.core.stepper.spec import (
     GenSpecError,
     LiteralError,
     parse_args,
     parse_literal,
     resolve_target,
 )
-from core.loading import load_callable
-from tui import gen_app
+from mpscope.tui.stepper import app as gen_app
 
 FIXTURES = Path(__file__).parent / "gen_fixtures"
 USER = f"{FIXTURES / 'user_gens.py'}"
@@ -122,7 +122,7 @@ def test_user_file_spec_and_fresh_arguments_each_time() -> None:
 
 
 def test_module_spec() -> None:
-    target = resolve_target("core.seed_generators:squares_gen", ["2"])
+    target = resolve_target("mpscope.core.stepper.seed_generators:squares_gen", ["2"])
     assert list(target.factory()) == [0, 1]
 
 
@@ -143,7 +143,7 @@ def test_module_spec() -> None:
         (f"{USER}:agen", [], "async generator function"),
         (f"{USER}:coro", [], "coroutine function"),
         (f"{USER}:not_callable", [], "is not callable"),
-        ("core.gen_examples:Example", [], "is a class"),
+        ("mpscope.core.stepper.examples:Example", [], "is a class"),
         (f"{USER}:countdown", ["n=5", "3"], "positional after keyword"),
         (f"{USER}:countdown", ["m=1"], "unexpected keyword argument 'm'"),
         ("a:b:", [], "not of the form"),

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.events import (
+from mpscope.core.pipeline.events import (
     COLLECTOR,
     Event,
     Note,
@@ -29,7 +29,7 @@ from core.events import (
     TaskRequeued,
     TaskStarted,
 )
-from core.ledger import HOLD_NS, MAX_ATTEMPTS, Ledger
+from mpscope.core.pipeline.ledger import HOLD_NS, MAX_ATTEMPTS, Ledger
 
 W0, W1 = 0, 1
 NO_TASK = -1

@@ -1,9 +1,9 @@
-"""core.log_order: time order for the log, causal order within a task."""
+"""mpscope.core.pipeline.log_order: time order for the log, causal order within a task."""
 
 from __future__ import annotations
 
-from core.events import Note, TaskDone, TaskQueued, TaskStarted
-from core.log_order import REMEMBERED_TASKS, LogOrder
+from mpscope.core.pipeline.events import Note, TaskDone, TaskQueued, TaskStarted
+from mpscope.core.pipeline.log_order import REMEMBERED_TASKS, LogOrder
 
 
 def test_events_sort_by_time_but_a_task_keeps_its_causal_order() -> None:

@@ -7,8 +7,8 @@ import tracemalloc
 
 import pytest
 
-from core.gen_examples import squares_gen, squares_list
-from core.memory_lesson import MAX_N, MemoryFigures, format_kb, measure
+from mpscope.core.stepper.examples import squares_gen, squares_list
+from mpscope.core.stepper.memory_lesson import MAX_N, MemoryFigures, format_kb, measure
 
 
 def test_format_kb_is_the_seeds_format() -> None:

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.events import (
+from mpscope.core.pipeline.events import (
     SCHEMA_VERSION,
     Event,
     Note,
@@ -23,7 +23,7 @@ from core.events import (
     TaskStarted,
     to_json,
 )
-from core.recording import (
+from mpscope.core.pipeline.recording import (
     FORMAT,
     RecordingError,
     RecordingWriter,
@@ -33,7 +33,7 @@ from core.recording import (
     iter_recording,
     read_recording,
 )
-from core.scenario import Scenario
+from mpscope.core.pipeline.scenario import Scenario
 
 
 def _events() -> list[Event]:

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.scenario import (
+from mpscope.core.pipeline.scenario import (
     MAX_BATCH,
     MAX_PRINT_COUNT,
     MAX_QUEUE_BOUND,
@@ -28,7 +28,7 @@ from core.scenario import (
     ScenarioError,
     make_scenario,
 )
-from core.sources import make_source
+from mpscope.core.pipeline.sources import make_source
 
 # -- defaults: the seed's Task 3 --------------------------------------------------------------
 

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.loading import SpecError, load_callable, split_spec
-from core.scenario import make_scenario
-from core.sources import batch_generator, make_source, range_source, task_label
-from core.tasks import (
+from mpscope.core.loading import SpecError, load_callable, split_spec
+from mpscope.core.pipeline.scenario import make_scenario
+from mpscope.core.pipeline.sources import batch_generator, make_source, range_source, task_label
+from mpscope.core.pipeline.tasks import (
     InjectedFailure,
     check_task_function,
     resolve_task_function,
@@ -180,7 +180,7 @@ def test_a_user_function_from_a_relative_path(monkeypatch: pytest.MonkeyPatch) -
 def test_a_user_function_from_a_module() -> None:
     check_task_function("math:sqrt")
     assert resolve_task_function("math:sqrt")(16) == 4
-    check_task_function("core.tasks:square")
+    check_task_function("mpscope.core.pipeline.tasks:square")
 
 
 def _spec_error(spec: str) -> str:

@@ -7,7 +7,7 @@ import pickle
 
 import pytest
 
-from core.events import (
+from mpscope.core.pipeline.events import (
     COLLECTOR,
     MAIN,
     Event,
@@ -33,9 +33,9 @@ from core.events import (
     from_json,
     to_json,
 )
-from core.scenario import make_scenario
-from core.state import Failure, RunState
-from core.summary import summarize
+from mpscope.core.pipeline.scenario import make_scenario
+from mpscope.core.pipeline.state import Failure, RunState
+from mpscope.core.pipeline.summary import summarize
 
 MS = 1_000_000
 

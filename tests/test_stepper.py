@@ -1,4 +1,4 @@
-"""Unit tests of the generator stepper model (core.stepper and friends): no UI, no processes."""
+"""Unit tests of the generator stepper model (mpscope.core.stepper): no UI, no processes."""
 
 from __future__ import annotations
 
@@ -16,12 +16,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core import seed_generators, stepper_hints
-from core.gen_examples import EXAMPLES, example_named
-from core.safe_repr import safe_repr
-from core.step_result import Action, GenState, Outcome
-from core.step_runner import StepRunner
-from core.stepper import FactoryError, GeneratorStepper
+from mpscope.core.stepper import hints as stepper_hints
+from mpscope.core.stepper import seed_generators
+from mpscope.core.stepper.examples import EXAMPLES, example_named
+from mpscope.core.stepper.machine import FactoryError, GeneratorStepper
+from mpscope.core.stepper.result import Action, GenState, Outcome
+from mpscope.core.stepper.runner import StepRunner
+from mpscope.core.stepper.safe_repr import safe_repr
 
 FIXTURES = Path(__file__).parent / "gen_fixtures"
 

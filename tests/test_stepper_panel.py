@@ -15,16 +15,16 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Select, Static
 
-from core.gen_spec import GenTarget, resolve_target
-from core.memory_lesson import MemoryFigures
-from core.step_result import Action, GenState, Outcome
-from core.stepper_hints import PRIME_FIRST
+from mpscope.core.stepper.hints import PRIME_FIRST
+from mpscope.core.stepper.memory_lesson import MemoryFigures
+from mpscope.core.stepper.result import Action, GenState, Outcome
+from mpscope.core.stepper.spec import GenTarget, resolve_target
+from mpscope.tui.stepper.app import GenApp
+from mpscope.tui.stepper.help import StepperHelpScreen
+from mpscope.tui.stepper.memory import MemoryLessonScreen
+from mpscope.tui.stepper.panel import RUNNING_HINT, StepperPanel
+from mpscope.tui.stepper.throw import ThrowDialog
 from tests.gen_fixture_loader import gen_fixture
-from tui.gen_app import GenApp
-from tui.stepper_help import StepperHelpScreen
-from tui.stepper_memory import MemoryLessonScreen
-from tui.stepper_panel import RUNNING_HINT, StepperPanel
-from tui.stepper_throw import ThrowDialog
 
 FIXTURES = Path(__file__).parent / "gen_fixtures"
 FAKE_FIGURES = MemoryFigures(1000, 8056, 208, 40_056, 320)

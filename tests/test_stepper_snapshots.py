@@ -17,11 +17,11 @@ from textual.containers import Horizontal
 from textual.pilot import Pilot
 from textual.widgets import Footer, Input, Static
 
-from core.gen_spec import GenTarget, resolve_target
-from core.memory_lesson import MemoryFigures
+from mpscope.core.stepper.memory_lesson import MemoryFigures
+from mpscope.core.stepper.spec import GenTarget, resolve_target
+from mpscope.tui.stepper.app import GenApp
+from mpscope.tui.stepper.panel import StepperPanel
 from tests.gen_fixture_loader import gen_fixture
-from tui.gen_app import GenApp
-from tui.stepper_panel import StepperPanel
 
 FIGURES = MemoryFigures(1_000_000, 8_448_728, 208, 40_448_360, 352)
 """The memory lesson's figures for n = 1,000,000 as measured on CPython 3.11 (fixed for the

@@ -1,9 +1,9 @@
-"""``python -m tui``: the same as the ``mpscope`` command."""
+"""``python -m mpscope.tui``: the same as the ``mpscope`` command."""
 
 from __future__ import annotations
 
 import sys
 
-from tui.cli import main
+from mpscope.tui.cli import main
 
 sys.exit(main())

@@ -1,6 +1,7 @@
 """The mpscope app: a live torch.multiprocessing run (or a replay) beside a generator stepper.
 
-The app folds events from one source (:mod:`tui.bridge`) into a :class:`core.state.RunState`
+The app folds events from one source (:mod:`.session.bridge`) into a
+:class:`~mpscope.core.pipeline.state.RunState`
 and repaints at a bounded frame rate, only what changed. It never starts or kills processes
 itself: it asks the source, which asks the engine.
 """
@@ -26,7 +27,7 @@ from textual.geometry import Offset
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from core.events import (
+from mpscope.core.pipeline.events import (
     COLLECTOR,
     Event,
     Note,
@@ -40,19 +41,19 @@ from core.events import (
     TaskStarted,
     WorkerExited,
 )
-from core.log_order import LogOrder
-from core.recording import RecordingError, RecordingWriter, RunRecorder
-from core.scenario import MAX_WORKERS, MODE_TITLES, Scenario
-from core.state import RunState
-from tui.bridge import EventSource, LiveSource, ReplaySource
-from tui.event_log import EventLog
-from tui.flights import Flights
-from tui.lanes_view import LanesView
-from tui.messages import EventsArrived, SourceEnded
-from tui.queue_strip import QueueStrip
-from tui.run_header import RunHeader
-from tui.summary_panel import SummaryPanel
-from tui.worker_lane import WorkerLane
+from mpscope.core.pipeline.log_order import LogOrder
+from mpscope.core.pipeline.recording import RecordingError, RecordingWriter, RunRecorder
+from mpscope.core.pipeline.scenario import MAX_WORKERS, MODE_TITLES, Scenario
+from mpscope.core.pipeline.state import RunState
+from mpscope.tui.messages import EventsArrived, SourceEnded
+from mpscope.tui.session.bridge import EventSource, LiveSource, ReplaySource
+from mpscope.tui.widgets.event_log import EventLog
+from mpscope.tui.widgets.flights import Flights
+from mpscope.tui.widgets.lanes_view import LanesView
+from mpscope.tui.widgets.queue_strip import QueueStrip
+from mpscope.tui.widgets.run_header import RunHeader
+from mpscope.tui.widgets.summary_panel import SummaryPanel
+from mpscope.tui.widgets.worker_lane import WorkerLane
 
 FPS = 8  # frames a second while anything moves: one clock paints and flies tokens together
 TICK_FPS = 4  # frames a second when only the clocks move
@@ -230,7 +231,7 @@ class MpscopeApp(App[int]):
         if self.replay_events is None and self.state.scenario not in (None, self.scenario):
             self.scenario = self.state.scenario  # the engine's validated copy
         # processes report in batches of their own, so a later batch can hold earlier events:
-        # the log holds lines a moment and shows them in time order (see core.log_order)
+        # the log holds lines a moment and shows them in time order (see core.pipeline.log_order)
         log.add(logged)
 
     @on(SourceEnded)
@@ -413,7 +414,7 @@ class MpscopeApp(App[int]):
 
     def action_help(self) -> None:
         """Keys and how to read the screen."""
-        from tui.help_screen import HelpScreen
+        from mpscope.tui.screens.help import HelpScreen
 
         self.push_screen(HelpScreen())
 
@@ -523,7 +524,7 @@ class MpscopeApp(App[int]):
             else:
                 self.notify("no task has failed (press f to make one fail)")
             return
-        from tui.failure_screen import FailureScreen
+        from mpscope.tui.screens.failure import FailureScreen
 
         failure = self.state.failures[-1]
         lane = self.state.lanes.get(failure.worker)
@@ -638,7 +639,7 @@ class MpscopeApp(App[int]):
         if panels:
             panel = panels.first()
         else:
-            from tui.stepper_panel import StepperPanel
+            from mpscope.tui.stepper.panel import StepperPanel
 
             panel = StepperPanel(id="stepper")
             self.query_one("#body").mount(panel)
@@ -695,7 +696,7 @@ _STOPPING_PROCESSES = threading.Event()
 
 def _hard_exit(signum: int) -> None:
     """Stop every run process, then leave at once, without touching the terminal again."""
-    from core.engine import shutdown
+    from mpscope.core.engine.run import shutdown
 
     _STOPPING_PROCESSES.set()
     shutdown()
@@ -723,7 +724,7 @@ def _install_signal_handlers(app: MpscopeApp) -> dict[int, Any]:
 
 
 def _run(app: MpscopeApp) -> int:
-    from core.engine import shutdown
+    from mpscope.core.engine.run import shutdown
 
     _STOPPING_PROCESSES.clear()
     previous = _install_signal_handlers(app)

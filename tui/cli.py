@@ -13,9 +13,9 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Final, NoReturn
 
-from core.loading import SpecError
-from core.recording import RecordingError
-from core.scenario import (
+from mpscope.core.loading import SpecError
+from mpscope.core.pipeline.recording import RecordingError
+from mpscope.core.pipeline.scenario import (
     MAX_TIME_SCALE,
     MIN_TIME_SCALE,
     MODES,
@@ -136,7 +136,7 @@ MAX_SPEED: Final = 1 / MIN_TIME_SCALE
 
 def scenario_from_args(args: argparse.Namespace) -> tuple[Scenario, list[str]]:
     """Validate the run options into a scenario (raises ScenarioError/SpecError)."""
-    from core.tasks import check_task_function
+    from mpscope.core.pipeline.tasks import check_task_function
 
     mode = MODE_ALIASES.get(args.mode.lower(), args.mode.lower())
     try:
@@ -187,31 +187,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         if args.command == "gen":
-            from tui.gen_app import run_gen_command
+            from mpscope.tui.stepper.app import run_gen_command
 
             return run_gen_command(args.name, list(args.args))
         if args.command == "replay":
-            from core.recording import read_recording
+            from mpscope.core.pipeline.recording import read_recording
 
             events = read_recording(args.file)
             if args.plain:
-                from tui.plain import replay_plain
+                from mpscope.tui.views.plain import replay_plain
 
                 return _to_a_pipe(lambda: replay_plain(events, _timeline_seconds(args.timeline)))
             _no_timeline_without_plain(args.timeline)
-            from tui.app import run_replay_app
+            from mpscope.tui.app import run_replay_app
 
             return run_replay_app(events, args.file, not args.no_animation)
         scenario, notes = scenario_from_args(args)
         if args.record:
             _check_writable(args.record)
         if args.plain:
-            from tui.plain import run_plain
+            from mpscope.tui.views.plain import run_plain
 
             timeline = _timeline_seconds(args.timeline)
             return _to_a_pipe(lambda: run_plain(scenario, notes, args.record, timeline))
         _no_timeline_without_plain(args.timeline)
-        from tui.app import run_app
+        from mpscope.tui.app import run_app
 
         return run_app(scenario, notes, args.record, not args.no_animation)
     except UsageError as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from core.events import Event
+from mpscope.core.pipeline.events import Event
 
 
 class EventsArrived(Message):

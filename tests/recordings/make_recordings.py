@@ -11,10 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from core.engine import Engine
-from core.events import TaskStarted
-from core.recording import RecordingWriter
-from core.scenario import make_scenario
+from mpscope.core.engine.run import Engine
+from mpscope.core.pipeline.events import TaskStarted
+from mpscope.core.pipeline.recording import RecordingWriter
+from mpscope.core.pipeline.scenario import make_scenario
 
 HERE = Path(__file__).parent
 SMALL: dict[str, Any] = dict(workers=3, count=6, work_time=0.15, collect_time=0.05)

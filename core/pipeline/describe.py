@@ -1,0 +1,96 @@
+"""Events in words: one short sentence per event, for the plain output and the event log.
+
+Uses the state *before* the event is applied (for labels and PIDs), so call it first, then
+``state.apply(event)``. Returns None for events not worth a line (there are many ``queued``).
+"""
+
+from __future__ import annotations
+
+from mpscope.core.pipeline.events import (
+    COLLECTOR,
+    MAIN,
+    Event,
+    FeederBlocked,
+    Note,
+    PrintedLine,
+    RunFinished,
+    RunPaused,
+    RunStarted,
+    SourceExhausted,
+    TaskCollected,
+    TaskCollecting,
+    TaskDone,
+    TaskFailed,
+    TaskLost,
+    TaskQueued,
+    TaskRequeued,
+    TaskStarted,
+    WorkerExited,
+    WorkerLoopEnded,
+    WorkerReady,
+    WorkerSpawned,
+)
+from mpscope.core.pipeline.state import RunState
+from mpscope.core.words import counted
+
+
+def who(state: RunState, worker: int) -> str:
+    """``worker 1 (PID 4085)``, ``collector (PID 4087)``, ``main (PID 4079)``."""
+    lane = state.lanes.get(worker)
+    name = {COLLECTOR: "collector", MAIN: "main"}.get(worker, f"worker {worker}")
+    return f"{name} (PID {lane.pid})" if lane and lane.pid else name
+
+
+def describe(event: Event, state: RunState, verbose: bool = False) -> str | None:
+    """A sentence for ``event``, or None if it is routine and ``verbose`` is off."""
+    label = state.labels.get(getattr(event, "task", -1), str(getattr(event, "task", "")))
+    match event:
+        case RunStarted():
+            return f"run started: {event.mode}, {event.start_method}, {event.workers} workers"
+        case Note():
+            return f"{event.level}: {event.text}"
+        case WorkerSpawned():
+            name = f"worker {event.worker}" if event.worker >= 0 else event.role
+            return f"{name} process started, PID {event.pid}"
+        case WorkerReady():
+            return f"{who(state, event.worker)} is ready"
+        case WorkerLoopEnded():
+            return f"{who(state, event.worker)} {event.reason}"
+        case WorkerExited():
+            return f"{who(state, event.worker)} exited: {event.reason}"
+        case FeederBlocked():
+            if event.blocked:
+                return f"task queue full: feeder waits with task {event.label}"
+            return "feeder resumed" if verbose else None
+        case SourceExhausted():
+            if state.mode == "print":  # Task 1's "tasks" are the workers' counts: no source
+                return None
+            if event.error:
+                return f"task source raised after {counted(event.total, 'task')}: {event.error}"
+            return f"task source exhausted after {counted(event.total, 'task')}"
+        case TaskQueued():
+            if event.attempt > 1:
+                return f"task {event.label} queued again (attempt {event.attempt})"
+            return f"task {event.label} queued" if verbose else None
+        case TaskStarted():
+            return f"{who(state, event.worker)} took task {label}"
+        case TaskDone():
+            return f"{who(state, event.worker)} finished task {label} → {event.output}"
+        case TaskFailed():
+            return f"{who(state, event.worker)} task {label} FAILED: {event.error}"
+        case TaskCollecting():
+            return f"{who(state, event.collector)} collecting task {label}" if verbose else None
+        case TaskCollected():
+            return f"{who(state, event.collector)} collected task {label}"
+        case TaskRequeued():
+            return f"task {label} re-queued after {who(state, event.worker)} died"
+        case TaskLost():
+            return f"task {label} LOST: {event.reason}"
+        case PrintedLine():
+            prefix = "" if event.stream == "stdout" else "stderr "
+            return f"{prefix}{who(state, event.worker)}: {event.text}"
+        case RunPaused():
+            return "paused" if event.paused else "resumed"
+        case RunFinished():
+            return f"run {event.outcome}: {event.message}"
+    return None

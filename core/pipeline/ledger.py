@@ -1,0 +1,244 @@
+"""The engine's book of tasks in flight: causal order and exactly one outcome per task.
+
+Workers report in batches, so the collector's report on a task can reach the engine before
+the worker's own "done", and a killed worker takes its unsent events with it. The ledger sits
+between the processes and the event stream. Each task moves through the stages queued,
+started, finished (done or failed) and collecting; an event that arrives ahead of its turn has
+the skipped steps filled in before it, from what it carries; a late or duplicate event is
+dropped. The ledger re-queues the task a dead worker held (once), and turns whatever can no
+longer finish into a ``TaskLost``, so every task ends as exactly one of done, failed or lost.
+It holds only tasks in flight: its memory is bounded by the queue bound and the number of
+workers (plus the result queue in Task 2), not by the number of tasks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final
+
+from mpscope.core.pipeline.events import (
+    Event,
+    TaskCollected,
+    TaskCollecting,
+    TaskDone,
+    TaskFailed,
+    TaskLost,
+    TaskQueued,
+    TaskRequeued,
+    TaskStarted,
+)
+
+QUEUED: Final = 0
+STARTED: Final = 1
+FINISHED: Final = 2
+COLLECTING: Final = 3
+NOBODY: Final = -99
+#: How long a collector's report may wait for the worker's own (which carries the traceback).
+HOLD_NS: Final = 200_000_000
+MAX_ATTEMPTS: Final = 2
+
+#: The task-queue message: (task id, attempt, payload, marked to fail).
+TaskMessage = tuple[int, int, Any, bool]
+
+
+@dataclass(slots=True)
+class _Entry:
+    attempt: int
+    payload: Any
+    label: str
+    fail: bool
+    announced: bool = False
+    stage: int = QUEUED
+    worker: int = NOBODY
+    started: int = 0
+
+
+class Ledger:
+    """Bookkeeping of tasks from queued until their outcome (and collection, if any)."""
+
+    def __init__(self, collects: bool, hold_ns: int = HOLD_NS) -> None:
+        self._collects = collects
+        self._hold_ns = hold_ns
+        self._entries: dict[int, _Entry] = {}
+        #: collector events that came before the worker's own report: task -> (since, events)
+        self._held: dict[int, tuple[int, list[Event]]] = {}
+        self._handlers: dict[type[Event], Callable[[Any], list[Event]]] = {
+            TaskStarted: self._started,
+            TaskDone: self._ended,
+            TaskFailed: self._ended,
+            TaskCollecting: self._collector_report,
+            TaskCollected: self._collector_report,
+        }
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def unfinished(self) -> int:
+        """Tasks queued or running: not yet done, failed or lost."""
+        return sum(1 for e in list(self._entries.values()) if e.stage < FINISHED)
+
+    def add(self, task: int, payload: Any, label: str, fail: bool) -> TaskMessage:
+        """Record a new task; returns the message for the task queue.
+
+        The engine's feeder calls this without the engine's lock: it is one dict store, and
+        every loop over the entries works on a snapshot (``list(...)``, taken in one step)."""
+        self._entries[task] = _Entry(1, payload, label, fail)
+        return (task, 1, payload, fail)
+
+    def label(self, task: int) -> str:
+        """The label of a task in the book (its id as text if it is not)."""
+        e = self._entries.get(task)
+        return e.label if e is not None else str(task)
+
+    def message(self, task: int) -> TaskMessage | None:
+        """The task-queue message for a task that is (again) waiting to be queued."""
+        e = self._entries.get(task)
+        return None if e is None else (task, e.attempt, e.payload, e.fail)
+
+    def announce(self, t: int, task: int) -> list[Event]:
+        """The ``TaskQueued`` for a task now in the task queue, unless already said."""
+        e = self._entries.get(task)
+        if e is None or e.announced:
+            return []
+        e.announced = True
+        return [TaskQueued(t, task, e.label, e.attempt)]
+
+    def _catch_up(self, e: _Entry, task: int, stage: int, t: int, worker: int) -> list[Event]:
+        """Events for the stages ``e`` skipped before reaching ``stage``."""
+        out = self.announce(t, task)
+        if stage > STARTED and e.stage < STARTED:
+            out.append(TaskStarted(t, task, worker, e.attempt))
+            e.stage, e.worker, e.started = STARTED, worker, t
+        return out
+
+    def accept(self, event: Event) -> list[Event]:
+        """Pass a process's event on, completed and in causal order, or drop it."""
+        handler = self._handlers.get(type(event))
+        return [event] if handler is None else handler(event)
+
+    def _started(self, event: TaskStarted) -> list[Event]:
+        e = self._entries.get(event.task)
+        if e is None or e.attempt != event.attempt or e.stage != QUEUED:
+            return []
+        out = self.announce(event.t, event.task)
+        e.stage, e.worker, e.started = STARTED, event.worker, event.t
+        out.append(event)
+        return out
+
+    def _ended(self, event: TaskDone | TaskFailed) -> list[Event]:
+        task = event.task
+        e = self._entries.get(task)
+        if (
+            e is None
+            or e.stage >= FINISHED
+            or e.attempt != event.attempt
+            or e.worker not in (event.worker, NOBODY)
+        ):
+            return []
+        # a quick task was never announced as started: its start rides on this event
+        out: list[Event] = [event] if e.announced else [*self.announce(event.t, task), event]
+        self._finish(task, e)
+        if self._held:
+            held = self._held.pop(task, None)
+            if held is not None:
+                for later in held[1]:
+                    out.extend(self.accept(later))
+        return out
+
+    def _collector_report(self, event: TaskCollecting | TaskCollected) -> list[Event]:
+        task = event.task
+        if self._held:
+            waiting = self._held.get(task)
+            if waiting is not None:
+                waiting[1].append(event)
+                return []
+        e = self._entries.get(task)
+        if e is None or e.attempt != event.attempt:
+            return []
+        if e.stage < FINISHED:  # the worker's own report (with the traceback) is due
+            self._held[task] = (event.t, [event])
+            return []
+        if type(event) is TaskCollecting:
+            if e.stage >= COLLECTING:
+                return []
+            e.stage = COLLECTING
+            return [event]
+        del self._entries[task]
+        return [event]
+
+    def release_held(self, now: int, everything: bool = False) -> list[Event]:
+        """Collector reports that waited too long for their worker's: fill in and pass on."""
+        out: list[Event] = []
+        while self._held:
+            task, (since, events) = next(iter(self._held.items()))
+            if not everything and now - since < self._hold_ns:
+                break  # held in arrival order: the rest are younger
+            del self._held[task]
+            first = events[0]
+            assert isinstance(first, TaskCollecting | TaskCollected)
+            e = self._entries.get(task)
+            if e is not None and e.stage < FINISHED:
+                start = e.started or first.t
+                if first.ok:
+                    report: Event = TaskDone(
+                        first.t, task, first.worker, start, first.output, e.attempt
+                    )
+                else:
+                    report = TaskFailed(
+                        first.t,
+                        task,
+                        first.worker,
+                        start,
+                        first.output,
+                        "(the traceback was lost with its worker)",
+                        e.attempt,
+                    )
+                out.extend(self.accept(report))
+            for event in events:
+                out.extend(self.accept(event))
+        return out
+
+    def _finish(self, task: int, entry: _Entry) -> None:
+        if self._collects:
+            entry.stage, entry.payload = FINISHED, None
+        else:
+            del self._entries[task]
+
+    def worker_died(self, t: int, worker: int, held: int) -> tuple[list[Event], list[int]]:
+        """A worker died holding task ``held`` (or none): re-queue it once, else lose it.
+
+        Returns the events to emit and the task ids to put back on the task queue.
+        """
+        e = self._entries.get(held)
+        if e is None or e.stage >= FINISHED:
+            return [], []
+        if e.attempt >= MAX_ATTEMPTS:
+            out = self._catch_up(e, held, STARTED, t, worker)
+            del self._entries[held]
+            reason = f"its worker died on attempt {e.attempt} of {MAX_ATTEMPTS}"
+            return [*out, TaskLost(t, held, worker, reason)], []
+        out = self._catch_up(e, held, FINISHED, t, worker)  # it was running on that worker
+        e.attempt += 1
+        e.stage, e.worker, e.started, e.announced = QUEUED, NOBODY, 0, False
+        return [*out, TaskRequeued(t, held, worker, e.attempt)], [held]
+
+    def lose(self, t: int, task: int, reason: str) -> list[Event]:
+        """Give up one unfinished task (for example found in the queue after workers left)."""
+        e = self._entries.get(task)
+        if e is None or e.stage >= FINISHED:
+            return []
+        out = self.announce(t, task)
+        del self._entries[task]
+        return [*out, TaskLost(t, task, e.worker, reason)]
+
+    def lose_unfinished(self, t: int, reason: str) -> list[Event]:
+        """Give up every task that has no outcome yet; finished ones keep theirs."""
+        lost = [task for task, e in list(self._entries.items()) if e.stage < FINISHED]
+        return [ev for task in lost for ev in self.lose(t, task, reason)]
+
+    def forget_uncollected(self) -> int:
+        """Drop finished tasks whose results were never collected; return how many."""
+        count = len(self._entries)
+        self._entries.clear()
+        return count

@@ -1,0 +1,194 @@
+"""Recordings: a run's events as JSON lines, written live and read back for replay.
+
+The first line is a header naming the format and schema version; every further line is one
+event (:func:`mpscope.core.pipeline.events.to_json`). Reading checks all of it and raises
+:class:`RecordingError` with a one-line message naming the line, so a truncated or foreign
+file is reported, never half-shown.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, Final
+
+from mpscope.core.pipeline.events import (
+    SCHEMA_VERSION,
+    Event,
+    EventDecodeError,
+    RunFinished,
+    RunStarted,
+    from_json,
+    to_json,
+)
+
+FORMAT: Final = "mpscope-recording"
+
+
+class RecordingError(ValueError):
+    """A recording that cannot be replayed; the message is one line."""
+
+
+def header_line() -> str:
+    """The first line of every recording."""
+    return json.dumps({"format": FORMAT, "schema": SCHEMA_VERSION})
+
+
+class RecordingWriter:
+    """Appends events to a recording file as they happen (flushed per batch)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            self._file: IO[str] = self.path.open("w", encoding="utf-8")
+        except OSError as exc:
+            raise RecordingError(f"cannot write recording {self.path}: {exc.strerror}") from None
+        self._file.write(header_line() + "\n")
+        self.count = 0
+
+    def write(self, events: Iterable[Event]) -> None:
+        """Write a batch of events and flush them to disk."""
+        for event in events:
+            self._file.write(to_json(event) + "\n")
+            self.count += 1
+        self._file.flush()
+
+    def close(self) -> None:
+        """Close the file (idempotent)."""
+        if not self._file.closed:
+            self._file.close()
+
+
+class RunRecorder:
+    """One run's events on their way to a recording, fed by the thread that reads the run.
+
+    Until it records, it keeps the run's events (up to ``keep_at_most``), so that a recording
+    started half-way still begins at the run's start; once it records, it writes every batch
+    as it comes. Fed before the app sees a batch, it records what the run says after the app
+    stopped listening too (a quit or a restart mid-run), so a recording ends as its run did.
+    Thread-safe: fed from one thread, told to record or close from another.
+    """
+
+    def __init__(self, keep_at_most: int) -> None:
+        self._lock = threading.Lock()
+        self._kept: list[Event] | None = []
+        self._keep_at_most = keep_at_most
+        self._writer: RecordingWriter | None = None
+        self.seen = 0  # events fed so far
+        self.error: str | None = None  # why writing stopped early, if it did
+
+    @property
+    def writer(self) -> RecordingWriter | None:
+        """The file being written, while recording."""
+        return self._writer
+
+    @property
+    def keeps_the_start(self) -> bool:
+        """True while the run's events are kept from its start (not recording, not too many)."""
+        return self._kept is not None
+
+    @property
+    def kept(self) -> list[Event] | None:
+        """The events kept so far; None once too many to keep, or once recording."""
+        with self._lock:
+            return None if self._kept is None else list(self._kept)
+
+    def feed(self, events: list[Event]) -> None:
+        """A batch of the run's events, in order."""
+        with self._lock:
+            self.seen += len(events)
+            if self._writer is not None:
+                self._write(events)
+            elif self._kept is not None:
+                self._kept.extend(events)
+                if len(self._kept) > self._keep_at_most:
+                    self._kept = None
+
+    def record_to(self, writer: RecordingWriter) -> bool:
+        """Write the kept events to ``writer``, then every later batch; False (and nothing
+        written) when the run's start is no longer kept."""
+        with self._lock:
+            if self._kept is None:
+                return False
+            self._writer = writer
+            self._write(self._kept)
+            self._kept = None
+            return True
+
+    def close(self) -> RecordingWriter | None:
+        """Stop recording and close the file; the writer that was closed, if any."""
+        with self._lock:
+            writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.close()
+        return writer
+
+    def _write(self, events: list[Event]) -> None:
+        assert self._writer is not None
+        try:
+            self._writer.write(events)
+        except OSError as exc:  # a full disk must not stop the run: the recording stops
+            writer, self._writer = self._writer, None
+            self.error = f"recording to {writer.path} stopped: {exc.strerror or exc}"
+            with contextlib.suppress(OSError):  # closing flushes, and fails the same way
+                writer.close()
+
+
+def _text_lines(handle: IO[bytes], path: Path) -> Iterator[tuple[int, str]]:
+    """Numbered lines decoded one by one, so a bad byte is reported on its own line."""
+    for number, raw in enumerate(handle, start=1):
+        try:
+            yield number, raw.decode("utf-8")
+        except UnicodeDecodeError:
+            what = (
+                "is not an mpscope recording (not text)"
+                if number == 1
+                else (f"line {number}: not UTF-8 text")
+            )
+            raise RecordingError(f"{path} {what}") from None
+
+
+def iter_recording(path: str | Path) -> Iterator[Event]:
+    """Yield the events of a recording, checking the header and every line."""
+    path = Path(path)
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise RecordingError(f"cannot read {path}: {exc.strerror}") from None
+    with handle:
+        lines = _text_lines(handle, path)
+        first = next(lines, (1, ""))[1]
+        try:
+            header = json.loads(first)
+        except (ValueError, RecursionError):
+            header = None
+        if not isinstance(header, dict) or header.get("format") != FORMAT:
+            raise RecordingError(f"{path} is not an mpscope recording (no header line)")
+        if header.get("schema") != SCHEMA_VERSION:
+            raise RecordingError(
+                f"{path} uses schema {header.get('schema')!r}; this mpscope reads {SCHEMA_VERSION}"
+            )
+        for number, line in lines:
+            if not line.endswith("\n"):
+                raise RecordingError(f"{path} is truncated: line {number} is incomplete")
+            if line.strip():
+                try:
+                    yield from_json(line)
+                except EventDecodeError as exc:
+                    raise RecordingError(f"{path} line {number}: {exc}") from None
+
+
+def read_recording(path: str | Path) -> list[Event]:
+    """All events of a recording, checked: it must start a run, and should end it."""
+    events = list(iter_recording(path))
+    if not events or not isinstance(events[0], RunStarted):
+        raise RecordingError(f"{path} has no run in it (its first event is not run_started)")
+    return events
+
+
+def is_complete(events: list[Event]) -> bool:
+    """True if the recording ends with the run's end."""
+    return bool(events) and isinstance(events[-1], RunFinished)

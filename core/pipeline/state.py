@@ -1,0 +1,427 @@
+"""RunState: everything a view shows about a run, as a pure fold of events.
+
+``RunState.apply(event)`` is the only way state changes, so a live run and the replay of its
+recording produce the same state. Queue contents are derived from events (queued − started,
+done − collected), never sampled. Memory is bounded: only tasks in flight are kept, plus a
+fixed window of recent bars per lane, recent failures and recent printed lines.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from mpscope.core.pipeline.events import (
+    COLLECTOR,
+    MAIN,
+    Event,
+    FeederBlocked,
+    Note,
+    PrintedLine,
+    RunFinished,
+    RunPaused,
+    RunStarted,
+    SourceExhausted,
+    SpeedChanged,
+    TaskCollected,
+    TaskCollecting,
+    TaskDone,
+    TaskFailed,
+    TaskLost,
+    TaskQueued,
+    TaskRequeued,
+    TaskStarted,
+    WorkerExited,
+    WorkerLoopEnded,
+    WorkerReady,
+    WorkerSpawned,
+)
+from mpscope.core.pipeline.scenario import Scenario, ScenarioError
+
+RECENT_BARS: Final = 240
+RECENT_LINES: Final = 200
+RECENT_FAILURES: Final = 100
+RECENT_NOTES: Final = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    """One stretch of work on a lane's timeline."""
+
+    task: int
+    label: str
+    start: int
+    end: int
+    ok: bool
+    killed: bool = False  # cut short: its worker died in the middle of it
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A task that raised, with the formatted traceback."""
+
+    task: int
+    label: str
+    worker: int
+    error: str
+    traceback: str
+
+
+@dataclass(slots=True)
+class Lane:
+    """One process of the run: a compute worker, the collector, or the main process."""
+
+    worker: int
+    role: str
+    pid: int = 0
+    status: str = "starting"  # starting idle busy exiting exited killed
+    task: int | None = None
+    task_label: str = ""
+    since: int = 0
+    ready_at: int | None = None
+    exited_at: int | None = None
+    done: int = 0
+    failed: int = 0
+    busy_ns: int = 0
+    exitcode: int | None = None
+    signal: str = ""
+    exit_reason: str = ""
+    last_line: str = ""
+    fate: str = ""  # what became of the task a killed worker held
+    lines: int = 0
+    bars: deque[Bar] = field(default_factory=lambda: deque(maxlen=RECENT_BARS))
+
+    def lived_until(self, now: int) -> int:
+        """Where the lane's timeline ends: the run's present, or the process's exit (a dead
+        process is not idle: its timeline stays blank after that)."""
+        return now if self.exited_at is None else min(now, self.exited_at)
+
+    @property
+    def title(self) -> str:
+        """``worker 0``, ``collector`` or ``main`` with the PID once known."""
+        name = {COLLECTOR: "collector", MAIN: "main (collects)"}.get(
+            self.worker, f"worker {self.worker}"
+        )
+        return f"{name} · PID {self.pid}" if self.pid else name
+
+    def utilisation(self, now: int) -> float:
+        """Busy share of the time since the lane became ready."""
+        if self.ready_at is None:
+            return 0.0
+        end = self.exited_at if self.exited_at is not None else now
+        busy = self.busy_ns + (now - self.since if self.status == "busy" else 0)
+        span = end - self.ready_at
+        return min(1.0, busy / span) if span > 0 else 0.0
+
+
+class RunState:
+    """The fold. Create it empty, then ``apply`` events in order."""
+
+    def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
+        self.revision = 0
+        self.scenario: Scenario | None = None
+        self.mode = ""
+        self.start_method = ""
+        self.main_pid = 0
+        self.now = 0
+        self.lanes: dict[int, Lane] = {}
+        self.task_queue: dict[int, str] = {}
+        self.result_queue: dict[int, tuple[str, bool]] = {}
+        self.labels: dict[int, str] = {}
+        self.queued = 0
+        self.requeued = 0
+        self.started = 0
+        self.done = 0
+        self.failed = 0
+        self.lost = 0
+        self.collected = 0
+        self.source_total: int | None = None
+        self.source_exhausted = False  # the generator ran dry (not: the run stopped first)
+        self.source_error = ""  # what the generator raised, if it ended that way
+        #: the run's working span: from the first task's start to the last result (ns)
+        self.work_from: int | None = None
+        self.work_to = 0
+        self.feeder_blocked = False
+        self.feeder_label = ""
+        self.paused = False
+        self.time_scale = 1.0
+        self.outcome = ""
+        self.outcome_message = ""
+        self.failures: deque[Failure] = deque(maxlen=RECENT_FAILURES)
+        self.lost_tasks: deque[tuple[int, str, str]] = deque(maxlen=RECENT_FAILURES)
+        self.notes: deque[tuple[int, str, str]] = deque(maxlen=RECENT_NOTES)
+        self.printed: deque[tuple[int, int, str]] = deque(maxlen=RECENT_LINES)
+
+    # -- derived figures -------------------------------------------------------------------
+
+    @property
+    def finished(self) -> bool:
+        """True once the engine reported the run over."""
+        return bool(self.outcome)
+
+    @property
+    def settled(self) -> int:
+        """Tasks with an outcome: done + failed + lost."""
+        return self.done + self.failed + self.lost
+
+    @property
+    def total(self) -> int | None:
+        """The number of tasks, once known (the source is exhausted), else None."""
+        return self.source_total
+
+    def workers(self) -> list[Lane]:
+        """Compute-worker lanes in worker order."""
+        return [lane for key, lane in sorted(self.lanes.items()) if key >= 0]
+
+    def timeline_start(self) -> int:
+        """The shared left edge of every lane's timeline: when the first process was ready."""
+        ready = [lane.ready_at for lane in self.lanes.values() if lane.ready_at is not None]
+        return min(ready) if ready else 0
+
+    @property
+    def collector_waiting(self) -> bool:
+        """Task 2: the main process has not started collecting yet."""
+        lane = self.lanes.get(MAIN)
+        return lane is not None and lane.status == "waiting"
+
+    def collector(self) -> Lane | None:
+        """The collector lane (a process in Task 3, the main process in Task 2)."""
+        return self.lanes.get(COLLECTOR) or self.lanes.get(MAIN)
+
+    def process_lanes(self) -> list[Lane]:
+        """The lanes a summary or timeline lists: the workers in order, then the collector."""
+        collector = self.collector()
+        return [*self.workers(), *([collector] if collector is not None else [])]
+
+    # -- the fold --------------------------------------------------------------------------
+
+    def apply_all(self, events: Iterable[Event]) -> RunState:
+        """Apply events in order; returns self for chaining."""
+        for event in events:
+            self.apply(event)
+        return self
+
+    def apply(self, event: Event) -> None:
+        """Fold one event into the state."""
+        self.revision += 1
+        if event.t > self.now:
+            self.now = event.t
+        handler = _HANDLERS.get(type(event))
+        if handler is not None:
+            handler(self, event)
+
+    def _lane(self, worker: int) -> Lane:
+        lane = self.lanes.get(worker)
+        if lane is None:
+            role = "worker" if worker >= 0 else ("collector" if worker == COLLECTOR else "main")
+            lane = self.lanes[worker] = Lane(worker, role)
+        return lane
+
+    def _label(self, task: int) -> str:
+        return self.labels.get(task, str(task))
+
+    def _on_run_started(self, e: RunStarted) -> None:
+        self._reset()
+        self.revision = 1
+        self.mode, self.start_method, self.main_pid = e.mode, e.start_method, e.main_pid
+        try:
+            self.scenario = Scenario.from_json(e.scenario)
+            self.time_scale = self.scenario.time_scale
+        except ScenarioError:
+            self.scenario = None
+
+    def _on_note(self, e: Note) -> None:
+        self.notes.append((e.t, e.level, e.text))
+
+    def _on_spawned(self, e: WorkerSpawned) -> None:
+        lane = self._lane(e.worker)
+        lane.pid, lane.role, lane.status, lane.since = e.pid, e.role, "starting", e.t
+        if e.role == "main":
+            lane.status, lane.ready_at = "waiting", e.t
+
+    def _on_ready(self, e: WorkerReady) -> None:
+        lane = self._lane(e.worker)
+        lane.pid = e.pid
+        if lane.ready_at is None:  # Task 2's main process counts from when it began to wait,
+            lane.ready_at = e.t  # so its utilisation shows the time it spent waiting
+        if lane.status == "starting":
+            lane.status, lane.since = "idle", e.t
+
+    def _on_loop_ended(self, e: WorkerLoopEnded) -> None:
+        lane = self._lane(e.worker)
+        if lane.status not in ("exited", "killed"):
+            lane.status, lane.since, lane.exit_reason = "exiting", e.t, e.reason
+
+    def _on_exited(self, e: WorkerExited) -> None:
+        lane = self._lane(e.worker)
+        if lane.task is not None:  # it died in the middle of a task
+            self._cut_short(lane, lane.task, e.t)
+        elif lane.status == "busy":
+            lane.busy_ns += e.t - lane.since
+        lane.pid = lane.pid or e.pid
+        lane.status = "killed" if e.signal else "exited"
+        lane.exitcode, lane.signal, lane.exit_reason = e.exitcode, e.signal, e.reason
+        lane.exited_at, lane.since, lane.task = e.t, e.t, None
+
+    def _on_feeder(self, e: FeederBlocked) -> None:
+        self.feeder_blocked = e.blocked
+        self.feeder_label = e.label
+
+    def _on_exhausted(self, e: SourceExhausted) -> None:
+        self.source_total = e.total
+        self.source_exhausted = not e.error
+        self.source_error = e.error
+
+    def _on_queued(self, e: TaskQueued) -> None:
+        self.labels[e.task] = e.label
+        self.task_queue[e.task] = e.label
+        if e.attempt == 1:
+            self.queued += 1
+
+    def _cut_short(self, lane: Lane, task: int, t: int) -> None:
+        """The lane's worker died in the middle of ``task``: draw what it did of it."""
+        if lane.task != task:
+            return
+        if lane.status == "busy":
+            lane.bars.append(Bar(task, self._label(task), lane.since, t, False, killed=True))
+            lane.busy_ns += max(0, t - lane.since)
+            lane.status, lane.since = "idle", t  # its exit comes next (it adds no busy time)
+        lane.task = None
+
+    def _on_requeued(self, e: TaskRequeued) -> None:
+        self.requeued += 1
+        lane = self.lanes.get(e.worker)
+        if lane is not None:
+            lane.fate = f"task {self._label(e.task)} re-queued"
+            self._cut_short(lane, e.task, e.t)
+
+    def _on_started(self, e: TaskStarted) -> None:
+        self.task_queue.pop(e.task, None)
+        self.started += 1
+        lane = self._lane(e.worker)
+        if lane.status in ("exited", "killed"):  # a start reported after the death
+            return
+        lane.status, lane.task, lane.since = "busy", e.task, e.t
+        lane.task_label = self._label(e.task)
+        self._worked(e.t, e.t)
+
+    def _worked(self, start: int, end: int) -> None:
+        """Widen the working span to cover ``start``..``end``."""
+        if self.work_from is None or start < self.work_from:
+            self.work_from = start
+        self.work_to = max(self.work_to, end)
+
+    def _finish_on_lane(self, worker: int, task: int, start: int, end: int, ok: bool) -> None:
+        lane = self._lane(worker)
+        if lane.task != task and task in self.task_queue:  # a quick task: no separate start
+            del self.task_queue[task]
+            self.started += 1
+        lane.bars.append(Bar(task, self._label(task), start, end, ok))
+        lane.busy_ns += max(0, end - start)
+        self._worked(start, end)
+        if ok:
+            lane.done += 1
+        else:
+            lane.failed += 1
+        if lane.task == task:
+            lane.task, lane.task_label = None, ""
+            if lane.status == "busy":
+                lane.status, lane.since = "idle", end
+
+    def _after_outcome(self, task: int, ok: bool) -> None:
+        if self.mode in ("pipeline", "collect-after"):
+            self.result_queue[task] = (self._label(task), ok)
+        else:
+            self.labels.pop(task, None)
+
+    def _on_done(self, e: TaskDone) -> None:
+        self.done += 1
+        self._finish_on_lane(e.worker, e.task, e.started, e.t, True)
+        self._after_outcome(e.task, True)
+
+    def _on_failed(self, e: TaskFailed) -> None:
+        self.failed += 1
+        self.failures.append(Failure(e.task, self._label(e.task), e.worker, e.error, e.traceback))
+        self._finish_on_lane(e.worker, e.task, e.started, e.t, False)
+        self._after_outcome(e.task, False)
+
+    def _on_collecting(self, e: TaskCollecting) -> None:
+        self.result_queue.pop(e.task, None)
+        lane = self._lane(e.collector)
+        lane.status, lane.task, lane.since = "busy", e.task, e.t
+        lane.task_label = self._label(e.task)
+
+    def _on_collected(self, e: TaskCollected) -> None:
+        self.collected += 1
+        self.result_queue.pop(e.task, None)
+        lane = self._lane(e.collector)
+        start = e.started
+        lane.bars.append(Bar(e.task, self._label(e.task), start, e.t, e.ok))
+        lane.busy_ns += max(0, e.t - start)
+        self._worked(start, e.t)
+        lane.done += 1
+        lane.status, lane.task, lane.task_label, lane.since = "idle", None, "", e.t
+        self.labels.pop(e.task, None)
+
+    def _on_lost(self, e: TaskLost) -> None:
+        self.lost += 1
+        self.task_queue.pop(e.task, None)
+        self.lost_tasks.append((e.task, self._label(e.task), e.reason))
+        lane = self.lanes.get(e.worker)
+        if lane is not None and (lane.task == e.task or lane.status == "killed"):
+            self._cut_short(lane, e.task, e.t)
+            lane.fate = f"task {self._label(e.task)} lost"
+        self.labels.pop(e.task, None)
+
+    def _on_printed(self, e: PrintedLine) -> None:
+        self.printed.append((e.t, e.worker, e.text))
+        lane = self.lanes.get(e.worker)
+        if lane is not None and e.stream == "stdout":
+            lane.last_line = e.text
+            lane.lines += 1
+
+    def _on_paused(self, e: RunPaused) -> None:
+        self.paused = e.paused
+
+    def _on_speed(self, e: SpeedChanged) -> None:
+        self.time_scale = e.time_scale
+
+    def _on_finished(self, e: RunFinished) -> None:
+        self.outcome, self.outcome_message = e.outcome, e.message
+        if self.source_total is None:  # stopped before the source ran dry
+            self.source_total = self.queued
+        main = self.lanes.get(MAIN)
+        if main is not None:
+            main.status, main.task, main.since = "finished", None, e.t
+            main.exited_at = e.t
+        self.feeder_blocked = False
+        self.paused = False
+
+
+_HANDLERS: Final[dict[type[Event], Callable[[RunState, Any], None]]] = {
+    RunStarted: RunState._on_run_started,
+    Note: RunState._on_note,
+    WorkerSpawned: RunState._on_spawned,
+    WorkerReady: RunState._on_ready,
+    WorkerLoopEnded: RunState._on_loop_ended,
+    WorkerExited: RunState._on_exited,
+    FeederBlocked: RunState._on_feeder,
+    SourceExhausted: RunState._on_exhausted,
+    TaskQueued: RunState._on_queued,
+    TaskRequeued: RunState._on_requeued,
+    TaskStarted: RunState._on_started,
+    TaskDone: RunState._on_done,
+    TaskFailed: RunState._on_failed,
+    TaskCollecting: RunState._on_collecting,
+    TaskCollected: RunState._on_collected,
+    TaskLost: RunState._on_lost,
+    PrintedLine: RunState._on_printed,
+    RunPaused: RunState._on_paused,
+    SpeedChanged: RunState._on_speed,
+    RunFinished: RunState._on_finished,
+}

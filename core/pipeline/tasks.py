@@ -1,0 +1,101 @@
+"""Task functions: the seed's ``square`` and user functions named ``module:function``.
+
+Workers receive the function's *name*, not the function, and resolve it themselves, so a
+function from ``path/to/file.py`` works in spawned processes too. :func:`check_task_function`
+resolves the name in the main process first, so a bad name fails before any process starts.
+"""
+
+from __future__ import annotations
+
+import pickle
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+from mpscope.core.loading import SpecError, load_callable
+
+TaskFunction = Callable[[Any], Any]
+
+
+class InjectedFailure(RuntimeError):
+    """Raised inside a task the user marked to fail, to show how failures travel."""
+
+
+def square(x: Any) -> Any:
+    """The seed's computation: ``x ** 2``, element-wise for a batch."""
+    if isinstance(x, list):
+        return [v**2 for v in x]
+    return x**2
+
+
+#: Bytes of padding on each result of :func:`big_square`: far more than a pipe buffers (64 KB).
+BIG_RESULT_BYTES = 256 * 1024
+
+
+class BigResult:
+    """A result with ballast: its value, and padding that makes it too big for a pipe."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+        self.padding = bytes(BIG_RESULT_BYTES)
+
+    def __repr__(self) -> str:
+        return f"{self.value!r} (+{BIG_RESULT_BYTES // 1024} KB)"
+
+
+def big_square(x: Any) -> BigResult:
+    """The seed's square with 256 KB of ballast on every result.
+
+    A process that put such a result on a queue cannot exit until somebody reads it: its
+    queue's feeder thread is still writing into the full pipe. In Task 2 the workers then sit
+    between the end of their loop and their exit until the main process drains the queue, which
+    is exactly where the seed's ``join()`` before draining would wait for ever."""
+    return BigResult(square(x))
+
+
+BUILTIN_FUNCTIONS: dict[str, TaskFunction] = {"square": square, "big": big_square}
+
+
+def resolve_task_function(spec: str) -> TaskFunction:
+    """The callable for ``spec`` (a built-in name or a ``module:function`` spec)."""
+    if spec in BUILTIN_FUNCTIONS:
+        return BUILTIN_FUNCTIONS[spec]
+    return load_callable(spec)
+
+
+def check_task_function(spec: str) -> None:
+    """Raise :class:`SpecError` if ``spec`` cannot serve as a task function in a worker."""
+    function = resolve_task_function(spec)
+    if spec in BUILTIN_FUNCTIONS:
+        return
+    try:
+        pickle.dumps(function)
+    except Exception as exc:
+        raise SpecError(
+            f"task function {spec} is not picklable, so no worker process could receive it "
+            f"({type(exc).__name__}: {exc}); define it with def at module level"
+        ) from None
+
+
+def simulated_seconds(base: float, jitter: float, seed: int, task: int, scale: float) -> float:
+    """The seeded, per-task simulated work time: ``base`` ± ``jitter`` share, times ``scale``."""
+    if base <= 0:
+        return 0.0
+    spread = random.Random(seed * 1_000_003 + task).uniform(-jitter, jitter) if jitter else 0.0
+    return max(0.0, base * (1.0 + spread) * scale)
+
+
+def run_task(
+    function: TaskFunction,
+    payload: Any,
+    seconds: float,
+    fail: bool,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Any:
+    """Run one task the way a worker does: simulated work (``sleep``), then the function."""
+    if seconds > 0:
+        sleep(seconds)
+    if fail:
+        raise InjectedFailure(f"task {payload!r} was marked to fail")
+    return function(payload)

@@ -1,0 +1,172 @@
+"""The one bridge between an event source and the app: a live engine run or a recording.
+
+Both sources read their events on a daemon thread and hand them to the app in batches with
+``post``, at most ``MAX_POSTS_PER_S`` messages a second however fast events arrive (a batch
+waits a little and grows instead). The app never touches processes: it asks the live source,
+which asks :class:`mpscope.core.engine.run.Engine`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from mpscope.core.pipeline.events import Event, RunFinished, RunPaused
+from mpscope.core.pipeline.scenario import Scenario
+
+MAX_POSTS_PER_S = 20
+Post = Callable[[list[Event] | None], None]
+
+
+class EventSource(Protocol):
+    """What the app can ask of whatever feeds it."""
+
+    live: bool
+
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+    def set_paused(self, paused: bool) -> bool: ...
+    def set_speed(self, factor: float) -> None: ...
+    def kill_worker(self, worker: int) -> bool: ...
+    def inject_failure(self) -> bool: ...
+    def join(self, timeout: float) -> bool: ...
+    def elapsed_ns(self) -> int:
+        """Run time now (the header's clock between events)."""
+        ...
+
+
+class LiveSource:
+    """Runs a scenario on the engine and posts its events."""
+
+    live = True
+
+    def __init__(self, scenario: Scenario, notes: list[str], post: Post) -> None:
+        from mpscope.core.engine.run import (
+            Engine,  # no torch here: the engine imports it in its thread
+        )
+
+        self.engine = Engine(scenario, notes)
+        self._post = post
+        self._thread = threading.Thread(target=self._pump, name="mpscope-bridge", daemon=True)
+
+    def start(self) -> None:
+        self.engine.start()
+        self._thread.start()
+
+    def _pump(self) -> None:
+        pending: list[Event] = []
+        last_post = 0.0
+        while True:
+            batch = self.engine.next_batch(1 / MAX_POSTS_PER_S)
+            if batch is None:
+                break
+            pending.extend(batch)
+            if pending and time.monotonic() - last_post >= 1 / MAX_POSTS_PER_S:
+                self._post(pending)
+                pending, last_post = [], time.monotonic()
+        if pending:
+            self._post(pending)
+        self._post(None)
+
+    def stop(self) -> None:
+        self.engine.stop("stopped by the user")
+
+    def set_paused(self, paused: bool) -> bool:
+        return self.engine.set_paused(paused)
+
+    def set_speed(self, factor: float) -> None:
+        self.engine.set_time_scale(1 / factor)
+
+    def kill_worker(self, worker: int) -> bool:
+        return self.engine.kill_worker(worker)
+
+    def inject_failure(self) -> bool:
+        return self.engine.inject_failure()
+
+    def elapsed_ns(self) -> int:
+        return self.engine.elapsed_ns()
+
+    def join(self, timeout: float) -> bool:
+        return self.engine.join(timeout) and (self._thread.join(timeout) or True)
+
+
+class ReplaySource:
+    """Plays a recording back in its own time (scaled by the speed), pausable."""
+
+    live = False
+
+    def __init__(
+        self, events: list[Event], post: Post, speed: float = 1.0, instant: bool = False
+    ) -> None:
+        self._events = events
+        self._post = post
+        self._speed = speed
+        self._instant = instant
+        self._clock = 0.0  # the replayed run time reached so far, in ns
+        self._paused = threading.Event()
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._play, name="mpscope-replay", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _play(self) -> None:
+        if self._instant:  # the final picture at once (tests, screenshots)
+            self._clock = float(self._events[-1].t) if self._events else 0.0
+            self._post(list(self._events))
+            self._post(None)
+            return
+        clock = 0.0  # replayed run time, in ns
+        last = time.monotonic()
+        index = 0
+        while index < len(self._events) and not self._stopped.is_set():
+            now = time.monotonic()
+            if not self._paused.is_set():
+                clock += (now - last) * 1e9 * self._speed
+                self._clock = clock
+            last = now
+            batch: list[Event] = []
+            while index < len(self._events) and (
+                self._events[index].t <= clock or (not batch and index == 0)
+            ):
+                batch.append(self._events[index])
+                index += 1
+            if batch:
+                self._post(batch)
+            time.sleep(1 / MAX_POSTS_PER_S)
+        if self._stopped.is_set() and index < len(self._events):
+            t = self._events[index - 1].t if index else 0
+            self._post([RunFinished(t, "stopped", f"replay stopped at {t / 1e9:.2f}s")])
+        self._post(None)
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def set_paused(self, paused: bool) -> bool:
+        if paused == self._paused.is_set():
+            return False
+        if paused:
+            self._paused.set()
+        else:
+            self._paused.clear()
+        t = 0
+        self._post([RunPaused(t, paused)])
+        return True
+
+    def set_speed(self, factor: float) -> None:
+        self._speed = factor
+
+    def kill_worker(self, worker: int) -> bool:
+        return False
+
+    def inject_failure(self) -> bool:
+        return False
+
+    def elapsed_ns(self) -> int:
+        return int(self._clock)
+
+    def join(self, timeout: float) -> bool:
+        self._thread.join(timeout)
+        return not self._thread.is_alive()

@@ -1,0 +1,1 @@
+"""Rich-only views (no Textual): renderables of a run, and ``--plain`` output."""
