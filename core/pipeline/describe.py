@@ -30,6 +30,7 @@ from mpscope.core.pipeline.events import (
     WorkerReady,
     WorkerSpawned,
 )
+from mpscope.core.pipeline.scenario import Mode
 from mpscope.core.pipeline.state import RunState
 from mpscope.core.words import counted
 
@@ -63,7 +64,7 @@ def describe(event: Event, state: RunState, verbose: bool = False) -> str | None
                 return f"task queue full: feeder waits with task {event.label}"
             return "feeder resumed" if verbose else None
         case SourceExhausted():
-            if state.mode == "print":  # Task 1's "tasks" are the workers' counts: no source
+            if state.mode == Mode.PRINT:  # Task 1's "tasks" are the workers' counts: no source
                 return None
             if event.error:
                 return f"task source raised after {counted(event.total, 'task')}: {event.error}"

@@ -12,15 +12,26 @@ import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Final
 
 from mpscope.core.words import counted
 
-MODES: Final = ("print", "collect-after", "pipeline")
+
+class Mode(StrEnum):
+    """The seed's three tasks, by what their processes do (the values are what recordings and
+    the command line say)."""
+
+    PRINT = "print"  # Task 1: each process prints 1..N; no queues
+    COLLECT_AFTER = "collect-after"  # Task 2: the main process collects after the workers
+    PIPELINE = "pipeline"  # Task 3: a collector process drains while the workers compute
+
+
+MODES: Final = tuple(Mode)
 MODE_TITLES: Final = {
-    "print": "Task 1 · processes print",
-    "collect-after": "Task 2 · collect after",
-    "pipeline": "Task 3 · pipeline",
+    Mode.PRINT: "Task 1 · processes print",
+    Mode.COLLECT_AFTER: "Task 2 · collect after",
+    Mode.PIPELINE: "Task 3 · pipeline",
 }
 START_METHODS: Final = ("forkserver", "spawn", "fork")
 SOURCES: Final = ("range", "batches")
@@ -43,7 +54,7 @@ class ScenarioError(ValueError):
 class Scenario:
     """Everything that defines a run. Defaults reproduce the seed's Task 3."""
 
-    mode: str = "pipeline"
+    mode: Mode = Mode.PIPELINE
     workers: int = 3
     start_method: str = "forkserver"
     source: str = "range"
@@ -69,7 +80,7 @@ class Scenario:
     @property
     def task_total(self) -> int:
         """How many tasks the source will yield (Task 1: one print job per worker)."""
-        if self.mode == "print":
+        if self.mode == Mode.PRINT:
             return self.workers
         if self.source == "batches":
             return -(-self.count // self.batch_size)
@@ -77,7 +88,7 @@ class Scenario:
 
     def describe(self) -> str:
         """One line in words: mode, start method, workers, tasks."""
-        if self.mode == "print":
+        if self.mode == Mode.PRINT:
             work = f"each prints 1..{self.print_count}"
         elif self.source == "batches":
             batches = counted(self.task_total, "batch", "batches")
@@ -88,7 +99,7 @@ class Scenario:
 
     def brief(self) -> str:
         """The shortest useful line: ``Task 3 · 3 workers · 10 tasks`` (narrow headers)."""
-        if self.mode == "print":
+        if self.mode == Mode.PRINT:
             what = f"prints 1..{self.print_count}"
         elif self.source == "batches":
             what = counted(self.task_total, "batch", "batches")
@@ -180,7 +191,7 @@ def make_scenario(
             return high
         return value
 
-    mode = _choice(shown("mode"), settings.get("mode", base.mode), MODES)
+    mode = Mode(_choice(shown("mode"), settings.get("mode", base.mode), MODES))
     start_method = _choice(
         names.get("start_method", "start method"),
         settings.get("start_method", base.start_method),
@@ -228,7 +239,7 @@ def _fail_on_notes(scenario: Scenario, option: str) -> list[str]:
     """Say so when a value asked to fail is no task's: nothing would fail, silently."""
     if not scenario.fail_on:
         return []
-    if scenario.mode == "print":
+    if scenario.mode == Mode.PRINT:
         return [f"{option} is for Task 2 and 3: Task 1 has no tasks to fail"]
     if scenario.source == "batches":
         return [f"{option} matches single task values; batches never do (press f instead)"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Final
 
 from mpscope.core.pipeline.events import (
@@ -38,12 +39,25 @@ from mpscope.core.pipeline.events import (
     WorkerReady,
     WorkerSpawned,
 )
-from mpscope.core.pipeline.scenario import Scenario, ScenarioError
+from mpscope.core.pipeline.scenario import Mode, Scenario, ScenarioError
 
 RECENT_BARS: Final = 240
 RECENT_LINES: Final = 200
 RECENT_FAILURES: Final = 100
 RECENT_NOTES: Final = 100
+
+
+class LaneStatus(StrEnum):
+    """What a lane's process is doing (the app draws each with its own mark)."""
+
+    STARTING = "starting"  # spawned, not yet ready for work
+    IDLE = "idle"  # ready, waiting for a task
+    BUSY = "busy"  # working on (or collecting) a task
+    EXITING = "exiting"  # its loop is done; the process has not exited yet
+    EXITED = "exited"  # gone, on its own
+    KILLED = "killed"  # gone, by a signal
+    WAITING = "waiting"  # Task 2's main process, until every worker has finished
+    FINISHED = "finished"  # Task 2's main process, done collecting
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +90,7 @@ class Lane:
     worker: int
     role: str
     pid: int = 0
-    status: str = "starting"  # starting idle busy exiting exited killed
+    status: LaneStatus = LaneStatus.STARTING
     task: int | None = None
     task_label: str = ""
     since: int = 0
@@ -111,7 +125,7 @@ class Lane:
         if self.ready_at is None:
             return 0.0
         end = self.exited_at if self.exited_at is not None else now
-        busy = self.busy_ns + (now - self.since if self.status == "busy" else 0)
+        busy = self.busy_ns + (now - self.since if self.status == LaneStatus.BUSY else 0)
         span = end - self.ready_at
         return min(1.0, busy / span) if span > 0 else 0.0
 
@@ -125,7 +139,7 @@ class RunState:
     def _reset(self) -> None:
         self.revision = 0
         self.scenario: Scenario | None = None
-        self.mode = ""
+        self.mode: Mode | str = ""  # no run yet
         self.start_method = ""
         self.main_pid = 0
         self.now = 0
@@ -187,7 +201,7 @@ class RunState:
     def collector_waiting(self) -> bool:
         """Task 2: the main process has not started collecting yet."""
         lane = self.lanes.get(MAIN)
-        return lane is not None and lane.status == "waiting"
+        return lane is not None and lane.status == LaneStatus.WAITING
 
     def collector(self) -> Lane | None:
         """The collector lane (a process in Task 3, the main process in Task 2)."""
@@ -240,31 +254,31 @@ class RunState:
 
     def _on_spawned(self, e: WorkerSpawned) -> None:
         lane = self._lane(e.worker)
-        lane.pid, lane.role, lane.status, lane.since = e.pid, e.role, "starting", e.t
+        lane.pid, lane.role, lane.status, lane.since = e.pid, e.role, LaneStatus.STARTING, e.t
         if e.role == "main":
-            lane.status, lane.ready_at = "waiting", e.t
+            lane.status, lane.ready_at = LaneStatus.WAITING, e.t
 
     def _on_ready(self, e: WorkerReady) -> None:
         lane = self._lane(e.worker)
         lane.pid = e.pid
         if lane.ready_at is None:  # Task 2's main process counts from when it began to wait,
             lane.ready_at = e.t  # so its utilisation shows the time it spent waiting
-        if lane.status == "starting":
-            lane.status, lane.since = "idle", e.t
+        if lane.status == LaneStatus.STARTING:
+            lane.status, lane.since = LaneStatus.IDLE, e.t
 
     def _on_loop_ended(self, e: WorkerLoopEnded) -> None:
         lane = self._lane(e.worker)
-        if lane.status not in ("exited", "killed"):
-            lane.status, lane.since, lane.exit_reason = "exiting", e.t, e.reason
+        if lane.status not in (LaneStatus.EXITED, LaneStatus.KILLED):
+            lane.status, lane.since, lane.exit_reason = LaneStatus.EXITING, e.t, e.reason
 
     def _on_exited(self, e: WorkerExited) -> None:
         lane = self._lane(e.worker)
         if lane.task is not None:  # it died in the middle of a task
             self._cut_short(lane, lane.task, e.t)
-        elif lane.status == "busy":
+        elif lane.status == LaneStatus.BUSY:
             lane.busy_ns += e.t - lane.since
         lane.pid = lane.pid or e.pid
-        lane.status = "killed" if e.signal else "exited"
+        lane.status = LaneStatus.KILLED if e.signal else LaneStatus.EXITED
         lane.exitcode, lane.signal, lane.exit_reason = e.exitcode, e.signal, e.reason
         lane.exited_at, lane.since, lane.task = e.t, e.t, None
 
@@ -287,10 +301,13 @@ class RunState:
         """The lane's worker died in the middle of ``task``: draw what it did of it."""
         if lane.task != task:
             return
-        if lane.status == "busy":
+        if lane.status == LaneStatus.BUSY:
             lane.bars.append(Bar(task, self._label(task), lane.since, t, False, killed=True))
             lane.busy_ns += max(0, t - lane.since)
-            lane.status, lane.since = "idle", t  # its exit comes next (it adds no busy time)
+            lane.status, lane.since = (
+                LaneStatus.IDLE,
+                t,
+            )  # its exit comes next (it adds no busy time)
         lane.task = None
 
     def _on_requeued(self, e: TaskRequeued) -> None:
@@ -304,9 +321,12 @@ class RunState:
         self.task_queue.pop(e.task, None)
         self.started += 1
         lane = self._lane(e.worker)
-        if lane.status in ("exited", "killed"):  # a start reported after the death
+        if lane.status in (
+            LaneStatus.EXITED,
+            LaneStatus.KILLED,
+        ):  # a start reported after the death
             return
-        lane.status, lane.task, lane.since = "busy", e.task, e.t
+        lane.status, lane.task, lane.since = LaneStatus.BUSY, e.task, e.t
         lane.task_label = self._label(e.task)
         self._worked(e.t, e.t)
 
@@ -330,11 +350,11 @@ class RunState:
             lane.failed += 1
         if lane.task == task:
             lane.task, lane.task_label = None, ""
-            if lane.status == "busy":
-                lane.status, lane.since = "idle", end
+            if lane.status == LaneStatus.BUSY:
+                lane.status, lane.since = LaneStatus.IDLE, end
 
     def _after_outcome(self, task: int, ok: bool) -> None:
-        if self.mode in ("pipeline", "collect-after"):
+        if self.mode in (Mode.PIPELINE, Mode.COLLECT_AFTER):
             self.result_queue[task] = (self._label(task), ok)
         else:
             self.labels.pop(task, None)
@@ -353,7 +373,7 @@ class RunState:
     def _on_collecting(self, e: TaskCollecting) -> None:
         self.result_queue.pop(e.task, None)
         lane = self._lane(e.collector)
-        lane.status, lane.task, lane.since = "busy", e.task, e.t
+        lane.status, lane.task, lane.since = LaneStatus.BUSY, e.task, e.t
         lane.task_label = self._label(e.task)
 
     def _on_collected(self, e: TaskCollected) -> None:
@@ -365,7 +385,7 @@ class RunState:
         lane.busy_ns += max(0, e.t - start)
         self._worked(start, e.t)
         lane.done += 1
-        lane.status, lane.task, lane.task_label, lane.since = "idle", None, "", e.t
+        lane.status, lane.task, lane.task_label, lane.since = LaneStatus.IDLE, None, "", e.t
         self.labels.pop(e.task, None)
 
     def _on_lost(self, e: TaskLost) -> None:
@@ -373,7 +393,7 @@ class RunState:
         self.task_queue.pop(e.task, None)
         self.lost_tasks.append((e.task, self._label(e.task), e.reason))
         lane = self.lanes.get(e.worker)
-        if lane is not None and (lane.task == e.task or lane.status == "killed"):
+        if lane is not None and (lane.task == e.task or lane.status == LaneStatus.KILLED):
             self._cut_short(lane, e.task, e.t)
             lane.fate = f"task {self._label(e.task)} lost"
         self.labels.pop(e.task, None)
@@ -397,7 +417,7 @@ class RunState:
             self.source_total = self.queued
         main = self.lanes.get(MAIN)
         if main is not None:
-            main.status, main.task, main.since = "finished", None, e.t
+            main.status, main.task, main.since = LaneStatus.FINISHED, None, e.t
             main.exited_at = e.t
         self.feeder_blocked = False
         self.paused = False

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mpscope.core.pipeline.state import RunState
+from mpscope.core.pipeline.state import LaneStatus, RunState
 from mpscope.core.words import counted
 
 
@@ -70,7 +70,7 @@ def summarize(state: RunState) -> RunSummary:
     now = state.now
     lanes = []
     for lane in state.process_lanes():
-        if lane.status in ("exited", "killed"):
+        if lane.status in (LaneStatus.EXITED, LaneStatus.KILLED):
             end = lane.exit_reason or lane.status
         else:
             end = lane.status

@@ -13,7 +13,8 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-from mpscope.core.pipeline.state import Bar, Lane, RunState
+from mpscope.core.pipeline.scenario import Mode
+from mpscope.core.pipeline.state import Bar, Lane, LaneStatus, RunState
 from mpscope.core.pipeline.summary import RunSummary, summarize
 
 TASK_COLOURS = (
@@ -28,15 +29,16 @@ TASK_COLOURS = (
     "#8fb3ff",
     "#9bd67e",
 )
+
 STATUS_STYLE = {
-    "starting": "dim",
-    "waiting": "yellow",
-    "idle": "cyan",
-    "busy": "bold green",
-    "exiting": "magenta",
-    "exited": "dim",
-    "finished": "dim",
-    "killed": "bold red",
+    LaneStatus.STARTING: "dim",
+    LaneStatus.WAITING: "yellow",
+    LaneStatus.IDLE: "cyan",
+    LaneStatus.BUSY: "bold green",
+    LaneStatus.EXITING: "magenta",
+    LaneStatus.EXITED: "dim",
+    LaneStatus.FINISHED: "dim",
+    LaneStatus.KILLED: "bold red",
 }
 
 #: Failed and lost tasks the summary names one by one (the latest; the rest are counted).
@@ -51,14 +53,14 @@ def task_colour(task: int) -> str:
 def status_text(lane: Lane, now: int) -> Text:
     """``busy task 7 · 0.21s``, ``idle``, ``killed (SIGKILL)`` ... styled."""
     style = STATUS_STYLE.get(lane.status, "")
-    if lane.status == "busy" and lane.task is not None:
+    if lane.status == LaneStatus.BUSY and lane.task is not None:
         seconds = max(0, now - lane.since) / 1e9
         text = Text(f"busy {lane.task_label} ", style=style)
         text.append(f"{seconds:.2f}s", style="dim")
         return text
-    if lane.status == "killed":
+    if lane.status == LaneStatus.KILLED:
         return Text(f"killed ({lane.signal})", style=style)
-    if lane.status == "exited":
+    if lane.status == LaneStatus.EXITED:
         return Text(f"exited ({lane.exitcode})", style=style)
     return Text(lane.status, style=style)
 
@@ -70,10 +72,12 @@ def live_view(state: RunState) -> RenderableType:
     table.add_column("status")
     table.add_column("done", justify="right", no_wrap=True, min_width=4)
     table.add_column("failed", justify="right")
-    table.add_column("last line" if state.mode == "print" else "util", justify="left")
+    table.add_column("last line" if state.mode == Mode.PRINT else "util", justify="left")
     lanes = state.process_lanes()
     for lane in lanes:
-        extra = lane.last_line if state.mode == "print" else f"{lane.utilisation(state.now):4.0%}"
+        extra = (
+            lane.last_line if state.mode == Mode.PRINT else f"{lane.utilisation(state.now):4.0%}"
+        )
         table.add_row(
             lane.title, status_text(lane, state.now), str(lane.done), str(lane.failed), extra
         )
@@ -227,7 +231,7 @@ def summary_view(
     totals.append(f"\n{summary.ledger_line}", style="green" if summary.balanced else "red")
     queues = (  # Task 1 has no queues: nothing is collected or re-queued
         f"collected {summary.collected}   re-queued {summary.requeued}   "
-        if state.mode != "print"
+        if state.mode != Mode.PRINT
         else ""
     )
     # work: from the first task's start to the last one's end

@@ -34,8 +34,15 @@ class EventLog(ScrollView, can_focus=True):
                overflow-x: hidden; }
     """
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+        disabled: bool = False,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes, disabled=disabled)
         self.border_title = "event log"
         # each entry: [the line, its rendered strip once drawn at ``_strips_width``]
         self._entries: deque[list[Text | Strip | None]] = deque(maxlen=MAX_LINES)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from textual.containers import VerticalScroll
 
-from mpscope.core.pipeline.state import RunState
+from mpscope.core.pipeline.scenario import Mode
+from mpscope.core.pipeline.state import LaneStatus, RunState
 from mpscope.core.words import counted
 from mpscope.tui.widgets.worker_lane import WorkerLane
 
@@ -16,8 +17,15 @@ class LanesView(VerticalScroll):
     LanesView { height: auto; border: round $primary 60%; border-title-color: $text; }
     """
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+        disabled: bool = False,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes, disabled=disabled)
         self._lanes: dict[int, WorkerLane] = {}
 
     def reset(self) -> None:
@@ -34,9 +42,9 @@ class LanesView(VerticalScroll):
                 widget.set_class(lane_state.worker % 2 == 1, "-odd")
                 self._lanes[lane_state.worker] = widget
                 self.mount(widget)
-        busy = sum(1 for lane in state.workers() if lane.status == "busy")
+        busy = sum(1 for lane in state.workers() if lane.status == LaneStatus.BUSY)
         count = len(state.workers())
-        if state.mode == "print" and state.scenario is not None:
+        if state.mode == Mode.PRINT and state.scenario is not None:
             processes = counted(count, "process", "processes")
             title = (
                 f"workers · {processes}, no queues: each runs the seed's "

@@ -7,7 +7,8 @@ from rich.text import Text
 from textual.geometry import Offset
 from textual.widget import Widget
 
-from mpscope.core.pipeline.state import RunState
+from mpscope.core.pipeline.scenario import Mode
+from mpscope.core.pipeline.state import LaneStatus, RunState
 from mpscope.core.words import counted
 from mpscope.tui.widgets.tokens import token_text
 
@@ -23,8 +24,16 @@ class QueueStrip(Widget):
     QueueStrip.-blocked { border: round $warning; }
     """
 
-    def __init__(self, which: str, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(
+        self,
+        which: str,
+        *,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+        disabled: bool = False,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes, disabled=disabled)
         self._last_state: RunState | None = None
         self.which = which  # "task" or "result"
         self._tokens: list[tuple[int, str, bool]] = []
@@ -75,7 +84,7 @@ class QueueStrip(Widget):
 
     @staticmethod
     def _feeder_caption(state: RunState) -> Text:
-        if state.mode == "print":
+        if state.mode == Mode.PRINT:
             return Text("Task 1 has no queues: each process prints 1..N", style="dim")
         if state.feeder_blocked:
             return Text(
@@ -90,7 +99,7 @@ class QueueStrip(Widget):
             )
             return Text(f"◀ {what} after {tasks}", style="dim")
         if state.mode:
-            if all(lane.status == "starting" for lane in state.workers()):
+            if all(lane.status == LaneStatus.STARTING for lane in state.workers()):
                 return Text("◀ feeder pulling; worker processes starting…", style="dim")
             return Text("◀ feeder pulling from the generator", style="dim")
         return Text()

@@ -9,19 +9,20 @@ from textual.geometry import Offset
 from textual.widget import Widget
 
 from mpscope.core.pipeline.events import COLLECTOR, MAIN
-from mpscope.core.pipeline.state import Bar, Lane, RunState
+from mpscope.core.pipeline.scenario import Mode
+from mpscope.core.pipeline.state import Bar, Lane, LaneStatus, RunState
 from mpscope.tui.views.renderables import STATUS_STYLE, timeline_row
 from mpscope.tui.widgets.tokens import token_text
 
 DOT = {
-    "starting": "◌",
-    "idle": "○",
-    "busy": "●",
-    "exiting": "◍",
-    "exited": "◌",
-    "killed": "✖",
-    "waiting": "◔",
-    "finished": "◌",
+    LaneStatus.STARTING: "◌",
+    LaneStatus.IDLE: "○",
+    LaneStatus.BUSY: "●",
+    LaneStatus.EXITING: "◍",
+    LaneStatus.EXITED: "◌",
+    LaneStatus.KILLED: "✖",
+    LaneStatus.WAITING: "◔",
+    LaneStatus.FINISHED: "◌",
 }
 #: A worker still exiting this long after its loop ended is held back by its queued results.
 STUCK_EXITING_NS = 300_000_000
@@ -54,8 +55,16 @@ class WorkerLane(Widget):
     WorkerLane.-killed { background: $error 15%; }
     """
 
-    def __init__(self, worker: int, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(
+        self,
+        worker: int,
+        *,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+        disabled: bool = False,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes, disabled=disabled)
         self._last_state: RunState | None = None
         self.worker = worker
         self._lines = (Text(), Text())
@@ -79,8 +88,8 @@ class WorkerLane(Widget):
         width = max(10, (self.content_region.width or self.size.width) or 80)
         first = self._headline(lane, state, width)
         second = self._detail(lane, state, width)
-        if (lane.status == "killed") != self.has_class("-killed"):
-            self.set_class(lane.status == "killed", "-killed")
+        if (lane.status == LaneStatus.KILLED) != self.has_class("-killed"):
+            self.set_class(lane.status == LaneStatus.KILLED, "-killed")
         if (first, second) != self._lines:
             self._lines = (first, second)
             self.refresh()
@@ -95,20 +104,20 @@ class WorkerLane(Widget):
         verb = "collecting" if lane.worker in (COLLECTOR, MAIN) else "busy"
         self._anchor_x = text.cell_len + len(verb) + 1
         self._token_x, self._hand_task = None, None
-        if lane.status == "busy" and lane.task is not None:
+        if lane.status == LaneStatus.BUSY and lane.task is not None:
             text.append(f"{verb} ", style=style)
             self._token_x, self._hand_task = text.cell_len, lane.task
             text.append_text(token_text(lane.task, lane.task_label))
             text.append(f" {max(0, state.now - lane.since) / 1e9:.2f}s", style="dim")
-        elif lane.status == "killed":
+        elif lane.status == LaneStatus.KILLED:
             text.append(f"killed by {lane.signal}", style=style)
             if lane.fate:
                 text.append(f" · {lane.fate}", style="bold yellow")
-        elif lane.status == "exited":
+        elif lane.status == LaneStatus.EXITED:
             text.append(f"exited {lane.exitcode}", style=style)
-        elif lane.status == "waiting":
+        elif lane.status == LaneStatus.WAITING:
             text.append("waits for every worker to finish", style=style)
-        elif lane.status == "exiting":
+        elif lane.status == LaneStatus.EXITING:
             if lane.worker >= 0 and state.now - lane.since > STUCK_EXITING_NS:
                 # a process cannot exit before what it put on a queue is in the pipe: with
                 # big results, not before somebody reads them (the seed's join-before-drain)
@@ -137,7 +146,7 @@ class WorkerLane(Widget):
         return text
 
     def _detail(self, lane: Lane, state: RunState, width: int) -> Text:
-        if state.mode == "print" and lane.worker >= 0:
+        if state.mode == Mode.PRINT and lane.worker >= 0:
             count = state.scenario.print_count if state.scenario else 5
             text = Text("  ")
             text.append("▮" * min(lane.lines, count), style="green")
@@ -162,7 +171,7 @@ class WorkerLane(Widget):
         )
         if key != self._timeline_key:
             bars = list(lane.bars)
-            if lane.status == "busy" and lane.task is not None:
+            if lane.status == LaneStatus.BUSY and lane.task is not None:
                 bars.append(Bar(lane.task, lane.task_label, lane.since, state.now, True))
             # the future is blank, not idle; so is the time after the process is gone
             row = timeline_row(bars, start, span, columns, lane.lived_until(state.now))
