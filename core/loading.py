@@ -2,6 +2,8 @@
 
 Used by the engine (a task function) and by the generator stepper (a generator factory).
 Errors are raised as :class:`SpecError` with a one-line message fit for the command line.
+User code runs here (a module's top level on import, a module ``__getattr__``): whatever it
+raises -- ``sys.exit()``, ``KeyboardInterrupt``, any ``BaseException`` -- becomes that error.
 """
 
 from __future__ import annotations
@@ -16,6 +18,16 @@ from typing import Any
 
 class SpecError(ValueError):
     """A ``module:function`` spec that cannot be resolved; the message is one line."""
+
+
+def exception_line(exc: BaseException) -> str:
+    """``Type: message`` of any exception, even one whose ``__str__`` itself raises."""
+    name = type(exc).__name__
+    try:
+        text = str(exc)
+    except BaseException:  # a hostile __str__: the type alone still says what happened
+        return f"{name} (its message could not be shown)"
+    return f"{name}: {text}" if text else name
 
 
 def split_spec(spec: str) -> tuple[str, str]:
@@ -49,14 +61,14 @@ def import_target(target: str) -> Any:
         sys.modules[mod_name] = module
         try:
             file_spec.loader.exec_module(module)
-        except Exception as exc:
+        except BaseException as exc:  # sys.exit() or KeyboardInterrupt at import, too
             del sys.modules[mod_name]
-            raise SpecError(f"importing {target} failed: {type(exc).__name__}: {exc}") from exc
+            raise SpecError(f"importing {target} failed: {exception_line(exc)}") from None
         return module
     try:
         return importlib.import_module(target)
-    except Exception as exc:
-        raise SpecError(f"cannot import module {target!r}: {type(exc).__name__}: {exc}") from exc
+    except BaseException as exc:
+        raise SpecError(f"cannot import module {target!r}: {exception_line(exc)}") from None
 
 
 def load_callable(spec: str) -> Callable[..., Any]:
@@ -67,6 +79,8 @@ def load_callable(spec: str) -> Callable[..., Any]:
         obj = getattr(module, name)
     except AttributeError:
         raise SpecError(f"{target} has no attribute {name!r}") from None
+    except BaseException as exc:  # a module __getattr__ is user code too
+        raise SpecError(f"{target}.{name} could not be read: {exception_line(exc)}") from None
     if not callable(obj):
         raise SpecError(f"{spec} is not callable (it is a {type(obj).__name__})")
     return obj  # type: ignore[no-any-return]

@@ -33,7 +33,8 @@ def _one_line_error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
     assert code == 2, (argv, code, out, err)
     lines = err.splitlines()
     assert len(lines) == 1, (argv, err)
-    assert lines[0].startswith("mpscope: error: "), (argv, err)
+    prefix = "mpscope gen: error: " if argv[:1] == ["gen"] else "mpscope: error: "
+    assert lines[0].startswith(prefix), (argv, err)
     assert "Traceback" not in err and "Traceback" not in out
     assert out == "", (argv, out)
     return lines[0]
@@ -467,3 +468,37 @@ def test_a_recording_of_a_plain_run_whose_reader_left_still_ends_as_the_run_did(
     )
     assert code == 128 + signal.SIGPIPE
     assert is_complete(read_recording(path))
+
+
+@pytest.mark.parametrize(
+    ("kind", "words"),
+    [
+        ("exits", "SystemExit: 3"),
+        ("exits_zero", "SystemExit"),
+        ("interrupts", "KeyboardInterrupt"),
+        ("base_exception", "Odd: odd"),
+        ("hostile_str", "Bad (its message could not be shown)"),
+        ("hostile_getattr", "SystemExit: 4"),
+    ],
+)
+@pytest.mark.parametrize("command", ["run", "gen"])
+def test_a_module_that_exits_or_interrupts_at_import_is_one_line_and_exit_code_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, kind: str, words: str, command: str
+) -> None:
+    from tests.fixtures.hostile_imports import write
+
+    path = write(tmp_path, kind)
+    argv = ["run", "--function", f"{path}:f"] if command == "run" else ["gen", f"{path}:f"]
+    assert words in _one_line_error(capsys, argv)
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("plain", [False, True])
+def test_replaying_a_fifo_or_a_device_is_one_line_and_exit_code_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, plain: bool
+) -> None:
+    fifo = tmp_path / "run.jsonl"
+    os.mkfifo(fifo)
+    for target in (str(fifo), "/dev/zero"):
+        line = _one_line_error(capsys, ["replay", target, *(["--plain"] if plain else [])])
+        assert target in line and "not a regular file" in line

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from mpscope.core.pipeline.events import (
 )
 from mpscope.core.pipeline.recording import (
     FORMAT,
+    MAX_LINE_BYTES,
     RecordingError,
     RecordingWriter,
     RunRecorder,
@@ -344,3 +346,28 @@ def test_a_write_that_fails_stops_the_recording_not_the_run(tmp_path: Path) -> N
     recorder.feed(_queued(2)[1:])  # does not raise: the run goes on
     assert recorder.writer is None and recorder.close() is None
     assert recorder.error is not None and "No space left on device" in recorder.error
+
+
+@pytest.mark.timeout(10)
+def test_a_fifo_with_no_writer_is_an_error_not_a_hang(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.jsonl"
+    os.mkfifo(fifo)
+    assert "not a regular file" in _error(fifo)
+
+
+@pytest.mark.timeout(10)
+def test_a_device_that_never_ends_is_an_error_not_gigabytes(tmp_path: Path) -> None:
+    assert "not a regular file" in _error(Path("/dev/zero"))
+
+
+@pytest.mark.timeout(20)
+def test_a_line_too_long_is_an_error_and_is_not_read_whole(tmp_path: Path) -> None:
+    path = tmp_path / "long.jsonl"
+    with path.open("wb") as out:
+        out.write((header_line() + "\n").encode())
+        out.write(b"x" * (MAX_LINE_BYTES + 10) + b"\n")
+    message = _error(path)
+    assert "line 2" in message and "longer than" in message
+    first = tmp_path / "long-first.jsonl"
+    first.write_bytes(b"y" * (MAX_LINE_BYTES + 1))
+    assert "is not an mpscope recording" in _error(first)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import stat
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -26,6 +28,9 @@ from mpscope.core.pipeline.events import (
 )
 
 FORMAT: Final = "mpscope-recording"
+#: the longest line a recording may have: an event line is at most a few KB (a traceback, a
+#: printed line), so a longer one means the file is not a recording (``/dev/zero`` has none)
+MAX_LINE_BYTES: Final = 4 * 1024 * 1024
 
 
 class RecordingError(ValueError):
@@ -138,8 +143,14 @@ class RunRecorder:
 
 
 def _text_lines(handle: IO[bytes], path: Path) -> Iterator[tuple[int, str]]:
-    """Numbered lines decoded one by one, so a bad byte is reported on its own line."""
-    for number, raw in enumerate(handle, start=1):
+    """Numbered lines decoded one by one, so a bad byte is reported on its own line; a line
+    longer than :data:`MAX_LINE_BYTES` is an error (it is never read whole)."""
+    number = 0
+    while raw := handle.readline(MAX_LINE_BYTES + 1):
+        number += 1
+        if len(raw) > MAX_LINE_BYTES:
+            what = "is not an mpscope recording" if number == 1 else f"line {number}:"
+            raise RecordingError(f"{path} {what} (a line longer than {MAX_LINE_BYTES:,} bytes)")
         try:
             yield number, raw.decode("utf-8")
         except UnicodeDecodeError:
@@ -151,14 +162,27 @@ def _text_lines(handle: IO[bytes], path: Path) -> Iterator[tuple[int, str]]:
             raise RecordingError(f"{path} {what}") from None
 
 
+def _open_regular_file(path: Path) -> IO[bytes]:
+    """Open ``path`` for reading if it is a regular file. A FIFO would block the open (and then
+    every read) until some writer came; a device such as ``/dev/zero`` never ends. Opened
+    without blocking, then checked, so that the file checked is the file read."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        raise RecordingError(f"cannot read {path}: {exc.strerror}") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
+        raise RecordingError(f"cannot read {path}: it is {kind}")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
 def iter_recording(path: str | Path) -> Iterator[Event]:
     """Yield the events of a recording, checking the header and every line."""
     path = Path(path)
-    try:
-        handle = path.open("rb")
-    except OSError as exc:
-        raise RecordingError(f"cannot read {path}: {exc.strerror}") from None
-    with handle:
+    with _open_regular_file(path) as handle:
         lines = _text_lines(handle, path)
         first = next(lines, (1, ""))[1]
         try:

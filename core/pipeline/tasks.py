@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from mpscope.core.loading import SpecError, load_callable
+from mpscope.core.loading import SpecError, exception_line, load_callable
 
 TaskFunction = Callable[[Any], Any]
 
@@ -71,10 +71,10 @@ def check_task_function(spec: str) -> None:
         return
     try:
         pickle.dumps(function)
-    except Exception as exc:
+    except BaseException as exc:  # a __reduce__ is user code: it may raise anything
         raise SpecError(
             f"task function {spec} is not picklable, so no worker process could receive it "
-            f"({type(exc).__name__}: {exc}); define it with def at module level"
+            f"({exception_line(exc)}); define it with def at module level"
         ) from None
 
 

@@ -176,10 +176,8 @@ def _resolve_example(example: Example, args: Sequence[str]) -> GenTarget:
 def _resolve_user(spec: str, args: Sequence[str]) -> GenTarget:
     try:
         function = load_callable(spec)
-    except SpecError as exc:
+    except SpecError as exc:  # whatever the module raised on import, sys.exit() too
         raise GenSpecError(str(exc)) from None
-    except (Exception, SystemExit) as exc:  # a module that calls sys.exit() on import
-        raise GenSpecError(f"importing {spec} failed: {type(exc).__name__}: {exc}") from None
     _check_generator_function(spec, function)
     positional, keywords = parse_args(args)
     name = getattr(function, "__name__", spec.rpartition(":")[2])
