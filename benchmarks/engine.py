@@ -35,7 +35,8 @@ from typing import Any
 
 from benchmarks.bare_pipeline import run_bare, steady_marks, steady_rate
 from benchmarks.cpu_budget import CpuUse, cpu_use, event_floor_us, machine_cores, ratio_ceiling
-from mpscope.core.engine.run import Engine, import_torch_quietly
+from mpscope.core.engine.lifecycle import import_torch_quietly
+from mpscope.core.engine.run import Engine
 from mpscope.core.pipeline.events import TaskCollected, TaskDone, WorkerReady
 from mpscope.core.pipeline.scenario import make_scenario
 

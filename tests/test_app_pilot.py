@@ -22,7 +22,7 @@ from rich.console import Console
 from textual.pilot import Pilot
 from textual.widgets import Input, Markdown, Static
 
-import mpscope.core.engine.run
+import mpscope.core.engine.lifecycle
 from mpscope.core.pipeline.events import RunFinished, RunStarted
 from mpscope.core.pipeline.recording import is_complete, read_recording
 from mpscope.core.pipeline.scenario import Scenario, make_scenario
@@ -499,13 +499,13 @@ async def test_speed_key_while_the_run_is_starting_applies_to_the_run(
 ) -> None:
     """Regression (fixed in 904311b): a speed key pressed before the engine had its shared time
     scale (during the first torch import) changed the header but the run went on at x1."""
-    real_import = mpscope.core.engine.run.import_torch_quietly
+    real_import = mpscope.core.engine.lifecycle.import_torch_quietly
 
     def slow_import() -> None:  # the first import of torch in a process takes seconds
         time.sleep(0.5)
         real_import()
 
-    monkeypatch.setattr(mpscope.core.engine.run, "import_torch_quietly", slow_import)
+    monkeypatch.setattr(mpscope.core.engine.lifecycle, "import_torch_quietly", slow_import)
     app = MpscopeApp(scenario())
     async with driving(app) as pilot:
         await wait_for(pilot, lambda: app.source is not None, what="the live source")
@@ -515,7 +515,7 @@ async def test_speed_key_while_the_run_is_starting_applies_to_the_run(
         await wait_for(pilot, lambda: spawned(app), what="the workers")
         await pilot.pause(0.3)
         time_scale = app.state.time_scale
-        shared = app.source.engine._time_scale.value  # type: ignore[union-attr]
+        shared = app.source.engine._shared.mp.time_scale.value  # type: ignore[union-attr]
         await quit_app(pilot)
     assert time_scale == pytest.approx(0.5)  # what the screen knows
     assert shared == pytest.approx(0.5)  # what the workers sleep by

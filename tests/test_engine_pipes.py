@@ -6,7 +6,9 @@ from __future__ import annotations
 import multiprocessing
 from typing import Any
 
-from mpscope.core.engine.run import DRAIN_ROUNDS, Engine, _Proc
+from mpscope.core.engine.monitor import DRAIN_ROUNDS
+from mpscope.core.engine.run import Engine
+from mpscope.core.engine.shared import RunProcess
 from mpscope.core.pipeline.events import Note, PrintedLine, WorkerExited, WorkerLoopEnded
 from mpscope.core.pipeline.scenario import make_scenario
 
@@ -26,15 +28,15 @@ class EndedProcess:
         return False
 
 
-def _engine_with_pipe() -> tuple[Engine, _Proc, Any, Any]:
+def _engine_with_pipe() -> tuple[Engine, RunProcess, Any, Any]:
     sc, _ = make_scenario(count=1, workers=1, work_time=0, collect_time=0)
     engine = Engine(sc)
     reader, writer = multiprocessing.Pipe(duplex=False)
     sentinel_r, sentinel_w = multiprocessing.Pipe(duplex=False)
-    proc = _Proc(0, EndedProcess(sentinel_r.fileno()), reader)
-    engine._procs[0] = proc
-    engine._watch.add_pipe(reader)
-    engine._watch.add_sentinel(sentinel_r.fileno(), proc)
+    proc = RunProcess(0, EndedProcess(sentinel_r.fileno()), reader)
+    engine._shared.procs[0] = proc
+    engine._supervisor.monitor.watch.add_pipe(reader)
+    engine._supervisor.monitor.watch.add_sentinel(sentinel_r.fileno(), proc)
     return engine, proc, writer, (sentinel_r, sentinel_w)
 
 
@@ -52,16 +54,16 @@ def test_a_process_is_reaped_only_after_its_last_batch_is_read() -> None:
         writer.send([(PrintedLine, i, 0, f"line {i}", "stdout")])
     writer.send([(WorkerLoopEnded, 10_000, 0, "took the end sentinel")])
     writer.close()
-    engine._drain_events()  # bounded: leaves batches behind
+    engine._supervisor.monitor.drain_events()  # bounded: leaves batches behind
     assert not proc.loop_ended
-    engine._reap(proc)
+    engine._supervisor.monitor.reap(proc)
     events = _events(engine)
     printed = [e for e in events if isinstance(e, PrintedLine)]
     assert len(printed) == DRAIN_ROUNDS * 3
     exited = [e for e in events if isinstance(e, WorkerExited)]
     assert [e.reason for e in exited] == ["finished its loop"]
     assert not [e for e in events if isinstance(e, Note) and e.level == "warning"]
-    assert not engine._watch.watching(proc.reader)
+    assert not engine._supervisor.monitor.watch.watching(proc.reader)
     for end in keep:
         end.close()
 
@@ -69,11 +71,11 @@ def test_a_process_is_reaped_only_after_its_last_batch_is_read() -> None:
 def test_a_process_given_up_elsewhere_is_no_longer_watched() -> None:
     engine, proc, writer, (sentinel_r, sentinel_w) = _engine_with_pipe()
     sentinel_w.close()  # the sentinel is now readable for good, as a dead process's is
-    proc.exited = True  # what _force_stop does from another thread
-    assert engine._wait(0) == []
+    proc.exited = True  # what abort() does from another thread
+    assert engine._supervisor.monitor.wait(0) == []
     # the fired sentinel was dropped: waiting again returns at once with nothing, and the
     # Watch no longer reports it (no busy loop on a sentinel nobody will reap)
-    _pipes, ended = engine._watch.wait(0)
+    _pipes, ended = engine._supervisor.monitor.watch.wait(0)
     assert ended == []
     writer.close()
     sentinel_r.close()

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from mpscope.core.engine import worker
-from mpscope.core.engine.worker import EventBatcher, RunClock
+from mpscope.core.engine import reporting
+from mpscope.core.engine.reporting import EventBatcher, RunClock
 from mpscope.core.pipeline.events import Record, TaskDone, TaskStarted
 
 
@@ -79,7 +79,7 @@ def test_the_start_goes_out_once_and_after_what_came_before(sink: Sink) -> None:
     batcher.emit(earlier)
     start = _start(batcher, 3)
     batcher.begin(start)
-    time.sleep(worker.FLUSH_NS / 1e9 * 5)  # several ticks: the start must not repeat
+    time.sleep(reporting.FLUSH_NS / 1e9 * 5)  # several ticks: the start must not repeat
     batcher.end(_done(batcher, 3, start[1]))
     batcher.close()
     records = sink.records()
@@ -90,11 +90,11 @@ def test_the_start_goes_out_once_and_after_what_came_before(sink: Sink) -> None:
 
 def test_a_full_batch_goes_out_at_once_in_order(sink: Sink) -> None:
     batcher = EventBatcher(sink, _clock())
-    for i in range(worker.FLUSH_EVENTS):
+    for i in range(reporting.FLUSH_EVENTS):
         batcher.emit(_mark(batcher, i))
-    assert sink.batches and len(sink.batches[0]) == worker.FLUSH_EVENTS
+    assert sink.batches and len(sink.batches[0]) == reporting.FLUSH_EVENTS
     batcher.close()
-    assert [record[2] for record in sink.records()] == list(range(worker.FLUSH_EVENTS))
+    assert [record[2] for record in sink.records()] == list(range(reporting.FLUSH_EVENTS))
 
 
 def test_a_lone_event_goes_out_after_the_flush_interval(sink: Sink) -> None:
@@ -124,7 +124,7 @@ def test_events_as_dataclasses_are_batched_by_their_time_too(sink: Sink) -> None
     batcher = EventBatcher(sink, _clock())
     batcher.emit(Note(batcher.now(), "info", "one"))
     # a record that is already FLUSH_NS younger than the oldest sends the batch at once
-    batcher.emit(Note(batcher.now() + worker.FLUSH_NS, "info", "two"))
+    batcher.emit(Note(batcher.now() + reporting.FLUSH_NS, "info", "two"))
     assert [len(batch) for batch in sink.batches] == [2]
     batcher.close()
 

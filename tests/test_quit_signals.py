@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-import mpscope.core.engine.run
+import mpscope.core.engine.lifecycle
 import mpscope.tui.app as app_module
 
 
@@ -49,7 +49,7 @@ def shutdowns(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
         calls.append(f"exit {code}")
         raise _Exited
 
-    monkeypatch.setattr(mpscope.core.engine.run, "shutdown", fake_shutdown)
+    monkeypatch.setattr(mpscope.core.engine.lifecycle, "shutdown", fake_shutdown)
     monkeypatch.setattr(app_module.os, "_exit", fake_exit)
     before = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGHUP)}
     yield calls

@@ -696,7 +696,7 @@ _STOPPING_PROCESSES = threading.Event()
 
 def _hard_exit(signum: int) -> None:
     """Stop every run process, then leave at once, without touching the terminal again."""
-    from mpscope.core.engine.run import shutdown
+    from mpscope.core.engine.lifecycle import shutdown
 
     _STOPPING_PROCESSES.set()
     shutdown()
@@ -724,7 +724,7 @@ def _install_signal_handlers(app: MpscopeApp) -> dict[int, Any]:
 
 
 def _run(app: MpscopeApp) -> int:
-    from mpscope.core.engine.run import shutdown
+    from mpscope.core.engine.lifecycle import shutdown
 
     _STOPPING_PROCESSES.clear()
     previous = _install_signal_handlers(app)

@@ -131,7 +131,7 @@ def run_plain(
             _pump(engine, printer, writer)
         pumped = True
     finally:
-        from mpscope.core.engine.run import shutdown
+        from mpscope.core.engine.lifecycle import shutdown
 
         engine.stop("mpscope is exiting")
         if writer is not None and not pumped:  # (| head left) the recording still gets the end

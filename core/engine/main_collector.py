@@ -1,0 +1,91 @@
+"""Task 2's collector: a thread of the main process that drains the result queue.
+
+In the seed's Task 2 the main process collects the results only after every worker has left
+its loop (the engine starts this thread then; see :mod:`.supervisor`), which is how a worker
+can block forever on a full result queue. It handles each result the way Task 3's collector
+process does (:func:`~.worker.collect_one`), in run time: it cannot be SIGSTOPped like the
+processes, so it waits while the run is paused, and a pause in the middle of a collect does not
+shorten it.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from typing import Any
+
+from mpscope.core.engine.outbox import Outbox
+from mpscope.core.engine.shared import POLL_S, RunShared
+from mpscope.core.pipeline.events import COLLECTOR, MAIN, Record, decode
+
+
+class MainCollector(threading.Thread):
+    """Collects results in the main process until the end sentinel, or the run stops."""
+
+    def __init__(
+        self, shared: RunShared, outbox: Outbox, result_queue: Any, time_scale: Any
+    ) -> None:
+        super().__init__(name="mpscope-main-collector", daemon=True)
+        self._shared = shared
+        self._outbox = outbox
+        self._result_queue = result_queue
+        self._time_scale = time_scale  # the shared value the speed control sets
+
+    def run(self) -> None:
+        # the processes' module imports torch: imported here, where torch is loaded already
+        from mpscope.core.engine.worker import collect_one
+
+        shared = self._shared
+        while True:
+            stopping = self._wait_while_paused()
+            try:
+                message = self._result_queue.get(timeout=POLL_S)
+            except queue.Empty:
+                if stopping:
+                    return
+                continue
+            if message is None:
+                return
+            collect_one(
+                message,
+                MAIN,
+                shared.scenario,
+                self._time_scale.value,
+                shared.clock.now,
+                self._accept,
+                self._accept,
+                self._sleep_unless_paused,
+            )
+
+    def _accept(self, record: Record) -> None:
+        """A collect's start or end, through the ledger to the consumer."""
+        with self._shared.lock:
+            self._outbox.emit(self._shared.ledger.accept(decode(record)))
+
+    def _wait_while_paused(self) -> bool:
+        """Pause with the run (a thread cannot be SIGSTOPped like the processes); True once
+        the run is stopping."""
+        shared = self._shared
+        with shared.lock:
+            while shared.paused and shared.stop_reason is None:
+                shared.wake.wait(POLL_S)
+            return shared.stop_reason is not None
+
+    def _sleep_unless_paused(self, seconds: float) -> None:
+        """Sleep ``seconds`` of run time: the run's clock stands still while paused, so a pause
+        in the middle does not count (see :meth:`_wait_while_paused`)."""
+        now = self._shared.clock.now
+        deadline = now() + int(seconds * 1e9)
+        while (left := deadline - now()) > 0:
+            self._wait_while_paused()
+            time.sleep(min(left / 1e9, POLL_S))
+
+
+def nobody_collects(shared: RunShared, main_collector: MainCollector | None) -> bool:
+    """True when neither Task 3's collector process nor Task 2's collecting thread is (still)
+    taking results."""
+    collector = shared.procs.get(COLLECTOR)
+    return (collector is None or collector.exited) and (
+        main_collector is None or not main_collector.is_alive()
+    )

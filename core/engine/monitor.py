@@ -1,0 +1,189 @@
+"""The engine thread's eyes: event pipes and process sentinels, watched together.
+
+A :class:`ProcessMonitor` waits on every process's event pipe and sentinel at once (as
+``concurrent.futures.process`` waits on its result queue and sentinels), so a batch of events
+and a killed worker are each noticed as soon as they happen. It passes the batches through the
+ledger to the :class:`~.outbox.Outbox`, and reaps a process whose sentinel fired: it reads
+what the process sent before it died, reports its exit, and settles the task it held (re-queued
+once, then lost). It belongs to the engine thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+from typing import Any, Final
+
+from mpscope.core.engine.outbox import Outbox
+from mpscope.core.engine.shared import TERM_WAIT_S, RunProcess, RunShared
+from mpscope.core.engine.task_queue import release_lock_died_holding
+from mpscope.core.engine.watch import Watch
+from mpscope.core.pipeline.events import (
+    COLLECTOR,
+    Event,
+    Note,
+    TaskDone,
+    WorkerExited,
+    WorkerLoopEnded,
+    decode,
+)
+
+#: At most this many rounds of batches are handled before the engine looks at exits again.
+DRAIN_ROUNDS: Final = 64
+
+
+def signal_name(exitcode: int) -> str:
+    """The name of the signal that killed a process ("" if it exited by itself)."""
+    if exitcode >= 0:
+        return ""
+    with contextlib.suppress(ValueError):
+        return signal.Signals(-exitcode).name
+    return f"signal {-exitcode}"
+
+
+class ProcessMonitor:
+    """Receives the run's events and reaps its processes (the engine thread only)."""
+
+    def __init__(self, shared: RunShared, outbox: Outbox) -> None:
+        self._shared = shared
+        self._outbox = outbox
+        self.watch: Watch[RunProcess] = Watch()  # event pipes and sentinels
+
+    def watch_process(self, proc: RunProcess) -> None:
+        """Watch a process just started: its event pipe and its sentinel."""
+        self.watch.add_pipe(proc.reader)
+        self.watch.add_sentinel(proc.process.sentinel, proc)
+
+    def wait(self, timeout_s: float) -> list[RunProcess]:
+        """Wait for events or a process exit; handle the events; return processes that ended."""
+        pipes, ended = self.watch.wait(timeout_s)
+        self.receive(pipes)
+        self.drain_events()
+        for proc in ended:
+            if proc.exited:  # given up by kill_every_process (another thread): stop watching it
+                self.watch.remove_sentinel(proc)
+        return [proc for proc in ended if not proc.exited]
+
+    def drain_events(self) -> None:
+        """Handle every batch already waiting in the event pipes (a bounded number of rounds,
+        so that a flood of events cannot keep the engine from noticing an exit)."""
+        for _ in range(DRAIN_ROUNDS):
+            pipes, _ended = self.watch.wait(0)
+            if not pipes:
+                return
+            self.receive(pipes)
+
+    def receive(self, pipes: list[Any]) -> None:
+        """Take one batch from each pipe, pass them through the ledger, and hand the result
+        to the consumer in one piece (one wake-up of the consumer per round, not per pipe)."""
+        batches: list[list[Any]] = []
+        for reader in pipes:
+            try:
+                batches.append(reader.recv())
+            except (EOFError, OSError):
+                self.watch.remove_pipe(reader)
+                reader.close()
+        if not batches:
+            return
+        shared = self._shared
+        probe = shared.latency_probe
+        if probe is not None:
+            received = shared.clock.now()
+            probe.extend(
+                received - r[1]
+                for batch in batches
+                for r in batch
+                if isinstance(r, tuple) and r[0] is TaskDone
+            )
+        accept, procs = shared.ledger.accept, shared.procs
+        with shared.lock:
+            out: list[Event] = []
+            for batch in batches:
+                for record in batch:
+                    event = decode(record)
+                    if type(event) is WorkerLoopEnded and event.worker in procs:
+                        procs[event.worker].loop_ended = True
+                    out.extend(accept(event))
+            self._outbox.emit(out)
+
+    def _drain_pipe_of(self, proc: RunProcess) -> None:
+        """Take everything a process that ended sent before it died (its pipe is finite now:
+        the bounded :meth:`drain_events` may have left batches in it)."""
+        while self.watch.watching(proc.reader):
+            try:
+                ready = proc.reader.poll(0)
+            except (EOFError, OSError):
+                ready = True  # receive sees the same error and lets the pipe go
+            if not ready:
+                return
+            self.receive([proc.reader])
+
+    def reap(self, proc: RunProcess) -> None:
+        """A process's sentinel fired: report its exit and settle the task it held."""
+        shared, now = self._shared, self._shared.clock.now
+        proc.process.join(TERM_WAIT_S)
+        self._drain_pipe_of(proc)  # its last events (the end of its loop) come first
+        code = proc.process.exitcode if proc.process.exitcode is not None else -9
+        sig = signal_name(code)
+        if proc.loop_ended and code == 0:
+            reason = "finished its loop"
+        elif sig:
+            reason = f"killed by {sig}"
+        else:
+            reason = f"exited with code {code}"
+        clean_exit = proc.loop_ended and code == 0
+        died_abnormally = proc.worker >= 0 and not clean_exit
+        repaired = (
+            release_lock_died_holding(shared.require_mp().task_queue, proc, now)
+            if died_abnormally
+            else []
+        )
+        self.watch.remove_sentinel(proc)
+        with shared.lock:
+            proc.exited = True
+            events: list[Event] = list(repaired)
+            exited = WorkerExited(now(), proc.worker, proc.process.pid, code, sig, reason)
+            if died_abnormally:
+                events.extend(self._settle_task_of_dead(proc, reason))
+            events.append(exited)  # last: what the dead worker held is settled first
+            self._outbox.emit(events)
+            shared.wake.notify_all()
+        if proc.worker == COLLECTOR and not clean_exit:
+            with shared.lock:
+                if shared.stop_reason is None:
+                    shared.stop_reason = (
+                        "error",
+                        f"the collector (PID {proc.process.pid}) {reason}; "
+                        "the results it collected are kept",
+                    )
+
+    def _settle_task_of_dead(self, proc: RunProcess, reason: str) -> list[Event]:
+        """The task a dead worker held goes back on the task queue once, or is lost (under the
+        lock; the shared slot says which task it held even if its last events died with it)."""
+        shared, now = self._shared, self._shared.clock.now
+        ledger = shared.ledger
+        events = ledger.release_held(now(), everything=True)
+        held = int(shared.require_mp().slots[proc.worker])
+        label = ledger.label(held)
+        if shared.scenario.mode == "print":  # Task 1: no queue to put its count back on
+            died = ledger.lose(now(), held, f"its worker was {reason}")
+            requeue: list[int] = []
+        else:
+            died, requeue = ledger.worker_died(now(), proc.worker, held)
+        events.extend(died)
+        shared.requeue.extend(requeue)
+        where = (
+            f"; task {label} went back on the task queue"
+            if requeue
+            else (f"; task {label} is lost" if died else "")
+        )
+        events.append(
+            Note(now(), "warning", f"worker {proc.worker} (PID {proc.process.pid}) {reason}{where}")
+        )
+        return events
+
+    def close_pipes(self) -> None:
+        """Stop watching the event pipes and close them (the run is over)."""
+        for reader in self.watch.pipes():
+            self.watch.remove_pipe(reader)
+            reader.close()
