@@ -27,6 +27,7 @@ from mpscope.core.pipeline.events import (
     WorkerLoopEnded,
     decode,
 )
+from mpscope.core.pipeline.scenario import Mode
 
 #: At most this many rounds of batches are handled before the engine looks at exits again.
 DRAIN_ROUNDS: Final = 64
@@ -165,7 +166,7 @@ class ProcessMonitor:
         events = ledger.release_held(now(), everything=True)
         held = int(shared.require_mp().slots[proc.worker])
         label = ledger.label(held)
-        if shared.scenario.mode == "print":  # Task 1: no queue to put its count back on
+        if shared.scenario.mode == Mode.PRINT:  # Task 1: no queue to put its count back on
             died = ledger.lose(now(), held, f"its worker was {reason}")
             requeue: list[int] = []
         else:

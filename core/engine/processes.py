@@ -22,6 +22,7 @@ from mpscope.core.engine.monitor import ProcessMonitor
 from mpscope.core.engine.outbox import Outbox
 from mpscope.core.engine.shared import TERM_WAIT_S, ProcessShared, RunProcess, RunShared
 from mpscope.core.pipeline.events import COLLECTOR, WorkerSpawned
+from mpscope.core.pipeline.scenario import Mode
 
 #: The module the run processes run, which forkserver preloads (it imports only what they need).
 WORKER_MODULE: Final = "mpscope.core.engine.worker"
@@ -74,13 +75,15 @@ class ProcessStarter:
         from mpscope.core.engine import worker as worker_module  # torch is imported by now
 
         sc = self._shared.scenario
-        target = worker_module.print_worker if sc.mode == "print" else worker_module.compute_worker
+        target = (
+            worker_module.print_worker if sc.mode == Mode.PRINT else worker_module.compute_worker
+        )
         with real_stderr():
             for i in range(sc.workers):
                 if self._shared.stop_reason is not None:
                     break
                 self.start(i, target)
-            if sc.mode == "pipeline" and self._shared.stop_reason is None:
+            if sc.mode == Mode.PIPELINE and self._shared.stop_reason is None:
                 self.start(COLLECTOR, worker_module.collector_process)
 
     def start(self, worker: int, target: Callable[..., None]) -> None:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from mpscope.core.pipeline.ledger import Ledger
-from mpscope.core.pipeline.scenario import Scenario
+from mpscope.core.pipeline.scenario import Mode, Scenario
 
 #: How long the run's threads wait at a time before they look again at what changed.
 POLL_S: Final = 0.05
@@ -155,7 +155,7 @@ class RunShared:
             scenario=scenario,
             lock=lock,
             wake=threading.Condition(lock),
-            ledger=Ledger(collects=scenario.mode != "print"),
+            ledger=Ledger(collects=scenario.mode != Mode.PRINT),
             clock=PausableClock(),
             time_scale=scenario.time_scale,
         )

@@ -35,6 +35,7 @@ from mpscope.core.pipeline.events import (
     WorkerReady,
     WorkerSpawned,
 )
+from mpscope.core.pipeline.scenario import Mode
 
 #: What a run's end says when nothing went wrong: (outcome, message).
 COMPLETED = ("completed", "every task has an outcome")
@@ -87,12 +88,12 @@ class Supervisor(threading.Thread):
         sc = self._shared.scenario
         self._announce_run()
         mp = make_process_shared(self._shared)  # imports torch: after RunStarted, on purpose
-        if sc.mode == "print":
+        if sc.mode == Mode.PRINT:
             self._book_counting_jobs()
         ProcessStarter(self._shared, self._outbox, self.monitor, mp).start_all()
-        if sc.mode == "collect-after":
+        if sc.mode == Mode.COLLECT_AFTER:
             self._outbox.emit([WorkerSpawned(self._shared.clock.now(), MAIN, os.getpid(), "main")])
-        if sc.mode != "print":
+        if sc.mode != Mode.PRINT:
             self._feeder = Feeder(self._shared, self._outbox, mp.task_queue)
             self._feeder.start()
         return self._supervise(mp)
@@ -133,7 +134,7 @@ class Supervisor(threading.Thread):
             self._release_held_reports()
             if shared.stop_reason is not None:
                 return self._stop_in_order(mp)
-            if shared.scenario.mode == "print":
+            if shared.scenario.mode == Mode.PRINT:
                 if shared.all_workers_gone():
                     return self._finish_counting()
                 continue
@@ -206,7 +207,7 @@ class Supervisor(threading.Thread):
     def _start_main_collector_once_workers_left_their_loop(self, mp: ProcessShared) -> None:
         """Task 2: the main process collects only once every worker left its loop."""
         if (
-            self._shared.scenario.mode == "collect-after"
+            self._shared.scenario.mode == Mode.COLLECT_AFTER
             and self._main_collector is None
             and all(p.loop_ended or p.exited for w, p in self._shared.procs.items() if w >= 0)
         ):
@@ -236,7 +237,7 @@ class Supervisor(threading.Thread):
         lose_stranded(shared, self._outbox, mp.task_queue, self._feeder, reason)
         with shared.lock:
             self._outbox.emit(shared.ledger.lose_unfinished(shared.clock.now(), reason))
-        if shared.scenario.mode == "collect-after" and self._main_collector is None:
+        if shared.scenario.mode == Mode.COLLECT_AFTER and self._main_collector is None:
             self._start_main_collector(mp)
         mp.result_queue.put(None)
 
