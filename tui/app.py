@@ -14,14 +14,16 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import events, on
+from textual.actions import parse as parse_action
 from textual.app import App, ComposeResult, SystemCommand
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.geometry import Offset
 from textual.screen import Screen
@@ -45,6 +47,7 @@ from mpscope.core.pipeline.log_order import LogOrder
 from mpscope.core.pipeline.recording import RecordingError, RecordingWriter, RunRecorder
 from mpscope.core.pipeline.scenario import MAX_WORKERS, MODE_TITLES, Scenario
 from mpscope.core.pipeline.state import RunState
+from mpscope.tui.keys import LIVE_ONLY_ACTIONS, RUN, bindings_for, palette_entries
 from mpscope.tui.messages import EventsArrived, SourceEnded
 from mpscope.tui.session.bridge import EventSource, LiveSource, ReplaySource
 from mpscope.tui.widgets.event_log import EventLog
@@ -60,8 +63,6 @@ TICK_FPS = 4  # frames a second when only the clocks move
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
 MAX_KEPT_EVENTS = 500_000
 SIDE_BY_SIDE_WIDTH = 110  # columns from which the generator stepper shows beside the lanes
-#: Keys a replay hides (it shows what was recorded: no processes to change, kill or fail)
-LIVE_ONLY_ACTIONS = frozenset({"mode", "workers", "kill", "inject"})
 LOG_MIN_HEIGHT = 30  # terminal rows from which the event log shows during a run
 MAX_FLYING_BATCH = 24  # more events than this at once: too fast to follow, nothing flies
 MAX_LOGGED_PER_BATCH = 24  # the log shows the last ones of a big batch, and these always:
@@ -73,30 +74,7 @@ class MpscopeApp(App[int]):
 
     TITLE = "mpscope"
     CSS_PATH = "app.tcss"
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("q", "quit", "Quit"),
-        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
-        Binding("question_mark,f1", "help", "Help", key_display="?"),
-        Binding("g", "toggle_stepper", "Gen"),
-        Binding("r", "restart", "Restart"),
-        Binding("space", "pause", "Pause"),
-        Binding("x", "stop", "Stop"),
-        Binding("1", "mode('print')", "Task 1", show=False),
-        Binding("2", "mode('collect-after')", "Task 2", show=False),
-        Binding("3", "mode('pipeline')", "Task 3", show=False),
-        # the footer shows each pair once (both keys are in the help screen and the palette)
-        Binding("plus,equals_sign", "workers(1)", "Workers", key_display="+/-"),
-        Binding("minus", "workers(-1)", "Worker-", key_display="-", show=False),
-        Binding("less_than_sign,comma", "speed(-1)", "Speed", key_display="</>"),
-        Binding("greater_than_sign,full_stop", "speed(1)", "Faster", key_display=">", show=False),
-        Binding("k", "kill", "Kill"),
-        Binding("f", "inject", "Fail"),
-        Binding("e", "show_error", "Error", show=False),
-        Binding("R", "record", "Record", key_display="R", show=False),
-        Binding("ctrl+s", "screenshot", "Screenshot", key_display="^s", show=False),
-        Binding("l", "toggle_log", "Log"),
-        Binding("a", "toggle_animation", "Animation", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_for(RUN)
 
     def __init__(
         self,
@@ -353,47 +331,19 @@ class MpscopeApp(App[int]):
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """The app's own actions in the command palette (ctrl+p), after Textual's."""
         yield from super().get_system_commands(screen)
-        for title, help_text, action in (
-            ("Restart the run", "r: start the run again", self.action_restart),
-            ("Pause or resume", "space: SIGSTOP / SIGCONT every run process", self.action_pause),
-            ("Stop the run", "x: drain, end sentinels, join, then terminate", self.action_stop),
-            (
-                "Task 1 · processes print",
-                "1: each process prints 1..N",
-                lambda: self.action_mode("print"),
-            ),
-            (
-                "Task 2 · collect after",
-                "2: the main process collects after the workers",
-                lambda: self.action_mode("collect-after"),
-            ),
-            (
-                "Task 3 · pipeline",
-                "3: a collector process drains while workers compute",
-                lambda: self.action_mode("pipeline"),
-            ),
-            ("One worker more", "+: restarts the run", lambda: self.action_workers(1)),
-            ("One worker fewer", "-: restarts the run", lambda: self.action_workers(-1)),
-            ("Slower", "<: down to x0.25, slow motion", lambda: self.action_speed(-1)),
-            ("Faster", ">: up to x4", lambda: self.action_speed(1)),
-            ("Kill a worker", "k: SIGKILL a busy worker; its task is re-queued", self.action_kill),
-            ("Fail the next task", "f: the next task a worker takes raises", self.action_inject),
-            ("Show the last traceback", "e: the last failed task's error", self.action_show_error),
-            ("Record this run", "R: to mpscope-*.jsonl in the current folder", self.action_record),
-            ("Toggle the event log", "l: (after a run: log or summary)", self.action_toggle_log),
-            (
-                "Toggle the generator stepper",
-                "g: step a generator beside the lanes",
-                self.action_toggle_stepper,
-            ),
-            (
-                "Flying tokens on or off",
-                "a: animation of tasks moving between places",
-                self.action_toggle_animation,
-            ),
-            ("mpscope help", "?: every key, and how to read the screen", self.action_help),
-        ):
-            yield SystemCommand(title, help_text, action)
+        for entry, key_name, action in palette_entries(RUN):
+            yield SystemCommand(
+                entry.title,
+                f"{key_name}: {entry.detail}",
+                partial(self._run_palette_action, action),
+            )
+
+    def _run_palette_action(self, action: str) -> Awaitable[None] | None:
+        """Call an action's method straight away, as its key would (but without the check of
+        :meth:`check_action`: the palette lists every command, and each says why it cannot)."""
+        _namespace, name, arguments = parse_action(action)
+        method: Callable[..., Awaitable[None] | None] = getattr(self, f"action_{name}")
+        return method(*arguments)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """While the stepper has focus, its letters are its own: no stopping the run by ``x``.
