@@ -120,7 +120,7 @@ def test_the_readme_names_the_keys_a_replay_leaves_out() -> None:
         for row in KEY_TABLE
         if row.where == Where.LIVE
         for key in row.keys
-        for name in key.names
+        for name in key.shown_names
     }
     assert named == live_only
     assert {"mode", "workers", "kill", "inject"} == LIVE_ONLY_ACTIONS
@@ -130,7 +130,7 @@ def test_the_footer_starts_with_the_keys_the_readme_says_an_80_column_one_shows(
     sentence = re.search(r"an 80-column terminal still shows ([^)]*)\)", README)
     assert sentence is not None
     named = re.findall(r"`([^`]+)`", sentence.group(1))
-    shown = [key.names[0] for key in in_footer_order(RUN) if key.footer]
+    shown = [key.shown_names[0] for key in in_footer_order(RUN) if key.footer]
     assert shown[: len(named)] == named
 
 

@@ -331,12 +331,8 @@ class MpscopeApp(App[int]):
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """The app's own actions in the command palette (ctrl+p), after Textual's."""
         yield from super().get_system_commands(screen)
-        for entry, key_name, action in palette_entries(RUN):
-            yield SystemCommand(
-                entry.title,
-                f"{key_name}: {entry.detail}",
-                partial(self._run_palette_action, action),
-            )
+        for title, detail, action in palette_entries(RUN):
+            yield SystemCommand(title, detail, partial(self._run_palette_action, action))
 
     def _run_palette_action(self, action: str) -> Awaitable[None] | None:
         """Call an action's method straight away, as its key would (but without the check of

@@ -28,7 +28,6 @@ __all__ = [
     "RUN",
     "Key",
     "KeyRow",
-    "PaletteEntry",
     "Where",
     "action_name",
     "bindings_for",
@@ -58,16 +57,6 @@ RUN: Final = Where.LIVE | Where.REPLAY
 
 
 @dataclass(frozen=True)
-class PaletteEntry:
-    """A key's command in the palette (``ctrl+p``)."""
-
-    title: str
-    """What the palette lists (and searches)."""
-    detail: str
-    """The line under the title, after the key's name."""
-
-
-@dataclass(frozen=True)
 class Key:
     """One binding: Textual's key names and action, and how the footer and palette show it."""
 
@@ -77,16 +66,23 @@ class Key:
     """Textual's action, with its arguments: ``"mode('print')"``."""
     label: str
     """The footer's word for it (the binding's description)."""
-    names: tuple[str, ...]
-    """How the help screens and the README name its keys: ``("?", "f1")``."""
+    palette: tuple[str, str] | None = None
+    """Its command in the palette: the title, and the line under it after the key's name
+    (``("Restart the run", "start the run again")``); None: not in the palette."""
+    names: tuple[str, ...] = ()
+    """How the help screens and the README name its keys (``("?", "f1")``); empty: as
+    :attr:`keys` does."""
     key_display: str | None = None
     """What the footer shows instead of the first key's name (``"+/-"`` for a pair)."""
     footer: bool = True
     """Whether the footer lists it."""
     priority: bool = False
     """Whether it is checked before the focused widget's keys."""
-    palette: PaletteEntry | None = None
-    """Its command in the palette, if it has one."""
+
+    @property
+    def shown_names(self) -> tuple[str, ...]:
+        """How the help screens, the palette and the README name its keys."""
+        return self.names or (self.keys,)
 
     def binding(self) -> Binding:
         """The Textual binding."""
@@ -112,53 +108,31 @@ class KeyRow:
     @property
     def names(self) -> tuple[str, ...]:
         """Every key's name, as the help screen and the README list them."""
-        return tuple(name for key in self.keys for name in key.names)
+        return tuple(name for key in self.keys for name in key.shown_names)
 
 
 def _row(where: Where, help_text: str | None, *keys: Key) -> KeyRow:
     return KeyRow(where, help_text, keys)
 
 
-def _palette(title: str, detail: str) -> PaletteEntry:
-    return PaletteEntry(title, detail)
-
-
-#: Every key, in the help screens' order. The app's rows (LIVE, REPLAY) come first, then the
-#: stepper's (STEPPER, and GEN for mpscope gen's own screen).
+#: Every key, in the help screens' order: the app's rows (LIVE, REPLAY), then the stepper's
+#: (STEPPER, and GEN for mpscope gen's own screen).
 KEY_TABLE: Final[tuple[KeyRow, ...]] = (
-    # -- the app ------------------------------------------------------------------------------
+    # -- the app -----------------------------------------------------------------------------
     _row(
         RUN,
         "start the run again (restart)",
-        Key(
-            "r",
-            "restart",
-            "Restart",
-            ("r",),
-            palette=_palette("Restart the run", "start the run again"),
-        ),
+        Key("r", "restart", "Restart", ("Restart the run", "start the run again")),
     ),
     _row(
         RUN,
         "pause / resume (SIGSTOP / SIGCONT: really suspended; no time shown counts the pause)",
-        Key(
-            "space",
-            "pause",
-            "Pause",
-            ("space",),
-            palette=_palette("Pause or resume", "SIGSTOP / SIGCONT every run process"),
-        ),
+        Key("space", "pause", "Pause", ("Pause or resume", "SIGSTOP / SIGCONT every run process")),
     ),
     _row(
         RUN,
         "stop the run (ordered: drain, end sentinels, join, then terminate)",
-        Key(
-            "x",
-            "stop",
-            "Stop",
-            ("x",),
-            palette=_palette("Stop the run", "drain, end sentinels, join, then terminate"),
-        ),
+        Key("x", "stop", "Stop", ("Stop the run", "drain, end sentinels, join, then terminate")),
     ),
     _row(
         Where.LIVE,
@@ -167,29 +141,22 @@ KEY_TABLE: Final[tuple[KeyRow, ...]] = (
             "1",
             "mode('print')",
             "Task 1",
-            ("1",),
+            ("Task 1 · processes print", "each process prints 1..N"),
             footer=False,
-            palette=_palette("Task 1 · processes print", "each process prints 1..N"),
         ),
         Key(
             "2",
             "mode('collect-after')",
             "Task 2",
-            ("2",),
+            ("Task 2 · collect after", "the main process collects after the workers"),
             footer=False,
-            palette=_palette(
-                "Task 2 · collect after", "the main process collects after the workers"
-            ),
         ),
         Key(
             "3",
             "mode('pipeline')",
             "Task 3",
-            ("3",),
+            ("Task 3 · pipeline", "a collector process drains while workers compute"),
             footer=False,
-            palette=_palette(
-                "Task 3 · pipeline", "a collector process drains while workers compute"
-            ),
         ),
     ),
     # the footer shows each pair once (both keys are in the help screen and the palette)
@@ -200,18 +167,18 @@ KEY_TABLE: Final[tuple[KeyRow, ...]] = (
             "plus,equals_sign",
             "workers(1)",
             "Workers",
-            ("+",),
+            ("One worker more", "restarts the run"),
+            names=("+",),
             key_display="+/-",
-            palette=_palette("One worker more", "restarts the run"),
         ),
         Key(
             "minus",
             "workers(-1)",
             "Worker-",
-            ("-",),
+            ("One worker fewer", "restarts the run"),
+            names=("-",),
             key_display="-",
             footer=False,
-            palette=_palette("One worker fewer", "restarts the run"),
         ),
     ),
     _row(
@@ -221,41 +188,29 @@ KEY_TABLE: Final[tuple[KeyRow, ...]] = (
             "less_than_sign,comma",
             "speed(-1)",
             "Speed",
-            ("<",),
+            ("Slower", "down to x0.25, slow motion"),
+            names=("<",),
             key_display="</>",
-            palette=_palette("Slower", "down to x0.25, slow motion"),
         ),
         Key(
             "greater_than_sign,full_stop",
             "speed(1)",
             "Faster",
-            (">",),
+            ("Faster", "up to x4"),
+            names=(">",),
             key_display=">",
             footer=False,
-            palette=_palette("Faster", "up to x4"),
         ),
     ),
     _row(
         Where.LIVE,
         "kill a worker with SIGKILL (a busy one if any), to watch its task go back on the queue",
-        Key(
-            "k",
-            "kill",
-            "Kill",
-            ("k",),
-            palette=_palette("Kill a worker", "SIGKILL a busy worker; its task is re-queued"),
-        ),
+        Key("k", "kill", "Kill", ("Kill a worker", "SIGKILL a busy worker; its task is re-queued")),
     ),
     _row(
         Where.LIVE,
         "make the next task raise inside its worker",
-        Key(
-            "f",
-            "inject",
-            "Fail",
-            ("f",),
-            palette=_palette("Fail the next task", "the next task a worker takes raises"),
-        ),
+        Key("f", "inject", "Fail", ("Fail the next task", "the next task a worker takes raises")),
     ),
     _row(
         RUN,
@@ -264,9 +219,8 @@ KEY_TABLE: Final[tuple[KeyRow, ...]] = (
             "e",
             "show_error",
             "Error",
-            ("e",),
+            ("Show the last traceback", "the last failed task's error"),
             footer=False,
-            palette=_palette("Show the last traceback", "the last failed task's error"),
         ),
     ),
     _row(
@@ -276,27 +230,20 @@ KEY_TABLE: Final[tuple[KeyRow, ...]] = (
             "R",
             "record",
             "Record",
-            ("R",),
+            ("Record this run", "to mpscope-*.jsonl in the current folder"),
             key_display="R",
             footer=False,
-            palette=_palette("Record this run", "to mpscope-*.jsonl in the current folder"),
         ),
     ),
     _row(
         RUN,
         "save an SVG screenshot",
-        Key("ctrl+s", "screenshot", "Screenshot", ("ctrl+s",), key_display="^s", footer=False),
+        Key("ctrl+s", "screenshot", "Screenshot", key_display="^s", footer=False),
     ),
     _row(
         RUN,
         "show / hide the event log",
-        Key(
-            "l",
-            "toggle_log",
-            "Log",
-            ("l",),
-            palette=_palette("Toggle the event log", "(after a run: log or summary)"),
-        ),
+        Key("l", "toggle_log", "Log", ("Toggle the event log", "(after a run: log or summary)")),
     ),
     _row(
         RUN,
@@ -305,8 +252,7 @@ KEY_TABLE: Final[tuple[KeyRow, ...]] = (
             "g",
             "toggle_stepper",
             "Gen",
-            ("g",),
-            palette=_palette("Toggle the generator stepper", "step a generator beside the lanes"),
+            ("Toggle the generator stepper", "step a generator beside the lanes"),
         ),
     ),
     _row(
@@ -316,9 +262,8 @@ KEY_TABLE: Final[tuple[KeyRow, ...]] = (
             "a",
             "toggle_animation",
             "Animation",
-            ("a",),
+            ("Flying tokens on or off", "animation of tasks moving between places"),
             footer=False,
-            palette=_palette("Flying tokens on or off", "animation of tasks moving between places"),
         ),
     ),
     _row(
@@ -328,71 +273,59 @@ KEY_TABLE: Final[tuple[KeyRow, ...]] = (
             "question_mark,f1",
             "help",
             "Help",
-            ("?", "f1"),
+            ("mpscope help", "every key, and how to read the screen"),
+            names=("?", "f1"),
             key_display="?",
-            palette=_palette("mpscope help", "every key, and how to read the screen"),
         ),
     ),
     _row(
         RUN,
         "quit (every child process is stopped first)",
-        Key("q", "quit", "Quit", ("q",)),
-        Key("ctrl+c", "quit", "Quit", ("ctrl+c",), footer=False, priority=True),
+        Key("q", "quit", "Quit"),
+        Key("ctrl+c", "quit", "Quit", footer=False, priority=True),
     ),
-    # -- the generator stepper ----------------------------------------------------------------
+    # -- the generator stepper ---------------------------------------------------------------
     # not on the stepper's help: it is shown by mpscope gen, which has no lanes to go back to
-    _row(Where.STEPPER, None, Key("g", "hide", "Hide", ("g",))),
-    _row(
-        Where.STEPPER,
-        "next(g): run to the next yield",
-        Key("n", "step_next", "Next", ("n",)),
-    ),
+    _row(Where.STEPPER, None, Key("g", "hide", "Hide")),
+    _row(Where.STEPPER, "next(g): run to the next yield", Key("n", "step_next", "Next")),
     _row(
         Where.STEPPER,
         "type a value for send(); Enter sends it (a Python literal) and gives the keys back",
-        Key("s", "focus_send", "Send", ("s",)),
+        Key("s", "focus_send", "Send"),
     ),
     _row(
         Where.STEPPER,
         "throw(): raise an exception at the paused yield",
-        Key("t", "throw", "Throw", ("t",)),
+        Key("t", "throw", "Throw"),
     ),
     _row(
         Where.STEPPER,
         "close(): raise GeneratorExit at the paused yield",
-        Key("c", "close_generator", "Close", ("c",)),
+        Key("c", "close_generator", "Close"),
     ),
     _row(
         Where.STEPPER,
         "reset: a fresh generator from the same factory",
-        Key("r", "reset", "Reset", ("r",)),
+        Key("r", "reset", "Reset"),
     ),
     _row(
         Where.STEPPER,
         "give up on a step that does not come back",
-        Key("x", "give_up", "Give up", ("x",)),
+        Key("x", "give_up", "Give up"),
     ),
-    _row(
-        Where.STEPPER,
-        "pick one of the seed's examples",
-        Key("e", "pick_example", "Pick", ("e",)),
-    ),
-    _row(
-        Where.STEPPER,
-        "the memory lesson: list vs generator",
-        Key("m", "memory", "Memory", ("m",)),
-    ),
+    _row(Where.STEPPER, "pick one of the seed's examples", Key("e", "pick_example", "Pick")),
+    _row(Where.STEPPER, "the memory lesson: list vs generator", Key("m", "memory", "Memory")),
     _row(
         Where.STEPPER,
         "leave the send box",
-        Key("escape", "focus_panel", "Back to the panel", ("Esc",)),
+        Key("escape", "focus_panel", "Back to the panel", names=("Esc",)),
     ),
     _row(
         Where.GEN,
         "this help",
-        Key("question_mark,f1", "help", "Help", ("?", "F1"), key_display="?"),
+        Key("question_mark,f1", "help", "Help", names=("?", "F1"), key_display="?"),
     ),
-    _row(Where.GEN, "quit", Key("q", "quit", "Quit", ("q",))),
+    _row(Where.GEN, "quit", Key("q", "quit", "Quit")),
 )
 
 #: Actions whose keys lead the footer, in this order: a narrow footer still shows the way out,
@@ -437,10 +370,11 @@ def help_rows(where: Where) -> list[tuple[tuple[str, ...], str]]:
     return [(row.names, row.help) for row in rows_for(where) if row.help is not None]
 
 
-def palette_entries(where: Where) -> list[tuple[PaletteEntry, str, str]]:
-    """The palette's commands for ``where``: each entry, its key's first name and its action."""
+def palette_entries(where: Where) -> list[tuple[str, str, str]]:
+    """The palette's commands for ``where``, in the table's order: each one's title, the line
+    under it (its key's name, then what it does) and its action."""
     return [
-        (key.palette, key.names[0], key.action)
+        (key.palette[0], f"{key.shown_names[0]}: {key.palette[1]}", key.action)
         for key in keys_for(where)
         if key.palette is not None
     ]
