@@ -3,16 +3,14 @@
 The app folds events from one source (:mod:`.session.bridge`) into a
 :class:`~mpscope.core.pipeline.state.RunState`
 and repaints at a bounded frame rate, only what changed. It never starts or kills processes
-itself: it asks the source, which asks the engine.
+itself: it asks the source, which asks the engine. It runs under the session layer's signal
+policy (:mod:`.session.signals`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import os
-import signal
-import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from functools import partial
@@ -50,6 +48,8 @@ from mpscope.core.pipeline.state import RunState
 from mpscope.tui.keys import LIVE_ONLY_ACTIONS, RUN, bindings_for, palette_entries
 from mpscope.tui.messages import EventsArrived, SourceEnded
 from mpscope.tui.session.bridge import EventSource, LiveSource, ReplaySource
+from mpscope.tui.session.exit_codes import exit_code
+from mpscope.tui.session.signals import run_app_session
 from mpscope.tui.widgets.event_log import EventLog
 from mpscope.tui.widgets.flights import Flights
 from mpscope.tui.widgets.lanes_view import LanesView
@@ -111,7 +111,7 @@ class MpscopeApp(App[int]):
         self._source_ended = False  # the source said all it will (a recording may end early)
         self._asked_to_stop = False  # x was pressed during this run
         self._last_paint = 0.0
-        self._stopping = False
+        self.quitting = False
         self.exit_code = 0
 
     # -- layout ------------------------------------------------------------------------------
@@ -226,7 +226,7 @@ class MpscopeApp(App[int]):
             summary.show(self.state)
             self.query_one(EventLog).add_class("-hidden")
             self._sync_dock()
-            self.exit_code = {"completed": 0, "stopped": 0}.get(self.state.outcome, 1)
+            self.exit_code = exit_code(self.state.outcome)
 
     # -- painting ----------------------------------------------------------------------------
 
@@ -601,9 +601,9 @@ class MpscopeApp(App[int]):
 
     async def action_quit(self) -> None:
         """Stop the run (every child process) and leave."""
-        if self._stopping:
+        if self.quitting:
             return
-        self._stopping = True
+        self.quitting = True
         await self._stop_source()
         self.exit(self.exit_code)
 
@@ -631,69 +631,14 @@ def _lane_anchor(lane: WorkerLane | None) -> Offset | None:
     return Offset(region.x + title, region.y)
 
 
-QUIT_GRACE_S = 10.0
-
-
-# set once the processes are being stopped for good: a signal arriving then must not stop them
-# again from its handler, which runs inside the very code it interrupted and would wait forever
-# on a lock that code holds (the forkserver's, the engines')
-_STOPPING_PROCESSES = threading.Event()
-
-
-def _hard_exit(signum: int) -> None:
-    """Stop every run process, then leave at once, without touching the terminal again."""
-    from mpscope.core.engine.run import shutdown
-
-    _STOPPING_PROCESSES.set()
-    shutdown()
-    os._exit(128 + signum)
-
-
-def _install_signal_handlers(app: MpscopeApp) -> dict[int, Any]:
-    """SIGTERM quits the orderly way (children stopped first, terminal restored), with a
-    deadline; SIGHUP means the terminal is gone, so the processes are stopped and the app
-    leaves at once (restoring a terminal that is gone would hang). A signal that arrives while
-    the processes are already being stopped is ignored: that stopping ends the program."""
-
-    def on_signal(signum: int, _frame: object) -> None:
-        if _STOPPING_PROCESSES.is_set():
-            return
-        if signum == signal.SIGHUP or app._stopping:
-            _hard_exit(signum)
-        app.exit_code = 128 + signum
-        app.call_later(app.action_quit)
-        deadline = threading.Timer(QUIT_GRACE_S, _hard_exit, args=(signum,))
-        deadline.daemon = True
-        deadline.start()
-
-    return {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGHUP)}
-
-
-def _run(app: MpscopeApp) -> int:
-    from mpscope.core.engine.run import shutdown
-
-    _STOPPING_PROCESSES.clear()
-    previous = _install_signal_handlers(app)
-    try:
-        result = app.run()
-        if result is None:  # it crashed (Textual printed why): not a clean exit
-            result = app.return_code
-    finally:
-        _STOPPING_PROCESSES.set()
-        shutdown()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    return int(result or 0)
-
-
 def run_app(scenario: Scenario, notes: list[str], record: str | None, animate: bool = True) -> int:
     """``mpscope`` / ``mpscope run``: the app on a live run."""
-    return _run(MpscopeApp(scenario, notes, record, animate=animate))
+    return run_app_session(MpscopeApp(scenario, notes, record, animate=animate))
 
 
 def run_replay_app(events: list[Event], name: str, animate: bool = True) -> int:
     """``mpscope replay FILE``: the same screen driven by a recording."""
-    return _run(MpscopeApp(replay=events, replay_name=Path(name).name, animate=animate))
+    return run_app_session(MpscopeApp(replay=events, replay_name=Path(name).name, animate=animate))
 
 
 __all__ = ["MpscopeApp", "run_app", "run_replay_app"]

@@ -24,6 +24,7 @@ from mpscope.core.pipeline.scenario import (
     ScenarioError,
     make_scenario,
 )
+from mpscope.tui.session.exit_codes import signal_exit_code
 
 MODE_ALIASES = {
     "task1": "print",
@@ -233,7 +234,7 @@ def _to_a_pipe(write_out: Callable[[], int]) -> int:
     except BrokenPipeError:
         devnull = os.open(os.devnull, os.O_WRONLY)  # nothing more may reach the closed pipe
         os.dup2(devnull, sys.stdout.fileno())
-        return 128 + signal.SIGPIPE
+        return signal_exit_code(signal.SIGPIPE)
 
 
 def _timeline_seconds(value: str | None) -> float | None:
