@@ -124,7 +124,7 @@ def first_frame_seconds() -> tuple[float, bool]:
     session = f"mpscope-bench-{os.getpid()}"
     marker = Path(tempfile.mkdtemp()) / "torch"
     probe = (
-        f"import sys, atexit; from tui import app as a; orig = a.MpscopeApp.on_mount\n"
+        f"import sys, atexit; from mpscope.tui import app as a; orig = a.MpscopeApp.on_mount\n"
         f"def m(self):\n    open({str(marker)!r}, 'w').write(str('torch' in sys.modules))\n"
         f"    return orig(self)\n"
         f"a.MpscopeApp.on_mount = m\nfrom mpscope.tui.cli import main\nsys.exit(main([]))"

@@ -151,7 +151,7 @@ async def test_a_turns_flying_tokens_off_and_on() -> None:
     app = MpscopeApp(scenario(count=40, work_time=0.15))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("a")
-        assert app.animate is False
+        assert app.flying_tokens is False
         for _ in range(200):  # a live run well under way, and nothing took off
             if app.state.collected >= 3:
                 break
@@ -159,7 +159,7 @@ async def test_a_turns_flying_tokens_off_and_on() -> None:
             await pilot.pause(0.05)
         assert app.state.collected >= 3
         await pilot.press("a")
-        assert app.animate is True
+        assert app.flying_tokens is True
         for _ in range(200):
             if app.flights.active:
                 break

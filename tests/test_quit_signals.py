@@ -4,6 +4,7 @@ code it interrupted, so stopping them again from there would wait forever on tha
 
 from __future__ import annotations
 
+import os
 import signal
 from collections.abc import Iterator
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 
 import mpscope.core.engine.lifecycle
-import mpscope.tui.app as app_module
+from mpscope.tui.session import signals as session_signals
 
 
 class _Exited(Exception):
@@ -19,7 +20,7 @@ class _Exited(Exception):
 
 
 class _FakeApp:
-    _stopping = True
+    quitting = True
     exit_code: int | None = None
 
     def run(self) -> int:
@@ -50,7 +51,7 @@ def shutdowns(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
         raise _Exited
 
     monkeypatch.setattr(mpscope.core.engine.lifecycle, "shutdown", fake_shutdown)
-    monkeypatch.setattr(app_module.os, "_exit", fake_exit)
+    monkeypatch.setattr(os, "_exit", fake_exit)
     before = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGHUP)}
     yield calls
     for sig, handler in before.items():
@@ -60,15 +61,15 @@ def shutdowns(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 def test_a_signal_while_the_app_leaves_its_run_does_not_stop_the_processes_twice(
     shutdowns: list[str],
 ) -> None:
-    assert app_module._run(_FakeApp()) == 0  # type: ignore[arg-type]
+    assert session_signals.run_app_session(_FakeApp()) == 0  # type: ignore[arg-type]
     assert shutdowns == ["shutdown"]
 
 
 def test_a_second_signal_while_the_first_one_stops_the_processes_is_ignored(
     shutdowns: list[str],
 ) -> None:
-    app_module._STOPPING_PROCESSES.clear()
-    app_module._install_signal_handlers(_FakeApp())  # type: ignore[arg-type]
+    session_signals.STOPPING_PROCESSES.clear()
+    session_signals.install_app_signal_handlers(_FakeApp())  # type: ignore[arg-type]
     with pytest.raises(_Exited):
-        app_module._hard_exit(signal.SIGHUP)
+        session_signals.hard_exit(signal.SIGHUP)
     assert shutdowns == ["shutdown", f"exit {128 + signal.SIGHUP}"]

@@ -1,399 +1,49 @@
 """The mpscope app: a live torch.multiprocessing run (or a replay) beside a generator stepper.
 
-The app folds events from one source (:mod:`.session.bridge`) into a
-:class:`~mpscope.core.pipeline.state.RunState`
-and repaints at a bounded frame rate, only what changed. It never starts or kills processes
-itself: it asks the source, which asks the engine.
+:class:`MpscopeApp` is :class:`~mpscope.tui.run_display.RunDisplayApp` (the layout, the
+events folded into the state, the paint loop) with the keys: its bindings and its command
+palette come from the key table (:mod:`.keys`), and its actions are here. :func:`run_app` and
+:func:`run_replay_app` run it under the session layer's signal policy
+(:mod:`.session.signals`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-import os
-import signal
-import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
-from rich.text import Text
-from textual import events, on
-from textual.app import App, ComposeResult, SystemCommand
-from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
-from textual.geometry import Offset
+from textual.actions import parse as parse_action
+from textual.app import SystemCommand
+from textual.binding import BindingType
 from textual.screen import Screen
-from textual.widgets import Footer
 
-from mpscope.core.pipeline.events import (
-    COLLECTOR,
-    Event,
-    Note,
-    RunFinished,
-    TaskCollected,
-    TaskCollecting,
-    TaskDone,
-    TaskFailed,
-    TaskLost,
-    TaskRequeued,
-    TaskStarted,
-    WorkerExited,
-)
-from mpscope.core.pipeline.log_order import LogOrder
-from mpscope.core.pipeline.recording import RecordingError, RecordingWriter, RunRecorder
-from mpscope.core.pipeline.scenario import MAX_WORKERS, MODE_TITLES, Scenario
-from mpscope.core.pipeline.state import RunState
-from mpscope.tui.messages import EventsArrived, SourceEnded
-from mpscope.tui.session.bridge import EventSource, LiveSource, ReplaySource
+from mpscope.core.pipeline.events import Event
+from mpscope.core.pipeline.scenario import MAX_WORKERS, MODE_TITLES, Mode, Scenario
+from mpscope.core.pipeline.state import LaneStatus
+from mpscope.tui.keys import LIVE_ONLY_ACTIONS, RUN, bindings_for, palette_entries
+from mpscope.tui.run_display import RunDisplayApp
+from mpscope.tui.session.signals import run_app_session
 from mpscope.tui.widgets.event_log import EventLog
-from mpscope.tui.widgets.flights import Flights
-from mpscope.tui.widgets.lanes_view import LanesView
-from mpscope.tui.widgets.queue_strip import QueueStrip
-from mpscope.tui.widgets.run_header import RunHeader
 from mpscope.tui.widgets.summary_panel import SummaryPanel
-from mpscope.tui.widgets.worker_lane import WorkerLane
 
-FPS = 8  # frames a second while anything moves: one clock paints and flies tokens together
-TICK_FPS = 4  # frames a second when only the clocks move
+__all__ = ["MpscopeApp", "run_app", "run_replay_app"]
+
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
-MAX_KEPT_EVENTS = 500_000
-SIDE_BY_SIDE_WIDTH = 110  # columns from which the generator stepper shows beside the lanes
-#: Keys a replay hides (it shows what was recorded: no processes to change, kill or fail)
-LIVE_ONLY_ACTIONS = frozenset({"mode", "workers", "kill", "inject"})
-LOG_MIN_HEIGHT = 30  # terminal rows from which the event log shows during a run
-MAX_FLYING_BATCH = 24  # more events than this at once: too fast to follow, nothing flies
-MAX_LOGGED_PER_BATCH = 24  # the log shows the last ones of a big batch, and these always:
-ALWAYS_LOGGED = frozenset({Note, TaskFailed, TaskLost, TaskRequeued, WorkerExited, RunFinished})
 
 
-class MpscopeApp(App[int]):
-    """Lanes per worker PID, queues as token strips, the collector, a log and a summary."""
+class MpscopeApp(RunDisplayApp):
+    """Lanes per worker PID, queues as token strips, the collector, a log and a summary; the
+    keys to restart, pause, stop, reshape, slow down, fault and record the run."""
 
     TITLE = "mpscope"
     CSS_PATH = "app.tcss"
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("q", "quit", "Quit"),
-        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
-        Binding("question_mark,f1", "help", "Help", key_display="?"),
-        Binding("g", "toggle_stepper", "Gen"),
-        Binding("r", "restart", "Restart"),
-        Binding("space", "pause", "Pause"),
-        Binding("x", "stop", "Stop"),
-        Binding("1", "mode('print')", "Task 1", show=False),
-        Binding("2", "mode('collect-after')", "Task 2", show=False),
-        Binding("3", "mode('pipeline')", "Task 3", show=False),
-        # the footer shows each pair once (both keys are in the help screen and the palette)
-        Binding("plus,equals_sign", "workers(1)", "Workers", key_display="+/-"),
-        Binding("minus", "workers(-1)", "Worker-", key_display="-", show=False),
-        Binding("less_than_sign,comma", "speed(-1)", "Speed", key_display="</>"),
-        Binding("greater_than_sign,full_stop", "speed(1)", "Faster", key_display=">", show=False),
-        Binding("k", "kill", "Kill"),
-        Binding("f", "inject", "Fail"),
-        Binding("e", "show_error", "Error", show=False),
-        Binding("R", "record", "Record", key_display="R", show=False),
-        Binding("ctrl+s", "screenshot", "Screenshot", key_display="^s", show=False),
-        Binding("l", "toggle_log", "Log"),
-        Binding("a", "toggle_animation", "Animation", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_for(RUN)
 
-    def __init__(
-        self,
-        scenario: Scenario | None = None,
-        notes: list[str] | None = None,
-        record: str | None = None,
-        replay: list[Event] | None = None,
-        replay_name: str = "",
-        autostart: bool = True,
-        instant: bool = False,
-        animate: bool = True,
-    ) -> None:
-        super().__init__()
-        self.scenario = scenario or Scenario()
-        self.notes = list(notes or [])
-        self.replay_events = replay
-        self.replay_name = replay_name
-        self.autostart = autostart
-        self.instant = instant
-        self.animate = animate
-        self.state = RunState()
-        self.source: EventSource | None = None
-        self.run_id = 0
-        self.speed = 1 / self.scenario.time_scale
-        self._run_speed = self.speed  # the header's: the speed the shown run goes (or went) at
-        self.record_path = record
-        self.recorder = RunRecorder(MAX_KEPT_EVENTS)  # the current run's events, for R
-        self._recorded_to: Path | None = None  # where the current run's whole recording went
-        self._log_order = LogOrder()
-        self.flights = Flights()
-        self._to_fly: list[Event] = []  # events whose tokens take off at the next frame
-        self._painted = -1
-        self._layout_mode: str | None = None
-        self._source_ended = False  # the source said all it will (a recording may end early)
-        self._asked_to_stop = False  # x was pressed during this run
-        self._last_paint = 0.0
-        self._stopping = False
-        self.exit_code = 0
-
-    # -- layout ------------------------------------------------------------------------------
-
-    def compose(self) -> ComposeResult:
-        yield RunHeader(id="header")
-        with Horizontal(id="body"), Vertical(id="pipeline"):
-            yield QueueStrip("task", id="task-queue")
-            yield LanesView(id="lanes")
-            yield QueueStrip("result", id="result-queue")
-            with Vertical(id="collector-box"):
-                yield WorkerLane(COLLECTOR, id="collector-lane")
-            with Vertical(id="dock"):
-                yield SummaryPanel(id="summary")
-                yield EventLog(id="log")
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self.set_interval(1 / FPS, self._frame)
-        self._sync_width()
-        self._sync_dock()
-        if self.autostart:
-            self.call_after_refresh(self.start_run)
-
-    def on_resize(self, event: events.Resize) -> None:
-        """Widths changed: lay every line out again (and fold or unfold the queues)."""
-        self._sync_width(event.size.width)  # self.size may still be the old one here
-        self.call_after_refresh(self._sync_dock)
-        self.call_after_refresh(self._paint, True)
-
-    # -- runs --------------------------------------------------------------------------------
-
-    def start_run(self) -> None:
-        """Start a fresh run of the current scenario (or replay from the beginning)."""
-        self.run_id += 1
-        run_id = self.run_id
-        self.state = RunState()
-        self._run_speed = self.speed
-        recorder = self.recorder = RunRecorder(MAX_KEPT_EVENTS)
-        self._land_tokens()
-        self.query_one(LanesView).reset()
-        self.query_one(EventLog).clear()
-        self.query_one(SummaryPanel).remove_class("-shown")
-        # the log shows during a run when there is room for it (l toggles it)
-        self.query_one(EventLog).set_class(self.size.height < LOG_MIN_HEIGHT, "-hidden")
-        self._sync_dock()
-        self._painted = -1
-        self._layout_mode = None  # the new run's first frame lays out for its mode
-        self._source_ended = False
-        self._asked_to_stop = False
-        self._recorded_to = None
-        self._log_order = LogOrder()
-
-        def post(events: list[Event] | None) -> None:  # called on the source's thread
-            if events is not None:
-                recorder.feed(events)  # even after the app stops listening (q, r mid-run)
-            message = SourceEnded(run_id) if events is None else EventsArrived(run_id, events)
-            self.post_message(message)
-
-        if self.replay_events is not None:
-            self.source = ReplaySource(self.replay_events, post, self.speed, self.instant)
-        else:
-            scenario = dataclasses.replace(self.scenario, time_scale=1 / self.speed)
-            if self.record_path and (writer := self._open_writer(self.record_path)) is not None:
-                recorder.record_to(writer)
-            self.source = LiveSource(scenario, self.notes, post)
-            self.notes = []
-        self.source.start()
-
-    def _open_writer(self, path: str) -> RecordingWriter | None:
-        try:
-            return RecordingWriter(path)
-        except RecordingError as exc:
-            self.notify(str(exc), severity="error")
-            return None
-
-    @on(EventsArrived)
-    def _events(self, message: EventsArrived) -> None:
-        if message.run_id != self.run_id:
-            return
-        events = message.events
-        log = self.query_one(EventLog)
-        if len(events) + len(self._to_fly) <= MAX_FLYING_BATCH:
-            self._to_fly.extend(events)  # they take off at the next frame, with its repaint
-        logged: list[tuple[int, list[Text]]] = []
-        # a fast live run: only the last events of a batch get a log line; a replay: all
-        tail = max(0, len(events) - MAX_LOGGED_PER_BATCH) if self.replay_events is None else 0
-        for event in events[:tail]:  # the fast part: only what must not go unsaid is logged
-            if type(event) in ALWAYS_LOGGED:
-                logged.append((self._log_order.key(event), log.describe_lines([event], self.state)))
-            self.state.apply(event)
-        for event in events[tail:]:
-            logged.append((self._log_order.key(event), log.describe_lines([event], self.state)))
-            self.state.apply(event)
-        if self.replay_events is None and self.state.scenario not in (None, self.scenario):
-            self.scenario = self.state.scenario  # the engine's validated copy
-        # processes report in batches of their own, so a later batch can hold earlier events:
-        # the log holds lines a moment and shows them in time order (see core.pipeline.log_order)
-        log.add(logged)
-
-    @on(SourceEnded)
-    def _ended(self, message: SourceEnded) -> None:
-        if message.run_id != self.run_id:
-            return
-        self._source_ended = True  # every held log line shows now
-        if self._close_recording():
-            self.record_path = None
-        self._paint(force=True)
-        if self.state.finished:
-            summary = self.query_one(SummaryPanel)
-            summary.add_class("-shown")
-            summary.show(self.state)
-            self.query_one(EventLog).add_class("-hidden")
-            self._sync_dock()
-            self.exit_code = {"completed": 0, "stopped": 0}.get(self.state.outcome, 1)
-
-    # -- painting ----------------------------------------------------------------------------
-
-    @property
-    def _closing_down(self) -> bool:
-        """The app is shutting down: its widgets may already be gone, so paint nothing."""
-        return not self._running or self._closing
-
-    def _frame(self) -> None:
-        """One frame: tokens take off from where the screen still shows them, the screen is
-        repainted, tokens in the air move. Done together, Textual lays the screen out once."""
-        self._paint()
-        if self.flights.active and not self._closing_down:
-            self.flights.step()
-
-    def _paint(self, force: bool = False) -> None:
-        """Repaint what changed; nothing at all when nothing did."""
-        if self._closing_down:  # a timer or a resize can still fire while the screens go
-            return
-        if self._to_fly:  # before the repaint: a token starts where its task is still drawn
-            self._launch_flights(self._to_fly)
-            self._to_fly = []
-        state = self.state
-        # lines wait for earlier ones while the run goes on; paused, over or instant: all show
-        moving = not (state.finished or state.paused or self.instant or self._source_ended)
-        clock = self.source.elapsed_ns() if moving and self.source is not None else None
-        self.query_one(EventLog).flush(now=force, clock=clock)
-        if not force and state.revision == self._painted:
-            # nothing happened: only clocks move, and they need a few frames a second
-            ticking = state.mode != "" and not state.finished and not state.paused
-            if not ticking or time.monotonic() - self._last_paint < 1 / TICK_FPS:
-                return
-        self._painted = state.revision
-        self._last_paint = time.monotonic()
-        writer = self.recorder.writer
-        recording = writer.path.name if writer is not None else None
-        with self.batch_update():
-            self.query_one(RunHeader).show(
-                state,
-                live=self.replay_events is None,
-                speed=self._run_speed,
-                recording=recording,
-                source_name=self.replay_name,
-                now=self.source.elapsed_ns() if self.source is not None else None,
-            )
-            self.query_one("#task-queue", QueueStrip).show(state)
-            self.query_one(LanesView).show(state)
-            self.query_one("#result-queue", QueueStrip).show(state)
-            collector = state.collector()
-            lane = self.query_one("#collector-lane", WorkerLane)
-            if collector is not None and lane.worker != collector.worker:
-                lane.worker = collector.worker
-            lane.show(state)
-            if state.mode != self._layout_mode:  # what is shown depends on the mode only
-                self._layout_mode = state.mode
-                queues = state.mode != "print"
-                box = self.query_one("#collector-box")
-                box.display = queues
-                box.border_title = (
-                    "collector"
-                    if state.mode != "collect-after"
-                    else ("collector: the main process (Task 2 collects after the workers)")
-                )
-                self._sync_queue_strips()
-
-    def _launch_flights(self, events: list[Event]) -> None:
-        if not self.animate or self.size.height < 20 or self.speed > 2 or self.instant:
-            return
-        if not self.query_one("#pipeline").region:  # the stepper has the whole width
-            return
-        if self.screen is not self.screen_stack[0]:  # a help or traceback screen is on top
-            return
-        lanes = self.query_one(LanesView)
-        tasks = self.query_one("#task-queue", QueueStrip)
-        results = self.query_one("#result-queue", QueueStrip)
-        collector = self.query_one("#collector-lane", WorkerLane)
-        for event in events:
-            start: Offset | None = None
-            end: Offset | None = None
-            if isinstance(event, TaskStarted):
-                lane = lanes.lane(event.worker)
-                start = tasks.token_offset(event.task)
-                end = _lane_anchor(lane)
-            elif isinstance(event, TaskDone | TaskFailed):
-                lane = lanes.lane(event.worker)
-                if lane is not None and lane.task_in_hand == event.task:
-                    start = lane.token_offset()
-                else:
-                    start = tasks.token_offset(event.task)
-                end = results.entry_offset() if self.state.mode != "print" else None
-            elif isinstance(event, TaskCollecting | TaskCollected):
-                if isinstance(event, TaskCollected) and collector.task_in_hand == event.task:
-                    continue
-                start = results.token_offset(event.task)
-                end = _lane_anchor(collector)
-            else:
-                continue
-            label = self.state.labels.get(event.task, str(event.task))
-            ok = not isinstance(event, TaskFailed)
-            self.flights.launch(self.screen, event.task, label, ok, start, end, self.speed)
-
-    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        """The app's own actions in the command palette (ctrl+p), after Textual's."""
-        yield from super().get_system_commands(screen)
-        for title, help_text, action in (
-            ("Restart the run", "r: start the run again", self.action_restart),
-            ("Pause or resume", "space: SIGSTOP / SIGCONT every run process", self.action_pause),
-            ("Stop the run", "x: drain, end sentinels, join, then terminate", self.action_stop),
-            (
-                "Task 1 · processes print",
-                "1: each process prints 1..N",
-                lambda: self.action_mode("print"),
-            ),
-            (
-                "Task 2 · collect after",
-                "2: the main process collects after the workers",
-                lambda: self.action_mode("collect-after"),
-            ),
-            (
-                "Task 3 · pipeline",
-                "3: a collector process drains while workers compute",
-                lambda: self.action_mode("pipeline"),
-            ),
-            ("One worker more", "+: restarts the run", lambda: self.action_workers(1)),
-            ("One worker fewer", "-: restarts the run", lambda: self.action_workers(-1)),
-            ("Slower", "<: down to x0.25, slow motion", lambda: self.action_speed(-1)),
-            ("Faster", ">: up to x4", lambda: self.action_speed(1)),
-            ("Kill a worker", "k: SIGKILL a busy worker; its task is re-queued", self.action_kill),
-            ("Fail the next task", "f: the next task a worker takes raises", self.action_inject),
-            ("Show the last traceback", "e: the last failed task's error", self.action_show_error),
-            ("Record this run", "R: to mpscope-*.jsonl in the current folder", self.action_record),
-            ("Toggle the event log", "l: (after a run: log or summary)", self.action_toggle_log),
-            (
-                "Toggle the generator stepper",
-                "g: step a generator beside the lanes",
-                self.action_toggle_stepper,
-            ),
-            (
-                "Flying tokens on or off",
-                "a: animation of tasks moving between places",
-                self.action_toggle_animation,
-            ),
-            ("mpscope help", "?: every key, and how to read the screen", self.action_help),
-        ):
-            yield SystemCommand(title, help_text, action)
+    # -- which keys, and the palette ---------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """While the stepper has focus, its letters are its own: no stopping the run by ``x``.
@@ -410,13 +60,20 @@ class MpscopeApp(App[int]):
             focused = focused.parent  # type: ignore[assignment]
         return False
 
-    # -- actions -----------------------------------------------------------------------------
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """The app's own actions in the command palette (ctrl+p), after Textual's."""
+        yield from super().get_system_commands(screen)
+        for title, detail, action in palette_entries(RUN):
+            yield SystemCommand(title, detail, partial(self._run_palette_action, action))
 
-    def action_help(self) -> None:
-        """Keys and how to read the screen."""
-        from mpscope.tui.screens.help import HelpScreen
+    def _run_palette_action(self, action: str) -> Awaitable[None] | None:
+        """Call an action's method straight away, as its key would (but without the check of
+        :meth:`check_action`: the palette lists every command, and each says why it cannot)."""
+        _namespace, name, arguments = parse_action(action)
+        method: Callable[..., Awaitable[None] | None] = getattr(self, f"action_{name}")
+        return method(*arguments)
 
-        self.push_screen(HelpScreen())
+    # -- actions on the run ------------------------------------------------------------------
 
     async def action_restart(self) -> None:
         """Start the run again (the last run's messages go with it)."""
@@ -441,11 +98,12 @@ class MpscopeApp(App[int]):
             else:
                 self.notify("the workers are still starting: nothing to pause yet")
 
-    async def action_mode(self, mode: str) -> None:
-        """Switch to Task 1, 2 or 3 and restart."""
+    async def action_mode(self, name: str) -> None:
+        """Switch to Task 1, 2 or 3 and restart (the key table names the mode's value)."""
         if self.replay_events is not None:
             self.notify("a replay shows what was recorded; run mpscope to try another mode")
             return
+        mode = Mode(name)
         self.scenario = dataclasses.replace(self.scenario, mode=mode)
         await self.action_restart()
         self.notify(f"switched to {MODE_TITLES[mode]}")
@@ -486,12 +144,16 @@ class MpscopeApp(App[int]):
         if self.source is None or not self.source.live or self.state.finished:
             self.notify("no live run to kill a worker in", severity="warning")
             return
-        alive = [lane for lane in self.state.workers() if lane.status not in ("exited", "killed")]
-        busy = [lane for lane in alive if lane.status == "busy"]
-        target = (busy or alive or [None])[0]
+        alive = [
+            lane
+            for lane in self.state.workers()
+            if lane.status not in (LaneStatus.EXITED, LaneStatus.KILLED)
+        ]
+        busy = [lane for lane in alive if lane.status == LaneStatus.BUSY]
+        target = next(iter(busy or alive), None)
         if target is None or not self.source.kill_worker(target.worker):
             starting = not self.state.workers() or any(
-                lane.status == "starting" for lane in self.state.workers()
+                lane.status == LaneStatus.STARTING for lane in self.state.workers()
             )
             self.notify(
                 "the workers are still starting" if starting else "no worker is alive",
@@ -505,7 +167,7 @@ class MpscopeApp(App[int]):
         if self.source is None or not self.source.live or self.state.finished:
             self.notify("only a live run can be given a failing task", severity="warning")
             return
-        if self.state.mode == "print":
+        if self.state.mode == Mode.PRINT:
             self.notify("Task 1 has no tasks to fail: switch to 2 or 3", severity="warning")
             return
         if self.state.total is not None and self.state.started >= self.state.total:
@@ -557,34 +219,24 @@ class MpscopeApp(App[int]):
             return
         self.notify(f"recording to {path}")
 
-    def _close_recording(self) -> bool:
-        """The run's recording is over: say where it went (and remember it, for ``R``), or why
-        it stopped early; False if there was none."""
-        recorder = self.recorder
-        writer, error = recorder.close(), recorder.error
-        recorder.error = None  # said once
-        if error is not None:
-            self.notify(error, severity="error")
-        elif writer is not None:
-            self.notify(f"recorded {writer.count} events to {writer.path}")
-            self._recorded_to = writer.path
-        return writer is not None or error is not None
+    # -- what the screen shows ---------------------------------------------------------------
 
-    def _land_tokens(self) -> None:
-        """Tokens in the air, and those about to take off, are put down at once."""
-        self.flights.clear()
-        self._to_fly = []
+    def action_help(self) -> None:
+        """Keys and how to read the screen."""
+        from mpscope.tui.screens.help import HelpScreen
 
-    def action_screenshot(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
         """Save an SVG screenshot in the current folder: tokens in the air land and messages
         go first, so that a still picture shows every label whole and nothing over it."""
         self._land_tokens()
         self.clear_notifications()
-        self.call_after_refresh(self._save_screenshot)
+        self.call_after_refresh(self._save_screenshot, filename, path)
 
-    def _save_screenshot(self) -> None:
-        path = self.save_screenshot()
-        self.notify(f"saved {path}")
+    def _save_screenshot(self, filename: str | None, path: str | None) -> None:
+        saved = self.save_screenshot(filename, path)
+        self.notify(f"saved {saved}")
 
     def action_toggle_log(self) -> None:
         """Show or hide the event log (after a run: switch between log and summary)."""
@@ -600,38 +252,12 @@ class MpscopeApp(App[int]):
         if not log.has_class("-hidden"):
             log.pending_scroll_to_end()
 
-    def _sync_width(self, width: int | None = None) -> None:
-        """Below ``SIDE_BY_SIDE_WIDTH`` columns the stepper takes the whole width while shown
-        (beside the lanes it would leave them a sliver); ``g`` switches between the two."""
-        narrow = (self.size.width if width is None else width) < SIDE_BY_SIDE_WIDTH
-        self.query_one("#body").set_class(narrow, "-narrow")
-
-    def _sync_dock(self) -> None:
-        """The bottom dock is shown only when it holds something."""
-        if self._closing_down:
-            return
-        log = self.query_one(EventLog)
-        summary = self.query_one(SummaryPanel)
-        self.query_one("#dock").display = not log.has_class("-hidden") or summary.has_class(
-            "-shown"
-        )
-        self._sync_queue_strips()
-
-    def _sync_queue_strips(self) -> None:
-        """Queues show unless Task 1 has none, or a short terminal has finished its run: then
-        empty queues give their rows to the summary."""
-        summary = self.query_one(SummaryPanel)
-        fold = self.size.height < LOG_MIN_HEIGHT and summary.has_class("-shown")
-        for strip in self.query(QueueStrip):
-            held = self.state.task_queue if strip.which == "task" else self.state.result_queue
-            strip.display = self.state.mode != "print" and not (fold and not held)
-
     def action_toggle_animation(self) -> None:
         """Flying tokens on or off (off saves a few percent of a core)."""
-        self.animate = not self.animate
-        if not self.animate:
+        self.flying_tokens = not self.flying_tokens
+        if not self.flying_tokens:
             self._land_tokens()
-        self.notify(f"flying tokens {'on' if self.animate else 'off'}")
+        self.notify(f"flying tokens {'on' if self.flying_tokens else 'off'}")
 
     def action_toggle_stepper(self) -> None:
         """Show or hide the generator stepper beside the lanes (built the first time)."""
@@ -655,99 +281,18 @@ class MpscopeApp(App[int]):
 
     async def action_quit(self) -> None:
         """Stop the run (every child process) and leave."""
-        if self._stopping:
+        if self.quitting:
             return
-        self._stopping = True
+        self.quitting = True
         await self._stop_source()
         self.exit(self.exit_code)
-
-    async def _stop_source(self) -> None:
-        source = self.source
-        self.source = None
-        self.run_id += 1  # ignore whatever the old run still says
-        if source is not None:
-            source.stop()
-            await asyncio.to_thread(source.join, 20)
-        # after the join: the run's last words are in the file; and --record FILE was that
-        # run's, so r must not write over it
-        if self._close_recording():
-            self.record_path = None
-
-
-def _lane_anchor(lane: WorkerLane | None) -> Offset | None:
-    """Where a token lands on a lane: just after its title."""
-    if lane is None or not lane.display:
-        return None
-    region = lane.content_region
-    if region.width == 0:
-        return None
-    title = lane.title_width()
-    return Offset(region.x + title, region.y)
-
-
-QUIT_GRACE_S = 10.0
-
-
-# set once the processes are being stopped for good: a signal arriving then must not stop them
-# again from its handler, which runs inside the very code it interrupted and would wait forever
-# on a lock that code holds (the forkserver's, the engines')
-_STOPPING_PROCESSES = threading.Event()
-
-
-def _hard_exit(signum: int) -> None:
-    """Stop every run process, then leave at once, without touching the terminal again."""
-    from mpscope.core.engine.lifecycle import shutdown
-
-    _STOPPING_PROCESSES.set()
-    shutdown()
-    os._exit(128 + signum)
-
-
-def _install_signal_handlers(app: MpscopeApp) -> dict[int, Any]:
-    """SIGTERM quits the orderly way (children stopped first, terminal restored), with a
-    deadline; SIGHUP means the terminal is gone, so the processes are stopped and the app
-    leaves at once (restoring a terminal that is gone would hang). A signal that arrives while
-    the processes are already being stopped is ignored: that stopping ends the program."""
-
-    def on_signal(signum: int, _frame: object) -> None:
-        if _STOPPING_PROCESSES.is_set():
-            return
-        if signum == signal.SIGHUP or app._stopping:
-            _hard_exit(signum)
-        app.exit_code = 128 + signum
-        app.call_later(app.action_quit)
-        deadline = threading.Timer(QUIT_GRACE_S, _hard_exit, args=(signum,))
-        deadline.daemon = True
-        deadline.start()
-
-    return {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGHUP)}
-
-
-def _run(app: MpscopeApp) -> int:
-    from mpscope.core.engine.lifecycle import shutdown
-
-    _STOPPING_PROCESSES.clear()
-    previous = _install_signal_handlers(app)
-    try:
-        result = app.run()
-        if result is None:  # it crashed (Textual printed why): not a clean exit
-            result = app.return_code
-    finally:
-        _STOPPING_PROCESSES.set()
-        shutdown()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    return int(result or 0)
 
 
 def run_app(scenario: Scenario, notes: list[str], record: str | None, animate: bool = True) -> int:
     """``mpscope`` / ``mpscope run``: the app on a live run."""
-    return _run(MpscopeApp(scenario, notes, record, animate=animate))
+    return run_app_session(MpscopeApp(scenario, notes, record, animate=animate))
 
 
 def run_replay_app(events: list[Event], name: str, animate: bool = True) -> int:
     """``mpscope replay FILE``: the same screen driven by a recording."""
-    return _run(MpscopeApp(replay=events, replay_name=Path(name).name, animate=animate))
-
-
-__all__ = ["MpscopeApp", "run_app", "run_replay_app"]
+    return run_app_session(MpscopeApp(replay=events, replay_name=Path(name).name, animate=animate))

@@ -20,18 +20,20 @@ from mpscope.core.pipeline.scenario import (
     MIN_TIME_SCALE,
     MODES,
     START_METHODS,
+    Mode,
     Scenario,
     ScenarioError,
     make_scenario,
 )
+from mpscope.tui.session.exit_codes import signal_exit_code
 
 MODE_ALIASES = {
-    "task1": "print",
-    "task2": "collect-after",
-    "task3": "pipeline",
-    "1": "print",
-    "2": "collect-after",
-    "3": "pipeline",
+    "task1": Mode.PRINT,
+    "task2": Mode.COLLECT_AFTER,
+    "task3": Mode.PIPELINE,
+    "1": Mode.PRINT,
+    "2": Mode.COLLECT_AFTER,
+    "3": Mode.PIPELINE,
 }
 EXIT_USAGE = 2
 
@@ -52,7 +54,7 @@ def _scenario_options(parser: argparse.ArgumentParser) -> None:
     add(
         "--mode",
         "-m",
-        default="pipeline",
+        default=Mode.PIPELINE.value,
         help=f"task1|task2|task3 or {'|'.join(MODES)} (default: pipeline = Task 3)",
     )
     add("--workers", "-w", default="3", help="compute worker processes (default 3, at most 64)")
@@ -233,7 +235,7 @@ def _to_a_pipe(write_out: Callable[[], int]) -> int:
     except BrokenPipeError:
         devnull = os.open(os.devnull, os.O_WRONLY)  # nothing more may reach the closed pipe
         os.dup2(devnull, sys.stdout.fileno())
-        return 128 + signal.SIGPIPE
+        return signal_exit_code(signal.SIGPIPE)
 
 
 def _timeline_seconds(value: str | None) -> float | None:

@@ -85,10 +85,6 @@ class Engine:
         after an engine error, at exit when a stop takes too long, on a second Ctrl+C."""
         kill_every_process(self._shared)
 
-    def _force_stop(self) -> None:
-        """The old name of :meth:`abort` (``tui/views/plain.py`` still calls it)."""
-        self.abort()
-
     def elapsed_ns(self) -> int:
         """Nanoseconds since :meth:`start` (0 before it): the run's clock, as events carry it."""
         clock = self._shared.clock

@@ -10,27 +10,22 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Markdown
 
-HELP = """\
+from mpscope.tui.keys import RUN, help_rows
+
+
+def _key_table() -> str:
+    """The app's keys as a Markdown table, from the key table (:mod:`mpscope.tui.keys`)."""
+    lines = ["| key | what it does |", "|---|---|"]
+    for names, what in help_rows(RUN):
+        keys = " ".join(f"`{name}`" for name in names)
+        lines.append(f"| {keys} | {what} |")
+    return "\n".join(lines)
+
+
+HELP = f"""\
 # mpscope — keys
 
-| key | what it does |
-|---|---|
-| `r` | start the run again (restart) |
-| `space` | pause / resume (SIGSTOP / SIGCONT: really suspended; no time shown counts the pause) |
-| `x` | stop the run (ordered: drain, end sentinels, join, then terminate) |
-| `1` `2` `3` | switch to the seed's Task 1 (print), Task 2 (collect after), Task 3 (pipeline) |
-| `+` `-` | one worker more / fewer (restarts the run) |
-| `<` `>` | slower / faster: ×0.25 slow motion … ×4; applies to the next tasks at once |
-| `k` | kill a worker with SIGKILL (a busy one if any), to watch its task go back on the queue |
-| `f` | make the next task raise inside its worker |
-| `e` | show the last failed task's traceback |
-| `R` | record this run to a JSON-lines file (replay it with `mpscope replay FILE`) |
-| `ctrl+s` | save an SVG screenshot |
-| `l` | show / hide the event log |
-| `g` | show / hide the generator stepper (its keys work while it has focus) |
-| `a` | flying tokens on / off (`--no-animation` starts with them off) |
-| `?` `f1` | this help |
-| `q` `ctrl+c` | quit (every child process is stopped first) |
+{_key_table()}
 
 While the generator stepper has focus (`g` opens it), its own keys come first: `n` next(),
 `s` send a value, `t` throw(), `c` close(), `r` reset the *generator*, `x` give up on a step

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from mpscope.core.pipeline.events import Event, RunFinished, RunPaused
 from mpscope.core.pipeline.scenario import Scenario
+from mpscope.tui.session.pump import pump_batches
 
 MAX_POSTS_PER_S = 20
 Post = Callable[[list[Event] | None], None]
@@ -58,14 +59,15 @@ class LiveSource:
     def _pump(self) -> None:
         pending: list[Event] = []
         last_post = 0.0
-        while True:
-            batch = self.engine.next_batch(1 / MAX_POSTS_PER_S)
-            if batch is None:
-                break
+
+        def gather(batch: list[Event]) -> None:  # a batch waits a little and grows
+            nonlocal pending, last_post
             pending.extend(batch)
             if pending and time.monotonic() - last_post >= 1 / MAX_POSTS_PER_S:
                 self._post(pending)
                 pending, last_post = [], time.monotonic()
+
+        pump_batches(self.engine, gather, 1 / MAX_POSTS_PER_S)
         if pending:
             self._post(pending)
         self._post(None)
@@ -89,7 +91,10 @@ class LiveSource:
         return self.engine.elapsed_ns()
 
     def join(self, timeout: float) -> bool:
-        return self.engine.join(timeout) and (self._thread.join(timeout) or True)
+        if not self.engine.join(timeout):
+            return False
+        self._thread.join(timeout)
+        return True
 
 
 class ReplaySource:

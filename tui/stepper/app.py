@@ -12,10 +12,11 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from textual.app import App, ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.widgets import Footer
 
 from mpscope.core.stepper.spec import GenSpecError, GenTarget, resolve_target
+from mpscope.tui.keys import Where, bindings_for
 from mpscope.tui.stepper.help import StepperHelpScreen
 from mpscope.tui.stepper.panel import StepperPanel
 
@@ -27,10 +28,7 @@ class GenApp(App[None]):
 
     TITLE = "mpscope gen"
     ENABLE_COMMAND_PALETTE = False
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("q", "quit", "Quit"),
-        Binding("question_mark,f1", "help", "Help", key_display="?"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_for(Where.GEN)
     CSS = """
     Screen { layout: vertical; }
     StepperPanel { height: 1fr; }

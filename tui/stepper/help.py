@@ -12,20 +12,12 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
+from mpscope.tui.keys import Where, help_rows
+
 __all__ = ["KEYS", "RULES", "StepperHelpScreen"]
 
-KEYS: tuple[tuple[str, str], ...] = (
-    ("n", "next(g): run to the next yield"),
-    ("s", "type a value for send(); Enter sends it (a Python literal) and gives the keys back"),
-    ("t", "throw(): raise an exception at the paused yield"),
-    ("c", "close(): raise GeneratorExit at the paused yield"),
-    ("r", "reset: a fresh generator from the same factory"),
-    ("x", "give up on a step that does not come back"),
-    ("e", "pick one of the seed's examples"),
-    ("m", "the memory lesson: list vs generator"),
-    ("Esc", "leave the send box"),
-    ("? F1", "this help"),
-    ("q", "quit"),
+KEYS: tuple[tuple[str, str], ...] = tuple(
+    (" ".join(names), what) for names, what in help_rows(Where.STEPPER | Where.GEN)
 )
 """The keys, as shown in the help."""
 

@@ -21,7 +21,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Container, Horizontal, Vertical, VerticalScroll
 from textual.events import Resize
 from textual.message import Message
@@ -41,6 +41,7 @@ from mpscope.core.stepper.spec import (
     parse_literal,
     resolve_target,
 )
+from mpscope.tui.keys import Where, bindings_for
 from mpscope.tui.stepper.memory import MemoryLessonScreen
 from mpscope.tui.stepper.render import (
     render_badge,
@@ -64,19 +65,8 @@ RUNNING_HINT = (
 class StepperPanel(Vertical, can_focus=True):
     """Step a generator by hand and watch its frame; see the module docstring."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        # first, so that even a narrow footer shows the way back to the lanes
-        Binding("g", "hide", "Hide"),
-        Binding("n", "step_next", "Next"),
-        Binding("s", "focus_send", "Send"),
-        Binding("t", "throw", "Throw"),
-        Binding("c", "close_generator", "Close"),
-        Binding("r", "reset", "Reset"),
-        Binding("x", "give_up", "Give up"),
-        Binding("e", "pick_example", "Pick"),
-        Binding("m", "memory", "Memory"),
-        Binding("escape", "focus_panel", "Back to the panel"),
-    ]
+    # from the key table: g (back to the lanes) first, so that even a narrow footer shows it
+    BINDINGS: ClassVar[list[BindingType]] = bindings_for(Where.STEPPER)
 
     DEFAULT_CSS = """
     StepperPanel {

@@ -1,18 +1,19 @@
 """``--plain``: a run or replay without the full-screen app.
 
 On a terminal: a Rich live view (a row per worker PID, queue depths, progress). Without one
-(CI, pipes): a line per notable event. Then the summary with the per-worker timeline. Ctrl+C,
-SIGTERM and SIGHUP ask the engine for an ordered stop; a second Ctrl+C kills the run's
-processes at once. Either way no child process is left behind.
+(CI, pipes): a line per notable event. Then the summary with the per-worker timeline. The run
+is read, its signals are handled and its exit code is chosen by the session layer
+(:mod:`mpscope.tui.session`): Ctrl+C, SIGTERM and SIGHUP ask the engine for an ordered stop; a
+second Ctrl+C kills the run's processes at once. Either way no child process is left behind.
 """
 
 from __future__ import annotations
 
-import signal
 import sys
 import time
-from collections.abc import Iterable
-from types import FrameType
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.live import Live
@@ -23,10 +24,15 @@ from mpscope.core.pipeline.log_order import HOLD_NS, LogOrder, take_in_order
 from mpscope.core.pipeline.recording import RecordingWriter, is_complete
 from mpscope.core.pipeline.scenario import Scenario
 from mpscope.core.pipeline.state import RunState
+from mpscope.tui.session.exit_codes import exit_code
+from mpscope.tui.session.pump import pump_batches
+from mpscope.tui.session.signals import PLAIN_SIGNALS, PlainSignals, handled_signals
 from mpscope.tui.views.renderables import live_view, summary_view
 
+if TYPE_CHECKING:  # the engine module is imported only when a run starts
+    from mpscope.core.engine.run import Engine
+
 FRAME_S = 0.1
-EXIT_CODES = {"completed": 0, "stopped": 130, "error": 1}
 
 
 class _PlainConsole(Console):
@@ -102,77 +108,58 @@ def run_plain(
     writer = RecordingWriter(record) if record else None
     engine = Engine(scenario, notes)
     printer = _EventPrinter(console, timeline_seconds)
-    interrupts = 0
-    received: list[str] = []
+    signals = PlainSignals(engine)
+
+    def show(batch: list[Event]) -> None:
+        if writer is not None:
+            writer.write(batch)
+        printer.feed(batch, engine.elapsed_ns())
+
     pumped = False
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        nonlocal interrupts
-        name = signal.Signals(signum).name
-        received.append(name)
-        interrupts += 1
-        if signum == signal.SIGINT and interrupts > 1:
-            engine._force_stop()
-        engine.stop(f"{name} received")
-
-    previous = {
-        sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-    }
     try:
-        engine.start()
-        if console.is_terminal:
-            with Live(
-                live_view(printer.state), console=console, transient=True, refresh_per_second=10
-            ) as live:
-                printer.live = live
-                _pump(engine, printer, writer)
-            printer.live = None
-        else:
-            _pump(engine, printer, writer)
-        pumped = True
+        with handled_signals(signals, PLAIN_SIGNALS):
+            try:
+                engine.start()
+                with _live_view(printer):
+                    pump_batches(engine, show, FRAME_S)
+                pumped = True
+            finally:
+                # (| head left) a recording still gets the rest of the run, up to its end
+                _end_run(engine, writer if not pumped else None)
     finally:
-        from mpscope.core.engine.lifecycle import shutdown
-
-        engine.stop("mpscope is exiting")
-        if writer is not None and not pumped:  # (| head left) the recording still gets the end
-            _drain(engine, writer, deadline=time.monotonic() + 15)
-        engine.join(15)
-        shutdown()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
         if writer is not None:
             writer.close()
     printer.summary()
     if writer is not None:
         console.print(f"recorded {writer.count} events to {writer.path}")
-    if received and printer.state.outcome == "stopped":
-        return 128 + signal.Signals[f"{received[0]}"].value
-    return EXIT_CODES.get(printer.state.outcome, 1)
+    outcome = printer.state.outcome
+    return exit_code(outcome, signals.ending_signal(outcome))
 
 
-def _drain(engine: object, writer: RecordingWriter, deadline: float) -> None:
-    """Write the rest of a stopping run's events, showing nothing (its reader went away)."""
-    from mpscope.core.engine.run import Engine
+@contextmanager
+def _live_view(printer: _EventPrinter) -> Iterator[None]:
+    """On a terminal, the Rich live view while the run goes on (it goes when the run ends)."""
+    console = printer.console
+    if not console.is_terminal:
+        yield
+        return
+    view = live_view(printer.state)
+    with Live(view, console=console, transient=True, refresh_per_second=10) as live:
+        printer.live = live
+        yield
+    printer.live = None
 
-    assert isinstance(engine, Engine)
-    while time.monotonic() < deadline:
-        batch = engine.next_batch(FRAME_S)
-        if batch is None:
-            return
-        writer.write(batch)
 
+def _end_run(engine: Engine, writer: RecordingWriter | None) -> None:
+    """Stop the run (if it still goes), write the rest of its events to ``writer`` (showing
+    nothing: its reader went away) and wait for every process of mpscope's runs."""
+    from mpscope.core.engine.lifecycle import shutdown
 
-def _pump(engine: object, printer: _EventPrinter, writer: RecordingWriter | None) -> None:
-    from mpscope.core.engine.run import Engine
-
-    assert isinstance(engine, Engine)
-    while True:
-        batch = engine.next_batch(FRAME_S)
-        if batch is None:
-            return
-        if writer is not None:
-            writer.write(batch)
-        printer.feed(batch, engine.elapsed_ns())
+    engine.stop("mpscope is exiting")
+    if writer is not None:
+        pump_batches(engine, writer.write, FRAME_S, deadline=time.monotonic() + 15)
+    engine.join(15)
+    shutdown()
 
 
 def replay_plain(events: list[Event], timeline_seconds: float | None = None) -> int:
@@ -187,4 +174,4 @@ def replay_plain(events: list[Event], timeline_seconds: float | None = None) -> 
     if not is_complete(events):
         console.print("note: the recording ends before the run did", style="yellow")
     finished = [e for e in events if isinstance(e, RunFinished)]
-    return EXIT_CODES.get(finished[-1].outcome, 1) if finished else 1
+    return exit_code(finished[-1].outcome if finished else None)
