@@ -502,3 +502,61 @@ def test_replaying_a_fifo_or_a_device_is_one_line_and_exit_code_2(
     for target in (str(fifo), "/dev/zero"):
         line = _one_line_error(capsys, ["replay", target, *(["--plain"] if plain else [])])
         assert target in line and "not a regular file" in line
+
+
+def test_export_writes_a_trace_the_checker_passes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.trace_checker import check_trace
+
+    out = tmp_path / "t3.json"
+    assert main(["export", str(ROOT / "tests/recordings/task3.jsonl"), "-o", str(out)]) == 0
+    assert "wrote" in capsys.readouterr().out
+    check_trace(out)
+
+
+@pytest.mark.parametrize(
+    ("recording", "output", "words"),
+    [
+        ("/etc/passwd", None, "not an mpscope recording"),
+        ("missing.jsonl", None, "missing.jsonl"),
+        ("tests/recordings/task3.jsonl", "/nonexistent/dir/t.json", "cannot write trace"),
+    ],
+)
+def test_export_of_bad_input_is_one_line_and_exit_code_2(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    recording: str,
+    output: str | None,
+    words: str,
+) -> None:
+    argv = ["export", str(ROOT / recording) if recording.startswith("tests") else recording]
+    argv += ["-o", output or str(tmp_path / "t.json")]
+    assert words in _one_line_error(capsys, argv)
+    assert not (tmp_path / "t.json").exists()
+
+
+def test_export_of_a_truncated_recording_leaves_no_half_trace(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    whole = (ROOT / "tests/recordings/task3.jsonl").read_text()
+    cut = tmp_path / "cut.jsonl"
+    cut.write_text(whole[: len(whole) // 2 - 3])
+    out = tmp_path / "t.json"
+    assert "truncated" in _one_line_error(capsys, ["export", str(cut), "-o", str(out)])
+    assert list(tmp_path.iterdir()) == [cut]
+
+
+def test_run_plain_with_trace_keeps_the_recording_and_writes_the_trace(tmp_path: Path) -> None:
+    from tests.trace_checker import check_trace
+
+    trace = tmp_path / "live.json"
+    result = subprocess.run(
+        [*_command(), "run", "--plain", *QUICK, "--trace", str(trace)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "live.jsonl").is_file()
+    check_trace(trace)

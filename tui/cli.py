@@ -7,12 +7,14 @@ starts. Textual and torch are imported only when needed, so errors and ``--help`
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Final, NoReturn
 
+from mpscope.core.export.perfetto import TraceError
 from mpscope.core.loading import SpecError
 from mpscope.core.pipeline.recording import RecordingError
 from mpscope.core.pipeline.scenario import (
@@ -80,6 +82,7 @@ def _scenario_options(parser: argparse.ArgumentParser) -> None:
     add("--speed", default="1", help="time factor: 0.25 = slow motion, 4 = fast (default 1)")
     add("--fail-on", default="", help="task values whose task raises, e.g. 3,7")
     add("--record", metavar="FILE", help="write the run's events to FILE (JSON lines)")
+    add("--trace", metavar="FILE", help="write the run as a Perfetto / chrome://tracing trace")
     add("--plain", action="store_true", help="no full-screen app: Rich live view or plain lines")
     add(
         "--timeline",
@@ -107,6 +110,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeline", metavar="SECONDS", help="--plain: draw the timeline over SECONDS"
     )
     replay.add_argument("--no-animation", action="store_true", help="tokens do not fly")
+    export = sub.add_parser(
+        "export", help="a recording as a trace for Perfetto (ui.perfetto.dev) or chrome://tracing"
+    )
+    export.add_argument("file", help="a recording written with --record")
+    export.add_argument(
+        "-o", "--output", metavar="TRACE", help="the trace to write (default: FILE.trace.json)"
+    )
     gen = sub.add_parser("gen", help="step a generator: an example name or module:function")
     gen.add_argument("name", nargs="?", help="example name, module:function or file.py:function")
     gen.add_argument("args", nargs="*", help="arguments as Python literals, e.g. 5 or '[1, 2]'")
@@ -192,6 +202,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from mpscope.tui.stepper.app import run_gen_command
 
             return run_gen_command(args.name, list(args.args))
+        if args.command == "export":
+            return _export(args.file, args.output or _trace_name(args.file))
         if args.command == "replay":
             from mpscope.core.pipeline.recording import read_recording
 
@@ -207,19 +219,58 @@ def main(argv: Sequence[str] | None = None) -> int:
         scenario, notes = scenario_from_args(args)
         if args.record:
             _check_writable(args.record)
-        if args.plain:
-            from mpscope.tui.views.plain import run_plain
+        if args.trace:
+            _check_writable(args.trace, "trace")
+        with _tracing(args.record, args.trace) as record:
+            if args.plain:
+                from mpscope.tui.views.plain import run_plain
 
-            timeline = _timeline_seconds(args.timeline)
-            return _to_a_pipe(lambda: run_plain(scenario, notes, args.record, timeline))
-        _no_timeline_without_plain(args.timeline)
-        from mpscope.tui.app import run_app
+                timeline = _timeline_seconds(args.timeline)
+                return _to_a_pipe(lambda: run_plain(scenario, notes, record, timeline))
+            _no_timeline_without_plain(args.timeline)
+            from mpscope.tui.app import run_app
 
-        return run_app(scenario, notes, args.record, not args.no_animation)
+            return run_app(scenario, notes, record, not args.no_animation)
     except UsageError as exc:
         return _fail(f"{exc} (see mpscope --help)")
-    except (ScenarioError, SpecError, RecordingError) as exc:
+    except (ScenarioError, SpecError, RecordingError, TraceError) as exc:
         return _fail(str(exc))
+
+
+def _trace_name(recording: str) -> str:
+    """``run.jsonl`` -> ``run.trace.json``, in the current folder."""
+    from pathlib import Path
+
+    return Path(recording).with_suffix("").name + ".trace.json"
+
+
+def _export(recording: str, output: str) -> int:
+    from mpscope.core.export.perfetto import export_recording
+
+    count = export_recording(recording, output)
+    print(f"wrote {output}: {count:,} events; open it at ui.perfetto.dev or chrome://tracing")
+    return 0
+
+
+@contextlib.contextmanager
+def _tracing(record: str | None, trace: str | None) -> Iterator[str | None]:
+    """With ``--trace``, the run is recorded (to ``--record``'s file, or else beside the trace:
+    ``t.json`` keeps ``t.jsonl``, which ``mpscope replay`` and ``export`` read) and exported
+    when it is over: the first run, as ``--record`` keeps."""
+    if trace is None:
+        yield record
+        return
+    from pathlib import Path
+
+    from mpscope.core.export.perfetto import export_recording
+
+    source = record or str(Path(trace).with_suffix(".jsonl"))
+    if source == trace:
+        raise UsageError("--trace and --record name the same file")
+    yield source
+    if os.path.isfile(source) and os.path.getsize(source) > 0:
+        export_recording(source, trace)
+        print(f"wrote the trace {trace} (open it at ui.perfetto.dev)", file=sys.stderr)
 
 
 def _no_timeline_without_plain(value: str | None) -> None:
@@ -251,15 +302,15 @@ def _timeline_seconds(value: str | None) -> float | None:
     return seconds
 
 
-def _check_writable(path: str) -> None:
-    """Fail early (before processes start) if a recording cannot be written there."""
+def _check_writable(path: str, what: str = "recording") -> None:
+    """Fail early (before processes start) if a recording or trace cannot be written there."""
     from pathlib import Path
 
     target = Path(path)
     if target.is_dir():
-        raise RecordingError(f"cannot write recording {path}: it is a directory")
+        raise RecordingError(f"cannot write {what} {path}: it is a directory")
     if not target.parent.exists():
-        raise RecordingError(f"cannot write recording {path}: no folder {target.parent}")
+        raise RecordingError(f"cannot write {what} {path}: no folder {target.parent}")
 
 
 if __name__ == "__main__":

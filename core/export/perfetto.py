@@ -18,7 +18,10 @@ recording of any length exports in bounded memory.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -318,4 +321,38 @@ def export_events(events: Iterable[Event], path: str | Path) -> int:
             count += 1
     finally:
         writer.close()
+    return count
+
+
+def export_recording(recording: str | Path, output: str | Path) -> int:
+    """Export a recording file to a trace file, reading it line by line (bounded memory).
+
+    The trace is written beside ``output`` under a temporary name and moved into place when
+    whole, so a recording found truncated or foreign half way leaves no half trace behind.
+    Raises :class:`~mpscope.core.pipeline.recording.RecordingError` for a bad recording and
+    :class:`TraceError` for an output that cannot be written; returns the events exported.
+    """
+    from mpscope.core.pipeline.recording import RecordingError, iter_recording
+
+    output = Path(output)
+    if output.is_dir():
+        raise TraceError(f"cannot write trace {output}: it is a folder")
+    partial = output.with_name(output.name + ".partial")
+    events = iter_recording(recording)
+    first = next(events, None)  # the header is checked before anything is written
+    if not isinstance(first, RunStarted):
+        raise RecordingError(f"{recording} has no run in it (its first event is not run_started)")
+    try:
+        try:
+            count = export_events(itertools.chain((first,), events), partial)
+        except TraceError as exc:  # named by the file the user asked for, not its partial one
+            raise TraceError(str(exc).replace(str(partial), str(output))) from None
+        try:
+            os.replace(partial, output)
+        except OSError as exc:
+            raise TraceError(f"cannot write trace {output}: {exc.strerror}") from None
+    except BaseException:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+        raise
     return count
