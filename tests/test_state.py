@@ -33,8 +33,9 @@ from mpscope.core.pipeline.events import (
     from_json,
     to_json,
 )
+from mpscope.core.pipeline.lanes import Failure
 from mpscope.core.pipeline.scenario import make_scenario
-from mpscope.core.pipeline.state import Failure, RunState
+from mpscope.core.pipeline.state import RunState
 from mpscope.core.pipeline.summary import summarize
 
 MS = 1_000_000

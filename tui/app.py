@@ -22,8 +22,8 @@ from textual.binding import BindingType
 from textual.screen import Screen
 
 from mpscope.core.pipeline.events import Event
+from mpscope.core.pipeline.lanes import LaneStatus
 from mpscope.core.pipeline.scenario import MAX_WORKERS, MODE_TITLES, Mode, Scenario
-from mpscope.core.pipeline.state import LaneStatus
 from mpscope.tui.keys import LIVE_ONLY_ACTIONS, RUN, bindings_for, palette_entries
 from mpscope.tui.run_display import RunDisplayApp
 from mpscope.tui.session.signals import run_app_session

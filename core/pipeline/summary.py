@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mpscope.core.pipeline.state import LaneStatus, RunState
+from mpscope.core.pipeline.lanes import LaneStatus
+from mpscope.core.pipeline.state import RunState
 from mpscope.core.words import counted
 
 

@@ -12,7 +12,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
-from mpscope.core.pipeline.state import Failure
+from mpscope.core.pipeline.lanes import Failure
 
 
 class FailureScreen(ModalScreen[None]):

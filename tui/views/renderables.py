@@ -13,8 +13,9 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
+from mpscope.core.pipeline.lanes import Bar, Lane, LaneStatus
 from mpscope.core.pipeline.scenario import Mode
-from mpscope.core.pipeline.state import Bar, Lane, LaneStatus, RunState
+from mpscope.core.pipeline.state import RunState
 from mpscope.core.pipeline.summary import RunSummary, summarize
 
 TASK_COLOURS = (

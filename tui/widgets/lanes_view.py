@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from textual.containers import VerticalScroll
 
+from mpscope.core.pipeline.lanes import LaneStatus
 from mpscope.core.pipeline.scenario import Mode
-from mpscope.core.pipeline.state import LaneStatus, RunState
+from mpscope.core.pipeline.state import RunState
 from mpscope.core.words import counted
 from mpscope.tui.widgets.worker_lane import WorkerLane
 

@@ -7,8 +7,9 @@ from rich.text import Text
 from textual.geometry import Offset
 from textual.widget import Widget
 
+from mpscope.core.pipeline.lanes import LaneStatus
 from mpscope.core.pipeline.scenario import Mode
-from mpscope.core.pipeline.state import LaneStatus, RunState
+from mpscope.core.pipeline.state import RunState
 from mpscope.core.words import counted
 from mpscope.tui.widgets.tokens import token_text
 

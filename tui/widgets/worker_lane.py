@@ -9,8 +9,9 @@ from textual.geometry import Offset
 from textual.widget import Widget
 
 from mpscope.core.pipeline.events import COLLECTOR, MAIN
+from mpscope.core.pipeline.lanes import Bar, Lane, LaneStatus
 from mpscope.core.pipeline.scenario import Mode
-from mpscope.core.pipeline.state import Bar, Lane, LaneStatus, RunState
+from mpscope.core.pipeline.state import RunState
 from mpscope.tui.views.renderables import STATUS_STYLE, timeline_row
 from mpscope.tui.widgets.tokens import token_text
 
