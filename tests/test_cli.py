@@ -76,6 +76,8 @@ def _one_line_error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
         (["replay", "/etc/passwd"], "/etc/passwd"),
         (["replay", "/etc/passwd", "--plain"], "/etc/passwd"),
         (["replay", "missing.jsonl"], "missing.jsonl"),
+        (["replay", "--follow", "/etc/passwd"], "/etc/passwd"),
+        (["replay", "--follow", "--plain", "tests/recordings/task3.jsonl"], "leave out --plain"),
         (["replay"], "file"),
         (["--nosuchflag"], "--nosuchflag"),
         (["run", "--nosuchflag"], "--nosuchflag"),

@@ -99,3 +99,30 @@ def test_closing_the_terminal_ends_the_app_and_its_processes(tmp_path: Path) -> 
     for proc in alive:  # end what we started, by PID, before failing
         proc.kill()
     assert not alive, [(p.pid, p.cmdline()) for p in alive]
+
+
+def test_replay_follow_keeps_up_with_a_recording_being_written(tmp_path: Path) -> None:
+    """What a watcher of a live run sees (mpscope serve --watch runs this in each tab): the
+    replay starts while the recording is still being written and shows the run to its end."""
+    recording = tmp_path / "live.jsonl"
+    whole = (Path(__file__).parent / "recordings" / "task3.jsonl").read_text().splitlines()
+    recording.write_text("\n".join(whole[:3]) + "\n")  # the header and the run's first events
+    session = f"mpscope-follow-{os.getpid()}"
+    command = f"cd {tmp_path} && {MPSCOPE} replay --follow {recording}; sleep 30"
+    _tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "40", command)
+    try:
+        shell_pid = int(_tmux("display-message", "-p", "-t", session, "#{pane_pid}").strip())
+        _wait_for(session, r"task queue", timeout=30)
+        with recording.open("a") as out:  # the presenter's run goes on
+            for line in whole[3:]:
+                out.write(line + "\n")
+                out.flush()
+                time.sleep(0.02)
+        screen = _wait_for(session, r"■ completed", timeout=30)
+        assert "replay" in screen
+        descendants = psutil.Process(shell_pid).children(recursive=True)
+        _tmux("send-keys", "-t", session, "q")
+        _gone, alive = psutil.wait_procs([p for p in descendants if _not_sleep(p)], timeout=15)
+        assert not alive, [(p.pid, p.cmdline()) for p in alive]
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True, timeout=10)

@@ -21,11 +21,11 @@ from textual.app import SystemCommand
 from textual.binding import BindingType
 from textual.screen import Screen
 
-from mpscope.core.pipeline.events import Event
 from mpscope.core.pipeline.lanes import LaneStatus
 from mpscope.core.pipeline.scenario import MAX_WORKERS, MODE_TITLES, Mode, Scenario
 from mpscope.tui.keys import LIVE_ONLY_ACTIONS, RUN, bindings_for, palette_entries
 from mpscope.tui.run_display import RunDisplayApp
+from mpscope.tui.session.bridge import Replay
 from mpscope.tui.session.signals import run_app_session
 from mpscope.tui.widgets.event_log import EventLog
 from mpscope.tui.widgets.summary_panel import SummaryPanel
@@ -293,6 +293,7 @@ def run_app(scenario: Scenario, notes: list[str], record: str | None, animate: b
     return run_app_session(MpscopeApp(scenario, notes, record, animate=animate))
 
 
-def run_replay_app(events: list[Event], name: str, animate: bool = True) -> int:
-    """``mpscope replay FILE``: the same screen driven by a recording."""
+def run_replay_app(events: Replay, name: str, animate: bool = True) -> int:
+    """``mpscope replay FILE``: the same screen driven by a recording (its events, or a
+    function that opens a stream of them)."""
     return run_app_session(MpscopeApp(replay=events, replay_name=Path(name).name, animate=animate))

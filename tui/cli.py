@@ -110,6 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeline", metavar="SECONDS", help="--plain: draw the timeline over SECONDS"
     )
     replay.add_argument("--no-animation", action="store_true", help="tokens do not fly")
+    replay.add_argument(
+        "--follow",
+        action="store_true",
+        help="a recording still being written: keep up with it as it grows (as tail -f does)",
+    )
     export = sub.add_parser(
         "export", help="a recording as a trace for Perfetto (ui.perfetto.dev) or chrome://tracing"
     )
@@ -205,17 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "export":
             return _export(args.file, args.output or _trace_name(args.file))
         if args.command == "replay":
-            from mpscope.core.pipeline.recording import read_recording
-
-            events = read_recording(args.file)
-            if args.plain:
-                from mpscope.tui.views.plain import replay_plain
-
-                return _to_a_pipe(lambda: replay_plain(events, _timeline_seconds(args.timeline)))
-            _no_timeline_without_plain(args.timeline)
-            from mpscope.tui.app import run_replay_app
-
-            return run_replay_app(events, args.file, not args.no_animation)
+            return _replay(args)
         scenario, notes = scenario_from_args(args)
         if args.record:
             _check_writable(args.record)
@@ -235,6 +230,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(f"{exc} (see mpscope --help)")
     except (ScenarioError, SpecError, RecordingError, TraceError) as exc:
         return _fail(str(exc))
+
+
+def _replay(args: argparse.Namespace) -> int:
+    """``mpscope replay``: the recording is checked where that is cheap (its header, its first
+    event, its last line) and then read as it plays, so a file of any size starts at once."""
+    from mpscope.core.pipeline.recording import (
+        check_header,
+        check_recording,
+        follow_recording,
+        iter_recording,
+        read_recording,
+    )
+
+    path = args.file
+    if args.follow:
+        if args.plain:
+            raise UsageError("--follow keeps up with a recording in the app: leave out --plain")
+        check_header(path)  # a file that is not a recording fails here, not in the app
+        _no_timeline_without_plain(args.timeline)
+        from mpscope.tui.app import run_replay_app
+
+        return run_replay_app(
+            lambda following: follow_recording(path, following), path, not args.no_animation
+        )
+    if args.plain:
+        from mpscope.tui.views.plain import replay_plain
+
+        events = read_recording(path)
+        return _to_a_pipe(lambda: replay_plain(events, _timeline_seconds(args.timeline)))
+    check_recording(path)
+    _no_timeline_without_plain(args.timeline)
+    from mpscope.tui.app import run_replay_app
+
+    return run_replay_app(lambda _following: iter_recording(path), path, not args.no_animation)
 
 
 def _trace_name(recording: str) -> str:

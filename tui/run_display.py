@@ -37,7 +37,7 @@ from mpscope.core.pipeline.scenario import Mode, Scenario
 from mpscope.core.pipeline.state import RunState
 from mpscope.tui.flight_routes import FlightPlaces, launch_flights
 from mpscope.tui.messages import EventsArrived, SourceEnded
-from mpscope.tui.session.bridge import EventSource, LiveSource, ReplaySource
+from mpscope.tui.session.bridge import EventSource, LiveSource, Replay, ReplaySource
 from mpscope.tui.session.exit_codes import exit_code
 from mpscope.tui.widgets.event_log import EventLog
 from mpscope.tui.widgets.flights import Flights
@@ -68,7 +68,7 @@ class RunDisplayApp(App[int]):
         scenario: Scenario | None = None,
         notes: list[str] | None = None,
         record: str | None = None,
-        replay: list[Event] | None = None,
+        replay: Replay | None = None,
         replay_name: str = "",
         autostart: bool = True,
         instant: bool = False,

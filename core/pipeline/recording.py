@@ -13,7 +13,8 @@ import json
 import os
 import stat
 import threading
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Generator, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Final
 
@@ -179,22 +180,26 @@ def _open_regular_file(path: Path) -> IO[bytes]:
     return os.fdopen(fd, "rb")
 
 
-def iter_recording(path: str | Path) -> Iterator[Event]:
+def _check_header(first: str, path: Path) -> None:
+    """The first line must name the format and this schema."""
+    try:
+        header = json.loads(first)
+    except (ValueError, RecursionError):
+        header = None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise RecordingError(f"{path} is not an mpscope recording (no header line)")
+    if header.get("schema") != SCHEMA_VERSION:
+        raise RecordingError(
+            f"{path} uses schema {header.get('schema')!r}; this mpscope reads {SCHEMA_VERSION}"
+        )
+
+
+def iter_recording(path: str | Path) -> Generator[Event]:
     """Yield the events of a recording, checking the header and every line."""
     path = Path(path)
     with _open_regular_file(path) as handle:
         lines = _text_lines(handle, path)
-        first = next(lines, (1, ""))[1]
-        try:
-            header = json.loads(first)
-        except (ValueError, RecursionError):
-            header = None
-        if not isinstance(header, dict) or header.get("format") != FORMAT:
-            raise RecordingError(f"{path} is not an mpscope recording (no header line)")
-        if header.get("schema") != SCHEMA_VERSION:
-            raise RecordingError(
-                f"{path} uses schema {header.get('schema')!r}; this mpscope reads {SCHEMA_VERSION}"
-            )
+        _check_header(next(lines, (1, ""))[1], path)
         for number, line in lines:
             if not line.endswith("\n"):
                 raise RecordingError(f"{path} is truncated: line {number} is incomplete")
@@ -203,6 +208,81 @@ def iter_recording(path: str | Path) -> Iterator[Event]:
                     yield from_json(line)
                 except EventDecodeError as exc:
                     raise RecordingError(f"{path} line {number}: {exc}") from None
+
+
+def check_recording(path: str | Path) -> None:
+    """Check what can be checked of a recording without reading it whole: a regular file with
+    the header, a first event that starts a run, and a last line that is complete. A bad line
+    in the middle is found when it is reached (see :func:`iter_recording`)."""
+    path = Path(path)
+    events = iter_recording(path)
+    try:
+        first = next(events, None)
+    finally:
+        events.close()
+    if not isinstance(first, RunStarted):
+        raise RecordingError(f"{path} has no run in it (its first event is not run_started)")
+    with _open_regular_file(path) as handle:
+        handle.seek(0, os.SEEK_END)
+        if handle.tell() > 0:
+            handle.seek(-1, os.SEEK_END)
+            if handle.read(1) != b"\n":
+                raise RecordingError(f"{path} is truncated: its last line is incomplete")
+
+
+def check_header(path: str | Path) -> None:
+    """A recording's first line names this format and schema (all that can be checked of a
+    recording still being written)."""
+    path = Path(path)
+    with _open_regular_file(path) as handle:
+        first = handle.readline(MAX_LINE_BYTES + 1)
+    _check_header(first.decode("utf-8", "replace"), path)
+
+
+def follow_recording(
+    path: str | Path, keep_following: Callable[[], bool], poll_s: float = 0.1
+) -> Iterator[Event]:
+    """The events of a recording that is still being written, as ``tail -f`` reads a file: at
+    its end, wait for more (a line still being written is read once it is whole) until the
+    run's end is read or ``keep_following()`` says no. The header is checked as by
+    :func:`iter_recording`; an incomplete line is never an error here."""
+    path = Path(path)
+    with _open_regular_file(path) as handle:
+        header = b""
+        while not header.endswith(b"\n"):
+            header += handle.readline(MAX_LINE_BYTES + 1)
+            if not header.endswith(b"\n"):
+                if not keep_following():
+                    return
+                time.sleep(poll_s)
+        _check_header(header.decode("utf-8", "replace"), path)
+        partial = b""
+        number = 1
+        while True:
+            raw = handle.readline(MAX_LINE_BYTES + 1)
+            if not raw:
+                if not keep_following():
+                    return
+                time.sleep(poll_s)
+                continue
+            partial += raw
+            if len(partial) > MAX_LINE_BYTES:
+                raise RecordingError(
+                    f"{path} line {number + 1}: longer than {MAX_LINE_BYTES:,} bytes"
+                )
+            if not partial.endswith(b"\n"):
+                continue  # the writer is half way through this line
+            number += 1
+            line, partial = partial, b""
+            if not line.strip():
+                continue
+            try:
+                event = from_json(line.decode("utf-8"))
+            except (EventDecodeError, UnicodeDecodeError) as exc:
+                raise RecordingError(f"{path} line {number}: {exc}") from None
+            yield event
+            if isinstance(event, RunFinished):
+                return
 
 
 def read_recording(path: str | Path) -> list[Event]:

@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
-from mpscope.core.pipeline.events import Event, RunFinished, RunPaused
+from mpscope.core.pipeline.events import Event, Note, RunFinished, RunPaused
+from mpscope.core.pipeline.recording import RecordingError
 from mpscope.core.pipeline.scenario import Scenario
 from mpscope.tui.session.pump import pump_batches
 
 MAX_POSTS_PER_S = 20
 Post = Callable[[list[Event] | None], None]
+#: What a replay plays: the events, or a function that opens a stream of them (given a
+#: function that says whether to keep following a recording that is still growing)
+Replay = Sequence[Event] | Callable[[Callable[[], bool]], Iterable[Event]]
 
 
 class EventSource(Protocol):
@@ -98,12 +102,19 @@ class LiveSource:
 
 
 class ReplaySource:
-    """Plays a recording back in its own time (scaled by the speed), pausable."""
+    """Plays a recording back in its own time (scaled by the speed), pausable.
+
+    ``events`` may be a list, or a function that opens a stream of them read as it goes, on
+    the replay's own thread (:func:`iter_recording`, or :func:`follow_recording` for a
+    recording still being written, which it hands :meth:`following` so that it gives up when
+    the replay stops): nothing is read ahead of the replay's clock but the next event, so a
+    recording of any size starts at once. A bad line met on the way ends the replay as an
+    error, saying which line."""
 
     live = False
 
     def __init__(
-        self, events: list[Event], post: Post, speed: float = 1.0, instant: bool = False
+        self, events: Replay, post: Post, speed: float = 1.0, instant: bool = False
     ) -> None:
         self._events = events
         self._post = post
@@ -117,34 +128,49 @@ class ReplaySource:
     def start(self) -> None:
         self._thread.start()
 
+    def following(self) -> bool:
+        """False once the replay is stopped: a follower of a growing file gives up then."""
+        return not self._stopped.is_set()
+
     def _play(self) -> None:
+        last_t = 0
+        try:
+            last_t = self._play_events()
+        except RecordingError as exc:  # a bad line part way through a streamed recording
+            message = str(exc)
+            self._post([Note(last_t, "error", message), RunFinished(last_t, "error", message)])
+        self._post(None)
+
+    def _play_events(self) -> int:
+        """Post the events as the replay's clock reaches them; the last event's time."""
+        events = iter(self._events(self.following) if callable(self._events) else self._events)
         if self._instant:  # the final picture at once (tests, screenshots)
-            self._clock = float(self._events[-1].t) if self._events else 0.0
-            self._post(list(self._events))
-            self._post(None)
-            return
+            everything = list(events)
+            self._clock = float(everything[-1].t) if everything else 0.0
+            self._post(everything)
+            return int(self._clock)
         clock = 0.0  # replayed run time, in ns
         last = time.monotonic()
-        index = 0
-        while index < len(self._events) and not self._stopped.is_set():
+        pending = next(events, None)
+        first = True
+        last_t = 0
+        while pending is not None and not self._stopped.is_set():
             now = time.monotonic()
             if not self._paused.is_set():
                 clock += (now - last) * 1e9 * self._speed
                 self._clock = clock
             last = now
             batch: list[Event] = []
-            while index < len(self._events) and (
-                self._events[index].t <= clock or (not batch and index == 0)
-            ):
-                batch.append(self._events[index])
-                index += 1
+            while pending is not None and (pending.t <= clock or first) and len(batch) < 5000:
+                batch.append(pending)
+                last_t, first = pending.t, False
+                pending = next(events, None)
             if batch:
                 self._post(batch)
             time.sleep(1 / MAX_POSTS_PER_S)
-        if self._stopped.is_set() and index < len(self._events):
-            t = self._events[index - 1].t if index else 0
-            self._post([RunFinished(t, "stopped", f"replay stopped at {t / 1e9:.2f}s")])
-        self._post(None)
+        if self._stopped.is_set() and pending is not None:
+            self._post([RunFinished(last_t, "stopped", f"replay stopped at {last_t / 1e9:.2f}s")])
+        return last_t
 
     def stop(self) -> None:
         self._stopped.set()
