@@ -1,5 +1,6 @@
 """Helpers for the ``mpscope serve`` tests: textual-serve's packet protocol, a pyte screen,
-a served app started the way textual-serve starts one, and waiting for processes to end.
+a served app started the way textual-serve starts one, a websocket tab, and waiting for
+processes to end.
 
 The protocol on a served app's stdout: ``__GANGLION__\\n``, then packets of one type byte
 (``D`` data, ``M`` meta, ``P`` packed), a 4-byte big-endian length and the payload. The
@@ -8,6 +9,7 @@ parser here is strict: any other byte where a packet should start is a protocol 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -21,6 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import aiohttp
 import psutil
 import pyte
 
@@ -31,6 +34,8 @@ PRELUDE = b"__GANGLION__\n"
 PACKET_TYPES = (b"D", b"M", b"P")
 QUICK = ["--tasks", "4", "--work-time", "0.05", "--collect-time", "0.01", "--no-animation"]
 FIXTURES = Path(__file__).parent / "fixtures"
+# every lane of a 3-worker Task 3 up (they come one by one under load) and a worker busy
+BUSY = r"(?s)^(?=.*● worker \d · PID \d+)(?=.*worker 2 · PID \d+)(?=.*collector · PID \d+)"
 
 
 class ProtocolError(AssertionError):
@@ -308,3 +313,52 @@ def stop_process(proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(10)
+
+
+class Tab:
+    """A websocket client as the page is: reads the app's output into a pyte screen."""
+
+    def __init__(self, port: int, width: int = 120, height: int = 40) -> None:
+        self.url = f"http://127.0.0.1:{port}/ws?width={width}&height={height}"
+        self.terminal = Terminal(width, height)
+        self.closed = asyncio.Event()
+        self.ws: aiohttp.ClientWebSocketResponse | None = None
+        self.task: asyncio.Task[None] | None = None
+
+    async def open(self, session: aiohttp.ClientSession) -> Tab:
+        self.ws = await session.ws_connect(self.url, timeout=aiohttp.ClientWSTimeout(ws_close=10))
+        self.task = asyncio.create_task(self._read())
+        return self
+
+    async def _read(self) -> None:
+        assert self.ws is not None
+        async for message in self.ws:
+            if message.type == aiohttp.WSMsgType.BINARY:
+                self.terminal.feed(message.data)
+        self.closed.set()
+
+    async def wait_for(self, pattern: str, timeout: float = 60) -> str:
+        return await asyncio.to_thread(wait_for_screen, self.terminal, pattern, timeout)
+
+    async def keys(self, text: str) -> None:
+        assert self.ws is not None
+        await self.ws.send_json(["stdin", text])
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            await self.ws.close()
+        if self.task is not None:
+            await asyncio.wait_for(self.task, 15)
+
+
+class FakeSocket:
+    """A websocket that takes everything and sends nowhere."""
+
+    async def send_bytes(self, data: bytes) -> None:
+        pass
+
+    async def send_str(self, data: str) -> None:
+        pass
+
+    async def close(self) -> bool:
+        return True

@@ -33,18 +33,19 @@ from mpscope.tui.serve import (
     parse_serve_args,
 )
 from tests.serve_support import (
+    BUSY,
     FIXTURES,
     QUICK,
+    FakeSocket,
     ProtocolReader,
     ServedApp,
-    Terminal,
+    Tab,
     assert_all_gone,
     descendants,
     free_port,
     mpscope_serve,
     served_environment,
     stop_process,
-    wait_for_screen,
     wait_listening,
     wait_until,
 )
@@ -69,9 +70,6 @@ def _start(
     app = ServedApp(args, cwd, *size)
     apps.append(app)
     return app
-
-
-BUSY = r"● worker \d · PID \d+"
 
 
 def _shown_pids(screen: str) -> set[int]:
@@ -329,42 +327,6 @@ def test_a_served_app_whose_server_died_before_it_started_leaves_at_once(
 # -- the real server, over a websocket --------------------------------------------------------
 
 
-class Tab:
-    """A websocket client as the page is: reads the app's output into a pyte screen."""
-
-    def __init__(self, port: int, width: int = 120, height: int = 40) -> None:
-        self.url = f"http://127.0.0.1:{port}/ws?width={width}&height={height}"
-        self.terminal = Terminal(width, height)
-        self.closed = asyncio.Event()
-        self.ws: aiohttp.ClientWebSocketResponse | None = None
-        self.task: asyncio.Task[None] | None = None
-
-    async def open(self, session: aiohttp.ClientSession) -> Tab:
-        self.ws = await session.ws_connect(self.url, timeout=aiohttp.ClientWSTimeout(ws_close=10))
-        self.task = asyncio.create_task(self._read())
-        return self
-
-    async def _read(self) -> None:
-        assert self.ws is not None
-        async for message in self.ws:
-            if message.type == aiohttp.WSMsgType.BINARY:
-                self.terminal.feed(message.data)
-        self.closed.set()
-
-    async def wait_for(self, pattern: str, timeout: float = 60) -> str:
-        return await asyncio.to_thread(wait_for_screen, self.terminal, pattern, timeout)
-
-    async def keys(self, text: str) -> None:
-        assert self.ws is not None
-        await self.ws.send_json(["stdin", text])
-
-    async def close(self) -> None:
-        if self.ws is not None:
-            await self.ws.close()
-        if self.task is not None:
-            await asyncio.wait_for(self.task, 15)
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
     port = free_port()
@@ -488,17 +450,6 @@ def test_a_sigkilled_server_still_ends_every_app_and_its_processes(
                 left.kill()
 
 
-class _FakeSocket:
-    async def send_bytes(self, data: bytes) -> None:
-        pass
-
-    async def send_str(self, data: str) -> None:
-        pass
-
-    async def close(self) -> bool:
-        return True
-
-
 STUBBORN = """
 import signal, sys, time
 signal.signal(signal.SIGTERM, signal.SIG_IGN if sys.argv[1] == "ignore" else signal.SIG_DFL)
@@ -518,7 +469,7 @@ def test_an_app_that_does_not_quit_is_sent_sigterm_then_sigkill(
     server = serve_module.MpscopeServer(command, "127.0.0.1", 8000)
 
     async def scenario() -> int | None:
-        app = serve_module.ServedApp(command, server, _FakeSocket())  # type: ignore[arg-type]
+        app = serve_module.ServedApp(command, server, FakeSocket())  # type: ignore[arg-type]
         await app.start(80, 24)
         await asyncio.sleep(0.5)
         await asyncio.wait_for(app.stop(), 10)

@@ -29,6 +29,7 @@ import pytest
 from PIL import Image, ImageChops
 
 from tests.serve_support import (
+    BUSY,
     Terminal,
     assert_all_gone,
     descendants,
@@ -340,7 +341,7 @@ def test_closing_the_page_ends_its_app_and_every_process(
 
     async def scenario() -> None:
         async with browse(chromium, port) as page:
-            screen = await page.wait_for(r"● worker \d · PID \d+")
+            screen = await page.wait_for(BUSY)
             tree = _app_tree(server)
             shown = {int(pid) for pid in re.findall(r"worker \d · PID (\d+)", screen)}
             assert shown <= {p.pid for p in tree}
