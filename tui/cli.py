@@ -125,6 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     gen = sub.add_parser("gen", help="step a generator: an example name or module:function")
     gen.add_argument("name", nargs="?", help="example name, module:function or file.py:function")
     gen.add_argument("args", nargs="*", help="arguments as Python literals, e.g. 5 or '[1, 2]'")
+    sub.add_parser(  # parsed by mpscope.tui.serve: `serve [--host H] [--port P] [run's options]`
+        "serve", help="the app in a browser tab: serve [--host H] [--port P] [run's options]"
+    )
     return parser
 
 
@@ -202,6 +205,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
         argv = ["run", *argv]  # `mpscope --workers 4` means `mpscope run --workers 4`
     try:
+        if argv[0] == "serve":
+            from mpscope.tui.serve import serve
+
+            return serve(argv[1:])
         args = parser.parse_args(argv)
         if args.command == "gen":
             from mpscope.tui.stepper.app import run_gen_command
