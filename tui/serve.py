@@ -40,6 +40,7 @@ from rich.markup import escape
 from textual_serve.app_service import AppService
 from textual_serve.server import Server, to_int
 
+from mpscope.core.pipeline.recording import check_header
 from mpscope.tui.cli import UsageError, _Parser, build_parser, scenario_from_args
 from mpscope.tui.served import PARENT_ENV
 
@@ -74,6 +75,13 @@ def _own_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--host", default=DEFAULT_HOST, help="address to listen on (127.0.0.1)")
     parser.add_argument("--port", default=str(DEFAULT_PORT), help="port (default 8000)")
+    parser.add_argument(
+        "--watch",
+        metavar="RECORDING",
+        help="a whole class on one machine: every tab follows the run being recorded to "
+        "RECORDING (mpscope --record RECORDING, in the presenter's terminal) and starts no "
+        "worker process of its own",
+    )
     return parser
 
 
@@ -89,6 +97,11 @@ def parse_serve_args(argv: Sequence[str]) -> ServeOptions:
         raise UsageError(f"--port must be from 1 to 65535, got {port}")
     if not own.host.strip():
         raise UsageError("--host must name an address, e.g. 127.0.0.1")
+    if own.watch is not None:
+        if app_argv:
+            raise UsageError(f"--watch follows a recorded run: leave out {app_argv[0]}")
+        check_header(own.watch)  # a file that is not a recording fails before serving
+        return ServeOptions(own.host, port, ["replay", "--follow", os.path.abspath(own.watch)])
     run_args = build_parser().parse_args(["run", *app_argv])  # mpscope run's own parser
     if run_args.plain or run_args.timeline is not None:
         raise UsageError("mpscope serve shows the app; --plain and --timeline are for mpscope run")

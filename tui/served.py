@@ -1,6 +1,7 @@
 """The app side of ``mpscope serve``: what each browser tab's process runs.
 
-``python -m mpscope.tui.served <run's options>`` is ``mpscope run <options>`` made fit to be
+``python -m mpscope.tui.served <run's options>`` is ``mpscope run <options>`` (and
+``python -m mpscope.tui.served replay --follow FILE`` is a watching tab's replay) made fit to be
 served by textual-serve:
 
 - it asks Linux for SIGTERM when its parent (the server) dies, so a SIGKILLed server still
@@ -66,7 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ["TEXTUAL_DRIVER"] = DRIVER
     from mpscope.tui.cli import main as cli_main
 
-    return cli_main(["run", *(sys.argv[1:] if argv is None else argv)])
+    args = list(sys.argv[1:] if argv is None else argv)
+    # a watching tab (serve --watch) replays; every other tab runs
+    return cli_main(args if args[:1] == ["replay"] else ["run", *args])
 
 
 if __name__ == "__main__":
