@@ -110,7 +110,7 @@ def test_replay_of_a_truncated_recording(
     ]
     path.write_text("\n".join(lines)[:-5], encoding="utf-8")
     line = _one_line_error(capsys, ["replay", "--plain", str(path)])
-    assert "truncated" in line and "line 3" in line
+    assert "truncated" in line and "last line" in line  # found without reading it all
 
 
 def test_replay_of_binary_garbage(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

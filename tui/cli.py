@@ -247,7 +247,6 @@ def _replay(args: argparse.Namespace) -> int:
         check_recording,
         follow_recording,
         iter_recording,
-        read_recording,
     )
 
     path = args.file
@@ -264,8 +263,9 @@ def _replay(args: argparse.Namespace) -> int:
     if args.plain:
         from mpscope.tui.views.plain import replay_plain
 
-        events = read_recording(path)
-        return _to_a_pipe(lambda: replay_plain(events, _timeline_seconds(args.timeline)))
+        check_recording(path)
+        timeline = _timeline_seconds(args.timeline)
+        return _to_a_pipe(lambda: replay_plain(iter_recording(path), timeline))
     check_recording(path)
     _no_timeline_without_plain(args.timeline)
     from mpscope.tui.app import run_replay_app

@@ -220,14 +220,14 @@ def check_recording(path: str | Path) -> None:
         first = next(events, None)
     finally:
         events.close()
-    if not isinstance(first, RunStarted):
-        raise RecordingError(f"{path} has no run in it (its first event is not run_started)")
     with _open_regular_file(path) as handle:
         handle.seek(0, os.SEEK_END)
         if handle.tell() > 0:
             handle.seek(-1, os.SEEK_END)
             if handle.read(1) != b"\n":
                 raise RecordingError(f"{path} is truncated: its last line is incomplete")
+    if not isinstance(first, RunStarted):
+        raise RecordingError(f"{path} has no run in it (its first event is not run_started)")
 
 
 def check_header(path: str | Path) -> None:

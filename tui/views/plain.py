@@ -13,15 +13,17 @@ import sys
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from itertools import islice
 from typing import TYPE_CHECKING
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.live import Live
 
 from mpscope.core.pipeline.describe import describe
 from mpscope.core.pipeline.events import Event, RunFinished
 from mpscope.core.pipeline.log_order import HOLD_NS, LogOrder, take_in_order
-from mpscope.core.pipeline.recording import RecordingWriter, is_complete
+from mpscope.core.pipeline.recording import RecordingWriter
 from mpscope.core.pipeline.scenario import Scenario
 from mpscope.core.pipeline.state import RunState
 from mpscope.tui.session.exit_codes import exit_code
@@ -54,8 +56,11 @@ def _console() -> Console:
 class _EventPrinter:
     """Folds events into a state and shows them the way the console can."""
 
-    def __init__(self, console: Console, timeline_seconds: float | None = None) -> None:
+    def __init__(
+        self, console: Console, timeline_seconds: float | None = None, hold_ns: int = HOLD_NS
+    ) -> None:
         self.console = console
+        self.hold_ns = hold_ns  # how long a line waits for earlier ones still to come
         self.timeline_seconds = timeline_seconds  # the Gantt's axis length, if fixed
         self.state = RunState()
         self.live: Live | None = None
@@ -73,16 +78,35 @@ class _EventPrinter:
                 if line is not None:
                     self._held.append((key, f"{event.t / 1e9:8.3f}s  {line}"))
             self.state.apply(event)
-        self._print_held(older_than=max(self.state.now, now or 0) - HOLD_NS)
+        self._print_held(older_than=max(self.state.now, now or 0) - self.hold_ns)
         if self.live is not None and time.monotonic() - self._last_frame >= FRAME_S:
             self._last_frame = time.monotonic()
             self.live.update(live_view(self.state))
 
     def _print_held(self, older_than: int | None = None) -> None:
         """Print held lines in time order: each process reports in batches of its own, so a
-        line waits until ``HOLD_NS`` of newer run time has arrived (all of them: at the end)."""
-        for text in take_in_order(self._held, older_than):
+        line waits until ``HOLD_NS`` of newer run time has arrived (all of them: at the end).
+
+        A line that is printable text and fits the width goes to the file as it is: Rich's
+        print would do the same with it, at some thirty times the cost (most of a big
+        replay's time). Anything else (control characters, a long line) goes through Rich,
+        which strips and wraps."""
+        lines = take_in_order(self._held, older_than)
+        if not lines:
+            return
+        width = self.console.width
+        out = self.console.file
+        plain: list[str] = []
+        for text in lines:
+            if text.isprintable() and (len(text) if text.isascii() else cell_len(text)) < width:
+                plain.append(text)
+                continue
+            if plain:
+                out.write("\n".join(plain) + "\n")
+                plain.clear()
             self.console.print(text, markup=False)
+        if plain:
+            out.write("\n".join(plain) + "\n")
 
     def summary(self) -> None:
         self._print_held()
@@ -162,16 +186,32 @@ def _end_run(engine: Engine, writer: RecordingWriter | None) -> None:
     shutdown()
 
 
-def replay_plain(events: list[Event], timeline_seconds: float | None = None) -> int:
-    """Show a recording: its notable events as lines (no terminal) and its summary."""
+REPLAY_CHUNK = 2000
+"""Events folded between two prints of held lines in a plain replay: lines go out as the
+recording is read."""
+REPLAY_HOLD_NS = 1_000_000_000
+"""How long a replayed line waits for earlier ones: a recording holds the batches in the order
+they reached the main process, which a loaded machine delays by more than a live run waits."""
+
+
+def replay_plain(events: Iterable[Event], timeline_seconds: float | None = None) -> int:
+    """Show a recording, read as it goes: its notable events as lines (no terminal) and its
+    summary. Memory holds the state, not the recording."""
     console = _console()
-    printer = _EventPrinter(console, timeline_seconds)
-    if console.is_terminal:
-        printer.state.apply_all(events)
-    else:
-        printer.feed(events)
+    printer = _EventPrinter(console, timeline_seconds, REPLAY_HOLD_NS)
+    last: Event | None = None
+    finished: RunFinished | None = None
+    stream = iter(events)
+    while chunk := list(islice(stream, REPLAY_CHUNK)):
+        if console.is_terminal:
+            printer.state.apply_all(chunk)
+        else:
+            printer.feed(chunk)
+        last = chunk[-1]
+        for event in chunk:
+            if isinstance(event, RunFinished):
+                finished = event
     printer.summary()
-    if not is_complete(events):
+    if not isinstance(last, RunFinished):
         console.print("note: the recording ends before the run did", style="yellow")
-    finished = [e for e in events if isinstance(e, RunFinished)]
-    return exit_code(finished[-1].outcome if finished else None)
+    return exit_code(finished.outcome if finished else None)
