@@ -24,7 +24,7 @@ from textual.widgets import Input, Markdown, Static
 
 import mpscope.core.engine.lifecycle
 from mpscope.core.pipeline.events import RunFinished, RunStarted
-from mpscope.core.pipeline.recording import is_complete, read_recording
+from mpscope.core.pipeline.recording import is_complete, iter_recording, read_recording
 from mpscope.core.pipeline.scenario import Scenario, make_scenario
 from mpscope.tui.app import MpscopeApp
 from mpscope.tui.screens.failure import FailureScreen
@@ -1047,6 +1047,23 @@ async def test_R_in_a_replay_records_what_was_replayed(
         await wait_for(pilot, lambda: bool(list(tmp_path.glob("*.jsonl"))), 5, "the file")
         await quit_app(pilot)
     (path,) = tmp_path.glob("*.jsonl")
+    assert read_recording(path) == recording("task3")
+
+
+async def test_R_in_a_replay_of_a_file_reads_the_file_again_instead_of_keeping_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    source = Path(__file__).parent / "recordings" / "task3.jsonl"
+    app = MpscopeApp(replay=lambda _following: iter_recording(source), replay_name="task3.jsonl")
+    async with driving(app) as pilot:
+        await wait_for(pilot, lambda: app.recorder.seen > 10, 10, "some of the replay")
+        assert app.recorder.kept is None  # nothing held: a big recording stays on disk
+        await pilot.press("R")  # half way: the recording still starts at the run's start
+        await wait_for(pilot, lambda: finished_and_shown(app), 20, "the replayed run")
+        await wait_for(pilot, lambda: app.recorder.writer is None, 5, "the file closed")
+        await quit_app(pilot)
+    (path,) = tmp_path.glob("mpscope-*.jsonl")
     assert read_recording(path) == recording("task3")
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.big_recording import quick_run, write_quick_run
 from mpscope.core.pipeline.events import (
     Event,
     Note,
@@ -27,6 +28,7 @@ from mpscope.core.pipeline.recording import (
 )
 from mpscope.core.pipeline.scenario import Scenario
 from mpscope.tui.session.bridge import ReplaySource
+from mpscope.tui.views.plain import replay_plain
 
 RECORDINGS = Path(__file__).parent / "recordings"
 
@@ -125,3 +127,49 @@ def test_a_streamed_replay_holds_one_event_not_the_file(tmp_path: Path) -> None:
         tracemalloc.stop()
         assert count == lines + 1
     assert peaks[1] < peaks[0] * 2, peaks
+
+
+def test_a_replay_posts_no_more_than_the_app_has_taken() -> None:
+    """A recording of quick tasks holds more events a second than the app folds: the replay
+    waits for the app (batch_taken) instead of piling batches up in its message queue."""
+    posted: list[list[Event]] = []
+    events = list(quick_run(20_000))
+    source = ReplaySource(events, lambda batch: posted.append(batch or []), 1000.0, False, 2)
+    source.start()
+    deadline = time.monotonic() + 10
+    while len(posted) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.3)  # time enough to post many more, if it did not wait
+    assert len(posted) == 2
+    source.batch_taken()
+    deadline = time.monotonic() + 10
+    while len(posted) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(posted) == 3
+    source.stop()  # it is waiting for the app: stopping ends it at once, all the same
+    assert source.join(5)
+
+
+def _plain_replay_peak(path: Path, tasks: int, capfd: pytest.CaptureFixture[str]) -> int:
+    """Replay a recording of ``tasks`` quick tasks with --plain's printer; its peak memory."""
+    write_quick_run(path, tasks, every_ns=1_000_000)  # lines wait 0.5 s: 500 tasks' worth
+    tracemalloc.start()
+    try:
+        code = replay_plain(iter_recording(path))
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    out = capfd.readouterr().out
+    assert code == 0
+    assert f"done {tasks} + failed 0 + lost 0 = {tasks} tasks ✓" in out
+    assert out.count("collected task") == tasks  # every line, none held back or lost
+    return peak
+
+
+def test_a_plain_replay_of_a_big_recording_holds_the_state_not_the_file(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:  # capfd: what it prints goes to a file, not into the memory measured
+    small = _plain_replay_peak(tmp_path / "small.jsonl", 4_000, capfd)
+    big = _plain_replay_peak(tmp_path / "big.jsonl", 20_000, capfd)
+    size = (tmp_path / "big.jsonl").stat().st_size
+    assert big < small * 1.5 and big < size / 2, (small, big, size)  # not growing with it

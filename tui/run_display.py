@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from rich.text import Text
@@ -55,6 +56,8 @@ MAX_KEPT_EVENTS = 500_000
 SIDE_BY_SIDE_WIDTH = 110  # columns from which the generator stepper shows beside the lanes
 LOG_MIN_HEIGHT = 30  # terminal rows from which the event log shows during a run
 MAX_FLYING_BATCH = 24  # more events than this at once: too fast to follow, nothing flies
+REPLAY_IN_FLIGHT = 2  # a replay's batches posted and not yet folded, at most
+MAX_LOGGED_PER_REPLAY_BATCH = 2000
 MAX_LOGGED_PER_BATCH = 24  # the log shows the last ones of a big batch, and these always:
 ALWAYS_LOGGED = frozenset({Note, TaskFailed, TaskLost, TaskRequeued, WorkerExited, RunFinished})
 
@@ -163,7 +166,7 @@ class RunDisplayApp(App[int]):
         run_id = self.run_id
         self.state = RunState()
         self._run_speed = self.speed
-        recorder = self.recorder = RunRecorder(MAX_KEPT_EVENTS)
+        recorder = self.recorder = RunRecorder(MAX_KEPT_EVENTS, self._replay_again())
         self._land_tokens()
         self.query_one(LanesView).reset()
         self.query_one(EventLog).clear()
@@ -185,7 +188,9 @@ class RunDisplayApp(App[int]):
             self.post_message(message)
 
         if self.replay_events is not None:
-            self.source = ReplaySource(self.replay_events, post, self.speed, self.instant)
+            self.source = ReplaySource(
+                self.replay_events, post, self.speed, self.instant, REPLAY_IN_FLIGHT
+            )
         else:
             scenario = dataclasses.replace(self.scenario, time_scale=1 / self.speed)
             if self.record_path and (writer := self._open_writer(self.record_path)) is not None:
@@ -193,6 +198,16 @@ class RunDisplayApp(App[int]):
             self.source = LiveSource(scenario, self.notes, post)
             self.notes = []
         self.source.start()
+
+    def _replay_again(self) -> Callable[[], Iterable[Event]] | None:
+        """A replay's events, opened again (R records them from there, so that a replay
+        does not keep them all in memory); None for a live run."""
+        replay = self.replay_events
+        if replay is None:
+            return None
+        if callable(replay):
+            return lambda: replay(lambda: False)  # what is in the file now; no following
+        return lambda: replay
 
     def _open_writer(self, path: str) -> RecordingWriter | None:
         try:
@@ -205,13 +220,17 @@ class RunDisplayApp(App[int]):
     def _events(self, message: EventsArrived) -> None:
         if message.run_id != self.run_id:
             return
+        if self.source is not None:
+            self.source.batch_taken()  # a replay posts the next batch while this one is folded
         events = message.events
         log = self.query_one(EventLog)
         if len(events) + len(self._to_fly) <= MAX_FLYING_BATCH:
             self._to_fly.extend(events)  # they take off at the next frame, with its repaint
         logged: list[tuple[int, list[Text]]] = []
-        # a fast live run: only the last events of a batch get a log line; a replay: all
-        tail = max(0, len(events) - MAX_LOGGED_PER_BATCH) if self.replay_events is None else 0
+        # a fast run: only the last events of a big batch get a log line (a replay's batches
+        # are whole recordings, or its clock's share of one: it logs more of each)
+        most = MAX_LOGGED_PER_BATCH if self.replay_events is None else MAX_LOGGED_PER_REPLAY_BATCH
+        tail = max(0, len(events) - most)
         for event in events[:tail]:  # the fast part: only what must not go unsaid is logged
             if type(event) in ALWAYS_LOGGED:
                 logged.append((self._log_order.key(event), log.describe_lines([event], self.state)))

@@ -9,8 +9,9 @@ returns, which can be a moment after a worker stamped taking it.
 
 from __future__ import annotations
 
+import heapq
 from collections import OrderedDict
-from typing import Final, TypeVar
+from typing import Final, Generic, TypeVar
 
 from mpscope.core.pipeline.events import Event
 
@@ -22,16 +23,39 @@ HOLD_NS: Final = 100_000_000
 Item = TypeVar("Item")
 
 
-def take_in_order(held: list[tuple[int, Item]], older_than: int | None) -> list[Item]:
-    """Remove from ``held`` (sort key, item) pairs and return, in key order, the items keyed at
-    most ``older_than`` (every one when None). Stable: equal keys keep their causal order."""
-    held.sort(key=lambda pair: pair[0])
-    cut = len(held)
-    if older_than is not None:
-        cut = next((i for i, (key, _) in enumerate(held) if key > older_than), cut)
-    taken = [item for _key, item in held[:cut]]
-    del held[:cut]
-    return taken
+class HeldInOrder(Generic[Item]):
+    """Items waiting to be shown, taken out in key order once their key is old enough. A heap:
+    each item costs a push and a pop, however many wait (a big replay holds a second of lines).
+    Stable: equal keys keep the order they were put in (a task's causal order)."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[int, int, Item]] = []
+        self._count = 0
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+    def put(self, key: int, item: Item) -> None:
+        """Hold ``item`` under ``key``."""
+        self._count += 1
+        heapq.heappush(self._heap, (key, self._count, item))
+
+    def take(self, older_than: int | None) -> list[Item]:
+        """Remove and return, in key order, the items keyed at most ``older_than`` (every one
+        when None)."""
+        heap = self._heap
+        taken: list[Item] = []
+        if older_than is None:
+            taken = [item for _key, _n, item in sorted(heap)]
+            heap.clear()
+            return taken
+        while heap and heap[0][0] <= older_than:
+            taken.append(heapq.heappop(heap)[2])
+        return taken
+
+    def clear(self) -> None:
+        """Forget every held item."""
+        self._heap.clear()
 
 
 class LogOrder:

@@ -9,6 +9,7 @@ file is reported, never half-shown.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import stat
@@ -76,11 +77,17 @@ class RunRecorder:
     as it comes. Fed before the app sees a batch, it records what the run says after the app
     stopped listening too (a quit or a restart mid-run), so a recording ends as its run did.
     Thread-safe: fed from one thread, told to record or close from another.
+
+    A run that is itself a replay is not kept a second time: ``reread`` opens its events
+    again, and a recording started half-way begins with as many of them as were fed.
     """
 
-    def __init__(self, keep_at_most: int) -> None:
+    def __init__(
+        self, keep_at_most: int, reread: Callable[[], Iterable[Event]] | None = None
+    ) -> None:
         self._lock = threading.Lock()
-        self._kept: list[Event] | None = []
+        self._kept: list[Event] | None = [] if reread is None else None
+        self._reread = reread
         self._keep_at_most = keep_at_most
         self._writer: RecordingWriter | None = None
         self.seen = 0  # events fed so far
@@ -93,8 +100,9 @@ class RunRecorder:
 
     @property
     def keeps_the_start(self) -> bool:
-        """True while the run's events are kept from its start (not recording, not too many)."""
-        return self._kept is not None
+        """True while the run's events are kept from its start (not recording, not too many),
+        or can be read again."""
+        return self._writer is None and (self._kept is not None or self._reread is not None)
 
     @property
     def kept(self) -> list[Event] | None:
@@ -117,6 +125,15 @@ class RunRecorder:
         """Write the kept events to ``writer``, then every later batch; False (and nothing
         written) when the run's start is no longer kept."""
         with self._lock:
+            if self._writer is not None:
+                return False
+            if self._reread is not None:
+                self._writer = writer
+                again = itertools.islice(self._reread(), self.seen)
+                while self._writer is not None and (chunk := list(itertools.islice(again, 5000))):
+                    self._write(chunk)
+                self._reread = None
+                return True
             if self._kept is None:
                 return False
             self._writer = writer

@@ -8,6 +8,7 @@ which asks :class:`mpscope.core.engine.run.Engine`.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -37,6 +38,9 @@ class EventSource(Protocol):
     def kill_worker(self, worker: int) -> bool: ...
     def inject_failure(self) -> bool: ...
     def join(self, timeout: float) -> bool: ...
+    def batch_taken(self) -> None:
+        """The app has folded one posted batch (a replay waits for it: see ReplaySource)."""
+
     def elapsed_ns(self) -> int:
         """Run time now (the header's clock between events)."""
         ...
@@ -94,6 +98,9 @@ class LiveSource:
     def elapsed_ns(self) -> int:
         return self.engine.elapsed_ns()
 
+    def batch_taken(self) -> None:
+        pass  # a live run's batches grow while the app is busy (the pump gathers them)
+
     def join(self, timeout: float) -> bool:
         if not self.engine.join(timeout):
             return False
@@ -114,10 +121,19 @@ class ReplaySource:
     live = False
 
     def __init__(
-        self, events: Replay, post: Post, speed: float = 1.0, instant: bool = False
+        self,
+        events: Replay,
+        post: Post,
+        speed: float = 1.0,
+        instant: bool = False,
+        in_flight: int | None = None,
     ) -> None:
         self._events = events
         self._post = post
+        # at most so many batches posted and not yet taken (batch_taken): a recording of
+        # quick tasks holds more events a second than the app folds, and a replay that ran
+        # ahead would pile them up in the app's message queue (memory, and a slow q)
+        self._in_flight = threading.BoundedSemaphore(in_flight) if in_flight else None
         self._speed = speed
         self._instant = instant
         self._clock = 0.0  # the replayed run time reached so far, in ns
@@ -166,11 +182,25 @@ class ReplaySource:
                 last_t, first = pending.t, False
                 pending = next(events, None)
             if batch:
-                self._post(batch)
+                self._post_when_taken(batch)
             time.sleep(1 / MAX_POSTS_PER_S)
         if self._stopped.is_set() and pending is not None:
             self._post([RunFinished(last_t, "stopped", f"replay stopped at {last_t / 1e9:.2f}s")])
         return last_t
+
+    def _post_when_taken(self, batch: list[Event]) -> None:
+        """Post ``batch`` once the app has taken enough of the earlier ones (or the replay
+        stopped: then the batch is dropped)."""
+        if self._in_flight is not None:
+            while not self._in_flight.acquire(timeout=0.05):
+                if self._stopped.is_set():
+                    return
+        self._post(batch)
+
+    def batch_taken(self) -> None:
+        if self._in_flight is not None:
+            with contextlib.suppress(ValueError):  # a batch it did not wait for (a pause's)
+                self._in_flight.release()
 
     def stop(self) -> None:
         self._stopped.set()

@@ -22,7 +22,7 @@ from rich.live import Live
 
 from mpscope.core.pipeline.describe import describe
 from mpscope.core.pipeline.events import Event, RunFinished
-from mpscope.core.pipeline.log_order import HOLD_NS, LogOrder, take_in_order
+from mpscope.core.pipeline.log_order import HOLD_NS, HeldInOrder, LogOrder
 from mpscope.core.pipeline.recording import RecordingWriter
 from mpscope.core.pipeline.scenario import Scenario
 from mpscope.core.pipeline.state import RunState
@@ -65,7 +65,7 @@ class _EventPrinter:
         self.state = RunState()
         self.live: Live | None = None
         self._last_frame = 0.0
-        self._held: list[tuple[int, str]] = []  # (sort key, line) not yet printed
+        self._held: HeldInOrder[str] = HeldInOrder()  # lines not printed yet
         self._order = LogOrder()
 
     def feed(self, events: Iterable[Event], now: int | None = None) -> None:
@@ -76,7 +76,7 @@ class _EventPrinter:
                 line = describe(event, self.state)
                 key = self._order.key(event)
                 if line is not None:
-                    self._held.append((key, f"{event.t / 1e9:8.3f}s  {line}"))
+                    self._held.put(key, f"{event.t / 1e9:8.3f}s  {line}")
             self.state.apply(event)
         self._print_held(older_than=max(self.state.now, now or 0) - self.hold_ns)
         if self.live is not None and time.monotonic() - self._last_frame >= FRAME_S:
@@ -91,7 +91,7 @@ class _EventPrinter:
         print would do the same with it, at some thirty times the cost (most of a big
         replay's time). Anything else (control characters, a long line) goes through Rich,
         which strips and wraps."""
-        lines = take_in_order(self._held, older_than)
+        lines = self._held.take(older_than)
         if not lines:
             return
         width = self.console.width
@@ -189,7 +189,7 @@ def _end_run(engine: Engine, writer: RecordingWriter | None) -> None:
 REPLAY_CHUNK = 2000
 """Events folded between two prints of held lines in a plain replay: lines go out as the
 recording is read."""
-REPLAY_HOLD_NS = 1_000_000_000
+REPLAY_HOLD_NS = 500_000_000
 """How long a replayed line waits for earlier ones: a recording holds the batches in the order
 they reached the main process, which a loaded machine delays by more than a live run waits."""
 

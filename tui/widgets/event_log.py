@@ -19,7 +19,7 @@ from textual.strip import Strip
 
 from mpscope.core.pipeline.describe import describe
 from mpscope.core.pipeline.events import Event, Note, PrintedLine, TaskFailed, TaskLost
-from mpscope.core.pipeline.log_order import HOLD_NS, take_in_order
+from mpscope.core.pipeline.log_order import HOLD_NS, HeldInOrder
 from mpscope.core.pipeline.state import RunState
 
 MAX_LINES = 2000
@@ -47,7 +47,7 @@ class EventLog(ScrollView, can_focus=True):
         # each entry: [the line, its rendered strip once drawn at ``_strips_width``]
         self._entries: deque[list[Text | Strip | None]] = deque(maxlen=MAX_LINES)
         self._strips_width = 0
-        self._held: list[tuple[int, list[Text]]] = []  # (sort key, lines) not shown yet
+        self._held: HeldInOrder[list[Text]] = HeldInOrder()  # lines not shown yet
         self._pending = False
         self._follow = True
         self._last_flush = 0.0
@@ -62,11 +62,13 @@ class EventLog(ScrollView, can_focus=True):
     def add(self, keyed: list[tuple[int, list[Text]]]) -> None:
         """Lines to show under their sort keys (:class:`LogOrder`): they show at
         a :meth:`flush` once the run's clock is ``HOLD_NS`` past them, in key order."""
-        self._held.extend(pair for pair in keyed if pair[1])
+        for key, lines in keyed:
+            if lines:
+                self._held.put(key, lines)
 
     def _release(self, clock: int | None) -> bool:
         """Move the held lines up to ``clock - HOLD_NS`` (all with no clock) into the log."""
-        taken = take_in_order(self._held, None if clock is None else clock - HOLD_NS)
+        taken = self._held.take(None if clock is None else clock - HOLD_NS)
         for lines in taken:
             self._entries.extend([line, None] for line in lines)
         return bool(taken)
