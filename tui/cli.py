@@ -1,4 +1,5 @@
-"""The ``mpscope`` command line: ``run``, ``replay`` and ``gen``; no arguments opens the app.
+"""The ``mpscope`` command line: ``run``, ``replay``, ``lesson``, ``gen``, ``export`` and ``serve``;
+no arguments opens the app.
 
 Bad input gets one line on stderr naming the problem and exit code 2, before any process
 starts. Textual and torch are imported only when needed, so errors and ``--help`` are fast.
@@ -125,6 +126,14 @@ def build_parser() -> argparse.ArgumentParser:
     gen = sub.add_parser("gen", help="step a generator: an example name or module:function")
     gen.add_argument("name", nargs="?", help="example name, module:function or file.py:function")
     gen.add_argument("args", nargs="*", help="arguments as Python literals, e.g. 5 or '[1, 2]'")
+    lesson = sub.add_parser(
+        "lesson", help="play a lesson hands-free, captioned: the seed's tour, or a .toml file"
+    )
+    lesson.add_argument("name", nargs="?", default="seed", help="a built-in lesson or FILE.toml")
+    lesson.add_argument("--lang", default="en", choices=("en", "zh"), help="captions' language")
+    lesson.add_argument("--speed", default="1", help="the runs' speed and the holds' (default 1)")
+    lesson.add_argument("--exit", action="store_true", help="leave when the lesson is over")
+    lesson.add_argument("--list", action="store_true", help="list the lesson's steps and leave")
     sub.add_parser(  # parsed by mpscope.tui.serve: `serve [--host H] [--port P] [run's options]`
         "serve", help="the app in a browser tab: serve [--host H] [--port P] [run's options]"
     )
@@ -218,6 +227,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _export(args.file, args.output or _trace_name(args.file))
         if args.command == "replay":
             return _replay(args)
+        if args.command == "lesson":
+            return _lesson(args)
         scenario, notes = scenario_from_args(args)
         if args.record:
             _check_writable(args.record)
@@ -271,6 +282,34 @@ def _replay(args: argparse.Namespace) -> int:
     from mpscope.tui.app import run_replay_app
 
     return run_replay_app(lambda _following: iter_recording(path), path, not args.no_animation)
+
+
+def _lesson(args: argparse.Namespace) -> int:
+    """``mpscope lesson``: the lesson is read and checked whole before anything plays."""
+    from mpscope.core.lesson.model import LessonError, load_lesson
+
+    try:
+        lesson = load_lesson(args.name)
+    except LessonError as exc:
+        return _fail(str(exc))
+    try:
+        speed = float(args.speed)
+    except ValueError:
+        raise UsageError(f"--speed must be a number, got {args.speed!r}") from None
+    if not MIN_SPEED <= speed <= MAX_SPEED:
+        raise UsageError(f"--speed must be between {MIN_SPEED:g} and {MAX_SPEED:g}")
+    if args.list:
+
+        def listing() -> int:
+            print(f"{lesson.title_in(args.lang)} ({len(lesson.steps)} steps)")
+            for number, step in enumerate(lesson.steps, 1):
+                print(f"{number:3}. {step.caption_in(args.lang)}")
+            return 0
+
+        return _to_a_pipe(listing)
+    from mpscope.tui.lesson.player import run_lesson_app
+
+    return run_lesson_app(lesson, args.lang, args.exit, speed)
 
 
 def _trace_name(recording: str) -> str:

@@ -1,0 +1,227 @@
+"""A lesson: steps, each with a caption in English and Chinese, what to do, and what to wait
+for. Read from TOML (stdlib :mod:`tomllib`); every mistake in a lesson file is one
+:class:`LessonError` line naming the step and the key, found before anything plays.
+
+A step (``[[step]]``)::
+
+    caption = "Task 3: workers compute, a collector process collects at the same time"
+    caption_zh = "任务 3：……"
+    run = { mode = "pipeline", count = 8 }   # start a run of this scenario (make_scenario)
+    keys = ["space"]                           # press the app's keys
+    stepper = "running_average"                # open the stepper on one of the seed's examples
+    calls = ["next", "send 10"]                # call next() / send(literal) on it, in order
+    memory = true                              # open the memory lesson (list vs generator)
+    close = true                               # close the screen or panel the step opened
+    until = "finished"                         # or "suspended", or { collected = 5 }
+    hold = 3.0                                 # seconds to read the caption afterwards
+    timeout = 30.0                             # the longest it waits for ``until``
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass
+from enum import StrEnum
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from mpscope.core.pipeline.scenario import Scenario, ScenarioError, make_scenario
+from mpscope.core.stepper.examples import EXAMPLES
+
+__all__ = [
+    "BUILT_IN",
+    "Lesson",
+    "LessonError",
+    "Step",
+    "Until",
+    "Wait",
+    "load_lesson",
+    "parse_lesson",
+]
+
+BUILT_IN = {"seed": "seed.toml"}
+"""The lessons that ship with mpscope, by name."""
+LANGUAGES = ("en", "zh")
+MAX_HOLD_S = 120.0
+DEFAULT_HOLD_S = 3.0
+DEFAULT_TIMEOUT_S = 60.0
+STEP_KEYS = frozenset(
+    {"caption", "caption_zh", "run", "keys", "stepper", "calls", "memory", "close"}
+    | {"until", "hold", "timeout"}
+)
+
+
+class LessonError(ValueError):
+    """A lesson that cannot be read; its text is the one line to show."""
+
+
+class Wait(StrEnum):
+    """What a step waits for before its hold."""
+
+    NOTHING = "nothing"
+    FINISHED = "finished"
+    """The run has ended (completed, stopped or failed)."""
+    COLLECTED = "collected"
+    """At least ``count`` tasks collected."""
+    SUSPENDED = "suspended"
+    """The stepper's generator is suspended at a yield (after the step's calls)."""
+
+
+@dataclass(frozen=True)
+class Until:
+    wait: Wait = Wait.NOTHING
+    count: int = 0
+
+
+@dataclass(frozen=True)
+class Step:
+    caption: str
+    caption_zh: str = ""
+    run: Scenario | None = None
+    keys: tuple[str, ...] = ()
+    stepper: str | None = None
+    calls: tuple[str, ...] = ()
+    memory: bool = False
+    close: bool = False
+    until: Until = Until()
+    hold: float = DEFAULT_HOLD_S
+    timeout: float = DEFAULT_TIMEOUT_S
+
+    def caption_in(self, lang: str) -> str:
+        """The caption in ``lang`` ("en" or "zh"; English where no Chinese is given)."""
+        return self.caption_zh if lang == "zh" and self.caption_zh else self.caption
+
+
+@dataclass(frozen=True)
+class Lesson:
+    name: str
+    title: str
+    title_zh: str
+    steps: tuple[Step, ...]
+
+    def title_in(self, lang: str) -> str:
+        return self.title_zh if lang == "zh" and self.title_zh else self.title
+
+    @property
+    def least_seconds(self) -> float:
+        """The lesson's length if nothing had to be waited for: the holds."""
+        return sum(step.hold for step in self.steps)
+
+
+def _text(where: str, key: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise LessonError(f"{where}: {key} must be a non-empty string")
+    return value.strip()
+
+
+def _seconds(where: str, key: str, value: Any, default: float) -> float:
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise LessonError(f"{where}: {key} must be a number of seconds, got {value!r}")
+    if not 0 <= value <= MAX_HOLD_S:
+        raise LessonError(f"{where}: {key} must be between 0 and {MAX_HOLD_S:g} seconds")
+    return float(value)
+
+
+def _until(where: str, value: Any) -> Until:
+    if value is None:
+        return Until()
+    if isinstance(value, dict) and set(value) == {"collected"}:
+        count = value["collected"]
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise LessonError(f"{where}: until.collected must be a whole number ≥ 1")
+        return Until(Wait.COLLECTED, count)
+    if value in (Wait.FINISHED, Wait.SUSPENDED):
+        return Until(Wait(value))
+    raise LessonError(
+        f'{where}: until must be "finished", "suspended" or {{ collected = N }}, got {value!r}'
+    )
+
+
+def _call(where: str, value: Any) -> str:
+    text = _text(where, "each call", value)
+    if text != "next" and not text.startswith("send "):
+        raise LessonError(f'{where}: a call is "next" or "send VALUE", got {text!r}')
+    return text
+
+
+def _step(index: int, raw: Any) -> Step:
+    where = f"step {index}"
+    if not isinstance(raw, dict):
+        raise LessonError(f"{where} is not a table")
+    unknown = sorted(set(raw) - STEP_KEYS)
+    if unknown:
+        raise LessonError(f"{where}: unknown key {unknown[0]!r}")
+    run = None
+    if "run" in raw:
+        if not isinstance(raw["run"], dict):
+            raise LessonError(f"{where}: run must be a table of scenario settings")
+        try:
+            run, _notes = make_scenario(**raw["run"])
+        except ScenarioError as exc:
+            raise LessonError(f"{where}: run: {exc}") from None
+    keys = raw.get("keys", [])
+    if not isinstance(keys, list) or not all(isinstance(k, str) and k for k in keys):
+        raise LessonError(f"{where}: keys must be a list of key names")
+    stepper = raw.get("stepper")
+    if stepper is not None and stepper not in {example.name for example in EXAMPLES}:
+        raise LessonError(f"{where}: stepper: no example named {stepper!r}")
+    calls = raw.get("calls", [])
+    if not isinstance(calls, list):
+        raise LessonError(f"{where}: calls must be a list")
+    for flag in ("memory", "close"):
+        if not isinstance(raw.get(flag, False), bool):
+            raise LessonError(f"{where}: {flag} must be true or false")
+    return Step(
+        caption=_text(where, "caption", raw.get("caption")),
+        caption_zh=_text(where, "caption_zh", raw["caption_zh"]) if "caption_zh" in raw else "",
+        run=run,
+        keys=tuple(keys),
+        stepper=stepper,
+        calls=tuple(_call(where, c) for c in calls),
+        memory=raw.get("memory", False),
+        close=raw.get("close", False),
+        until=_until(where, raw.get("until")),
+        hold=_seconds(where, "hold", raw.get("hold"), DEFAULT_HOLD_S),
+        timeout=_seconds(where, "timeout", raw.get("timeout"), DEFAULT_TIMEOUT_S),
+    )
+
+
+def parse_lesson(text: str, name: str) -> Lesson:
+    """A lesson from its TOML text; ``name`` is what errors call it."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise LessonError(f"{name} is not valid TOML: {exc}") from None
+    steps = data.get("step")
+    if not isinstance(steps, list) or not steps:
+        raise LessonError(f"{name} has no steps (a lesson is a list of [[step]] tables)")
+    try:
+        lesson = Lesson(
+            name=name,
+            title=_text("the lesson", "title", data.get("title", name)),
+            title_zh=str(data.get("title_zh", "")),
+            steps=tuple(_step(i, raw) for i, raw in enumerate(steps, 1)),
+        )
+    except LessonError as exc:
+        raise LessonError(f"{name}: {exc}") from None
+    return dataclasses.replace(lesson)
+
+
+def load_lesson(name_or_path: str) -> Lesson:
+    """A built-in lesson by name (:data:`BUILT_IN`), or a lesson file."""
+    if name_or_path in BUILT_IN:
+        text = resources.files(__package__).joinpath(BUILT_IN[name_or_path]).read_text("utf-8")
+        return parse_lesson(text, name_or_path)
+    path = Path(name_or_path)
+    if not path.is_file():
+        known = ", ".join(BUILT_IN)
+        raise LessonError(f"no lesson named {name_or_path!r} (built in: {known}; or a .toml file)")
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LessonError(f"cannot read {path}: {exc}") from None
+    return parse_lesson(text, path.name)
