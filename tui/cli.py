@@ -134,6 +134,13 @@ def build_parser() -> argparse.ArgumentParser:
     lesson.add_argument("--speed", default="1", help="the runs' speed and the holds' (default 1)")
     lesson.add_argument("--exit", action="store_true", help="leave when the lesson is over")
     lesson.add_argument("--list", action="store_true", help="list the lesson's steps and leave")
+    lesson.add_argument(
+        "--cast", metavar="FILE", help="record the lesson as an asciicast (asciinema's format)"
+    )
+    lesson.add_argument("--size", default="120x40", help="--cast: the screen, COLUMNSxROWS")
+    lesson.add_argument(
+        "--headless", action="store_true", help="--cast: record without showing it here"
+    )
     sub.add_parser(  # parsed by mpscope.tui.serve: `serve [--host H] [--port P] [run's options]`
         "serve", help="the app in a browser tab: serve [--host H] [--port P] [run's options]"
     )
@@ -307,9 +314,30 @@ def _lesson(args: argparse.Namespace) -> int:
             return 0
 
         return _to_a_pipe(listing)
+    if args.cast:
+        return _cast_lesson(args, lesson.title_in(args.lang))
+    if args.headless:
+        raise UsageError("--headless goes with --cast FILE")
     from mpscope.tui.lesson.player import run_lesson_app
 
     return run_lesson_app(lesson, args.lang, args.exit, speed)
+
+
+def _cast_lesson(args: argparse.Namespace, title: str) -> int:
+    """``mpscope lesson --cast FILE``: the same lesson in a terminal of ``--size``, recorded;
+    it leaves when the lesson is over."""
+    from mpscope.core.export.asciicast import CastError, parse_size, record_cast
+
+    try:
+        size = parse_size(args.size)
+        _check_writable(args.cast, "cast")
+        argv = [sys.executable, "-m", "mpscope.tui", "lesson", args.name, "--exit"]
+        argv += ["--lang", args.lang, "--speed", str(args.speed)]
+        code = record_cast(argv, args.cast, size, title, args.headless)
+    except CastError as exc:
+        return _fail(str(exc))
+    print(f"wrote {args.cast}: play it with `asciinema play {args.cast}`", file=sys.stderr)
+    return code
 
 
 def _trace_name(recording: str) -> str:

@@ -34,6 +34,7 @@ from mpscope.tui.stepper.panel import StepperPanel
 __all__ = ["CaptionBar", "LessonApp", "run_lesson_app"]
 
 POLL_S = 0.05
+END_HOLD_S = 1.5
 WORDS = {
     "en": {"step": "step", "of": "of", "late": "did not happen within", "over": "lesson over"},
     "zh": {"step": "第", "of": "步，共", "late": "未在以下时间内发生：", "over": "课程结束"},
@@ -119,6 +120,7 @@ class LessonApp(MpscopeApp):
         self.step_index = len(self.lesson.steps)
         self._say(f"{WORDS[self.lang]['over']}: {self.lesson.title_in(self.lang)}")
         if self.exit_at_end:
+            await asyncio.sleep(END_HOLD_S)  # the last caption is seen (and cast) before it goes
             await self.action_quit()
 
     async def _do(self, step: Step) -> None:
