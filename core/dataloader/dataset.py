@@ -66,6 +66,7 @@ class _Reporter:
     def __init__(self, report: Report, epoch_start: int) -> None:
         self.report = report
         self.epoch_start = epoch_start
+        self.epoch = 0  # set by the loop before each ``iter()``: fresh workers copy it
         self.worker = -1
         self.batches = 0
         self.begun = 0
@@ -80,17 +81,23 @@ class _Reporter:
             self.worker = info.id if info is not None else 0
         if not self.indices:
             self.begun = started
-            key = f"{self.worker}:{self.batches}"
+            key = self.key()
             self.report.put(("begun", started - self.epoch_start, self.worker, key, index))
         self.indices.append(index)
         return started
+
+    def key(self) -> str:
+        """The open batch's name: ``<worker>:<n>``, after ``<epoch>.`` from the second epoch on
+        (workers that are not persistent start again from batch 0 every epoch)."""
+        name = f"{self.worker}:{self.batches}"
+        return f"{self.epoch}.{name}" if self.epoch else name
 
     def after(self, started: int) -> None:
         """The sample has loaded."""
         self.slowest = max(self.slowest, time.monotonic_ns() - started)
 
     def built(self) -> str:
-        key = f"{self.worker}:{self.batches}"
+        key = self.key()
         now = time.monotonic_ns() - self.epoch_start
         indices = ",".join(str(i) for i in self.indices)
         begun = (self.begun - self.epoch_start) if self.indices else now
@@ -146,11 +153,20 @@ def observe(dataset: Any, report: Report, epoch_start: int) -> tuple[Any, Callab
     else:
         wrapped = ObservedMap(dataset, reporter)
 
-    def observed_collate(samples: list[Any]) -> tuple[str, Any]:
-        batch = default_collate(samples)  # type: ignore[no-untyped-call]
-        return reporter.built(), batch
+    return wrapped, ObservedCollate(reporter)
 
-    return wrapped, observed_collate
+
+class ObservedCollate:
+    """``collate_fn``: ``default_collate``, then ``(key, batch)``. A class, not a closure, so
+    that spawn and forkserver can pickle it (with the dataset, in one pickle: the same
+    reporter)."""
+
+    def __init__(self, reporter: _Reporter) -> None:
+        self.reporter = reporter
+
+    def __call__(self, samples: list[Any]) -> tuple[str, Any]:
+        batch = default_collate(samples)  # type: ignore[no-untyped-call]
+        return self.reporter.built(), batch
 
 
 def worker_init(report: Report, epoch_start: int) -> Callable[[int], None]:

@@ -9,6 +9,7 @@ reports; ``emit`` is called under one lock, in the order the records arrived).
 from __future__ import annotations
 
 import dataclasses
+import gc
 import inspect
 import json
 import os
@@ -159,6 +160,7 @@ def run_loader(
     drainer.start()
     outcome, error = "completed", ""
     loader: Any = None
+    iterator: Any = None
     try:
         source = build_dataset(settings) if dataset is None else dataset
         wrapped, collate = observe(source, report, start)
@@ -169,7 +171,8 @@ def run_loader(
             **loader_options(settings),
         )
         step = 0
-        for _epoch in range(settings.epochs):
+        for epoch in range(settings.epochs):
+            wrapped.reporter.epoch = epoch  # workers started by this iter() copy it
             iterator = iter(loader)
             while True:
                 if stop is not None and stop.is_set():
@@ -186,13 +189,18 @@ def run_loader(
                     time.sleep(settings.train_time)
                 out.emit(StepDone(time.monotonic_ns() - start, step, key, got))
                 step += 1
-            del iterator
+            iterator = None
             if outcome != "completed":
                 break
     except Exception as exc:  # the DataLoader's own error, shown as the run's error
         outcome, error = "error", f"{type(exc).__name__}: {exc}"
     finally:
-        del loader  # shuts persistent workers down (DataLoader's own __del__)
+        # the iterator's __del__ shuts its workers down and unregisters their PIDs from
+        # torch's SIGCHLD check; after an error, a reference cycle through the traceback would
+        # keep it alive (and a later SIGCHLD would raise its error again), so collect it now
+        iterator = loader = None
+        if outcome == "error":
+            gc.collect()
         report.put(None)
         drainer.join(timeout=10)
         out.emit(LoaderFinished(time.monotonic_ns() - start, outcome, error[:4000]))
