@@ -33,10 +33,15 @@ def summary_lines(state: LoaderState) -> list[str]:
     s = state.settings
     total = max(1, state.now)
     order = "in order" if s.in_order else "out of order"
+    if s.num_workers:
+        loading = (
+            f"{s.num_workers} workers · batch_size {s.batch_size} · prefetch "
+            f"{s.prefetch_factor}×{s.num_workers} = {s.prefetch_bound} in flight · {order}"
+        )
+    else:
+        loading = f"num_workers 0: the main process loads in next() · batch_size {s.batch_size}"
     lines = [
-        f"DataLoader · torch {state.torch_version} · {s.num_workers} workers · batch_size "
-        f"{s.batch_size} · prefetch {s.prefetch_factor}×{s.num_workers} = {s.prefetch_bound} "
-        f"in flight · {order}",
+        f"DataLoader · torch {state.torch_version} · {loading}",
         f"{len(state.steps)} steps · {len(state.bars)} batches · run {state.now / 1e9:.3f}s · "
         f"loop waited {state.wait_ns / 1e9:.3f}s, trained {state.step_ns / 1e9:.3f}s, "
         f"head-of-line {state.head_of_line_ns / 1e9:.3f}s",
@@ -48,8 +53,8 @@ def summary_lines(state: LoaderState) -> list[str]:
         for n, bar in enumerate(b for b in state.bars.values() if b.worker == worker):
             end = bar.built if bar.built >= 0 else state.now
             spans.append((bar.begun, end, "▓" if n % 2 else "█"))
-        pid = state.pids.get(worker, 0)
-        label = f"worker {worker}"
+        pid = state.pids.get(worker, state.main_pid if s.num_workers == 0 else 0)
+        label = f"worker {worker}" if s.num_workers else "main"
         lines.append(f"{label:<8} pid {pid:<7}  │{_lane(spans, total)}│")
     waits = [(a, g, "·") for a, g, _k in state.waits]
     steps = [(a, e, "=") for a, e, _k in state.steps]
