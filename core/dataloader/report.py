@@ -107,8 +107,11 @@ def read_recording(path: str) -> list[LoaderEvent]:
 
 
 def is_loader_recording(path: str) -> bool:
-    """True if the file's first line is a DataLoader run's first event."""
+    """True if the file's first line is a DataLoader run's first event (regular files only:
+    reading a FIFO or a device here would block; ``replay`` itself says what they are)."""
     try:
+        if not Path(path).is_file():
+            return False
         with Path(path).open(encoding="utf-8") as lines:
             return '"kind":"loader_started"' in lines.readline()
     except (OSError, UnicodeDecodeError):
