@@ -225,6 +225,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from mpscope.tui.serve import serve
 
             return serve(argv[1:])
+        if argv[0] == "run" and _wants_loader(argv[1:]):
+            from mpscope.tui.loader_cli import run_loader_command
+
+            return run_loader_command(argv[1:])
         args = parser.parse_args(argv)
         if args.command == "gen":
             from mpscope.tui.stepper.app import run_gen_command
@@ -257,6 +261,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc))
 
 
+def _wants_loader(argv: Sequence[str]) -> bool:
+    from mpscope.tui.loader_cli import wants_loader
+
+    return wants_loader(argv)
+
+
+def _replay_loader(path: str, plain: bool) -> int:
+    """A recorded DataLoader run, printed as its run printed it."""
+    from mpscope.core.dataloader.events import LoaderRecordError
+    from mpscope.core.dataloader.report import replay_plain_loader
+
+    if not plain:
+        raise UsageError("a DataLoader recording replays with --plain")
+    try:
+        return replay_plain_loader(path)
+    except LoaderRecordError as exc:
+        raise RecordingError(str(exc)) from None
+
+
 def _replay(args: argparse.Namespace) -> int:
     """``mpscope replay``: the recording is checked where that is cheap (its header, its first
     event, its last line) and then read as it plays, so a file of any size starts at once."""
@@ -268,6 +291,10 @@ def _replay(args: argparse.Namespace) -> int:
     )
 
     path = args.file
+    from mpscope.core.dataloader.report import is_loader_recording
+
+    if is_loader_recording(path):
+        return _replay_loader(path, args.plain)
     if args.follow:
         if args.plain:
             raise UsageError("--follow keeps up with a recording in the app: leave out --plain")

@@ -1,0 +1,207 @@
+"""The training loop around a real ``torch.utils.data.DataLoader``, and its settings.
+
+:func:`run_loader` builds the DataLoader with the user's options, times ``next()`` on its
+iterator in the main process (the loop's waits for data) and a simulated training step, and
+hands every event to ``emit`` (from the loop's thread and from the thread draining the workers'
+reports; ``emit`` is called under one lock, in the order the records arrived).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import inspect
+import json
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final
+
+from mpscope.core.dataloader.dataset import SeededRange, observe, worker_init
+from mpscope.core.dataloader.events import (
+    BatchBegun,
+    BatchBuilt,
+    BatchReceived,
+    LoaderEvent,
+    LoaderFinished,
+    LoaderStarted,
+    StepDone,
+    WorkerUp,
+)
+
+START_METHODS: Final = ("fork", "forkserver", "spawn")
+
+
+@dataclass(frozen=True, slots=True)
+class LoaderSettings:
+    """A DataLoader run: the DataLoader's own options, the built-in dataset's, the loop's."""
+
+    samples: int = 64
+    batch_size: int = 4
+    num_workers: int = 2
+    prefetch_factor: int = 2
+    persistent_workers: bool = False
+    in_order: bool = True
+    pin_memory: bool = False
+    train_time: float = 0.02
+    load_time: float = 0.005
+    jitter: float = 0.0
+    seed: int = 0
+    slow_every: int = 0
+    slow_time: float = 0.2
+    epochs: int = 1
+    start_method: str = "fork"
+    dataset: str = ""
+
+    def to_json(self) -> str:
+        """JSON text of every field."""
+        return json.dumps(dataclasses.asdict(self), separators=(",", ":"))
+
+    @staticmethod
+    def from_json(text: str) -> LoaderSettings:
+        """Inverse of :meth:`to_json` (fields this version does not know are ignored)."""
+        data = json.loads(text)
+        known = {f.name for f in dataclasses.fields(LoaderSettings)}
+        return LoaderSettings(**{k: v for k, v in data.items() if k in known})
+
+    @property
+    def prefetch_bound(self) -> int:
+        """How many batches the DataLoader keeps in flight: prefetch_factor × num_workers."""
+        return self.prefetch_factor * max(1, self.num_workers)
+
+
+def has_in_order() -> bool:
+    """True if the installed torch's DataLoader takes ``in_order`` (torch 2.6 and later)."""
+    from torch.utils.data import DataLoader
+
+    return "in_order" in inspect.signature(DataLoader).parameters
+
+
+def build_dataset(settings: LoaderSettings) -> Any:
+    """The built-in dataset, or the user's from ``--dataset path.py:factory``."""
+    if settings.dataset:
+        from mpscope.core.dataloader.user_dataset import load_user_dataset
+
+        return load_user_dataset(settings.dataset)
+    return SeededRange(
+        settings.samples,
+        load_time=settings.load_time,
+        jitter=settings.jitter,
+        seed=settings.seed,
+        slow_every=settings.slow_every,
+        slow_time=settings.slow_time,
+    )
+
+
+def loader_options(settings: LoaderSettings) -> dict[str, Any]:
+    """The DataLoader keyword arguments the settings stand for."""
+    options: dict[str, Any] = {
+        "batch_size": settings.batch_size,
+        "num_workers": settings.num_workers,
+        "pin_memory": settings.pin_memory,
+    }
+    if settings.num_workers > 0:
+        options["prefetch_factor"] = settings.prefetch_factor
+        options["persistent_workers"] = settings.persistent_workers
+        options["multiprocessing_context"] = settings.start_method
+    if has_in_order():
+        options["in_order"] = settings.in_order
+    return options
+
+
+class _Emitter:
+    """One lock around ``emit``; the reports' drain thread."""
+
+    def __init__(self, emit: Callable[[LoaderEvent], None]) -> None:
+        self.emit_fn = emit
+        self.lock = threading.Lock()
+
+    def emit(self, event: LoaderEvent) -> None:
+        with self.lock:
+            self.emit_fn(event)
+
+    def drain(self, report: Any) -> None:
+        """Turn the workers' records into events until the ``None`` the loop puts last."""
+        while True:
+            record = report.get()
+            if record is None:
+                return
+            tag = record[0]
+            if tag == "begun":
+                self.emit(BatchBegun(*record[1:]))
+            elif tag == "built":
+                self.emit(BatchBuilt(*record[1:]))
+            elif tag == "up":
+                self.emit(WorkerUp(*record[1:]))
+
+
+def run_loader(
+    settings: LoaderSettings,
+    emit: Callable[[LoaderEvent], None],
+    stop: threading.Event | None = None,
+    dataset: Any = None,
+) -> str:
+    """Run the DataLoader for ``settings.epochs`` epochs; return the outcome.
+
+    Errors the DataLoader raises in the main process (a sample that raised in a worker, a
+    worker killed by a signal) end the run as ``error`` with torch's own message."""
+    import torch
+    import torch.multiprocessing as mp
+    from torch.utils.data import DataLoader
+
+    start = time.monotonic_ns()
+    out = _Emitter(emit)
+    out.emit(LoaderStarted(0, settings.to_json(), os.getpid(), torch.__version__))
+    context = mp.get_context(settings.start_method)
+    report = context.SimpleQueue()
+    drainer = threading.Thread(target=out.drain, args=(report,), name="loader-reports")
+    drainer.start()
+    outcome, error = "completed", ""
+    loader: Any = None
+    iterator: Any = None
+    try:
+        source = build_dataset(settings) if dataset is None else dataset
+        wrapped, collate = observe(source, report, start)
+        loader = DataLoader(
+            wrapped,
+            collate_fn=collate,
+            worker_init_fn=worker_init(report, start),
+            **loader_options(settings),
+        )
+        step = 0
+        for epoch in range(settings.epochs):
+            wrapped.reporter.epoch = epoch  # workers started by this iter() copy it
+            iterator = iter(loader)
+            while True:
+                if stop is not None and stop.is_set():
+                    outcome = "stopped"
+                    break
+                asked = time.monotonic_ns() - start
+                try:
+                    key, _batch = next(iterator)
+                except StopIteration:
+                    break
+                got = time.monotonic_ns() - start
+                out.emit(BatchReceived(got, key, asked))
+                if settings.train_time > 0:
+                    time.sleep(settings.train_time)
+                out.emit(StepDone(time.monotonic_ns() - start, step, key, got))
+                step += 1
+            iterator = None
+            if outcome != "completed":
+                break
+    except Exception as exc:  # the DataLoader's own error, shown as the run's error
+        outcome, error = "error", f"{type(exc).__name__}: {exc}"
+    finally:
+        # the iterator's __del__ shuts its workers down and unregisters their PIDs from
+        # torch's SIGCHLD check; after an error, a reference cycle through the traceback would
+        # keep it alive (and a later SIGCHLD would raise its error again), so collect it now
+        iterator = loader = None
+        if outcome == "error":
+            gc.collect()
+        report.put(None)
+        drainer.join(timeout=10)
+        out.emit(LoaderFinished(time.monotonic_ns() - start, outcome, error[:4000]))
+    return outcome
