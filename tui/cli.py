@@ -28,6 +28,7 @@ from mpscope.core.pipeline.scenario import (
     make_scenario,
 )
 from mpscope.tui.session.exit_codes import signal_exit_code
+from mpscope.tui.session.terminal import NO_TERMINAL_NOTE, has_terminal
 
 MODE_ALIASES = {
     "task1": Mode.PRINT,
@@ -223,8 +224,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             _check_writable(args.record)
         if args.trace:
             _check_writable(args.trace, "trace")
+        plain = args.plain or _plain_without_terminal()
         with _tracing(args.record, args.trace) as record:
-            if args.plain:
+            if plain:
                 from mpscope.tui.views.plain import run_plain
 
                 timeline = _timeline_seconds(args.timeline)
@@ -254,13 +256,15 @@ def _replay(args: argparse.Namespace) -> int:
         if args.plain:
             raise UsageError("--follow keeps up with a recording in the app: leave out --plain")
         check_header(path)  # a file that is not a recording fails here, not in the app
+        if not has_terminal():
+            raise UsageError("--follow shows the app and needs a terminal on stdin and stdout")
         _no_timeline_without_plain(args.timeline)
         from mpscope.tui.app import run_replay_app
 
         return run_replay_app(
             lambda following: follow_recording(path, following), path, not args.no_animation
         )
-    if args.plain:
+    if args.plain or _plain_without_terminal():
         from mpscope.tui.views.plain import replay_plain
 
         check_recording(path)
@@ -271,6 +275,14 @@ def _replay(args: argparse.Namespace) -> int:
     from mpscope.tui.app import run_replay_app
 
     return run_replay_app(lambda _following: iter_recording(path), path, not args.no_animation)
+
+
+def _plain_without_terminal() -> bool:
+    """No terminal to draw the app on: say so on stderr and show the run as ``--plain``."""
+    if has_terminal():
+        return False
+    print(NO_TERMINAL_NOTE, file=sys.stderr)
+    return True
 
 
 def _trace_name(recording: str) -> str:

@@ -17,6 +17,7 @@ from textual.widgets import Footer
 
 from mpscope.core.stepper.spec import GenSpecError, GenTarget, resolve_target
 from mpscope.tui.keys import Where, bindings_for
+from mpscope.tui.session.terminal import has_terminal
 from mpscope.tui.stepper.help import StepperHelpScreen
 from mpscope.tui.stepper.panel import StepperPanel
 
@@ -58,6 +59,12 @@ def run_gen_command(spec: str | None, args: Sequence[str]) -> int:
         target = resolve_target(spec, list(args))
     except GenSpecError as exc:
         print(f"mpscope gen: error: {exc}", file=sys.stderr)
+        return 2
+    if not has_terminal():
+        print(
+            "mpscope gen: error: the stepper needs a terminal on stdin and stdout",
+            file=sys.stderr,
+        )
         return 2
     GenApp(target).run()
     return 0
