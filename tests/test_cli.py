@@ -610,3 +610,22 @@ def test_gen_without_a_terminal_is_one_line_and_exit_code_2() -> None:
     assert result.stdout == ""
     assert result.stderr.count("\n") == 1
     assert result.stderr.startswith("mpscope gen: error: the stepper needs a terminal")
+
+
+@pytest.mark.parametrize(
+    ("argv", "app", "speed"),
+    [
+        (["run"], True, 0.5),  # the full-screen app: half speed, for a room to follow
+        (["run", "--present"], True, 0.25),
+        (["run", "--plain"], False, 1.0),  # --plain keeps real time
+        (["run", "--speed", "2"], True, 2.0),
+        (["run", "--present", "--speed", "1"], True, 1.0),  # --speed says exactly
+    ],
+)
+def test_speed_defaults_app_half_present_quarter_plain_real_time(
+    argv: list[str], app: bool, speed: float
+) -> None:
+    from mpscope.tui.cli import build_parser, scenario_from_args
+
+    scenario, _notes = scenario_from_args(build_parser().parse_args(argv), app=app)
+    assert 1 / scenario.time_scale == pytest.approx(speed)

@@ -289,7 +289,12 @@ class MpscopeApp(RunDisplayApp):
 
 
 def run_app(scenario: Scenario, notes: list[str], record: str | None, animate: bool = True) -> int:
-    """``mpscope`` / ``mpscope run``: the app on a live run."""
+    """``mpscope`` / ``mpscope run``: the app on a live run; the forkserver warms up while
+    the first frame shows (:mod:`mpscope.core.engine.warmup`)."""
+    if scenario.start_method == "forkserver":
+        from mpscope.core.engine.warmup import warm_forkserver
+
+        warm_forkserver()
     return run_app_session(MpscopeApp(scenario, notes, record, animate=animate))
 
 
