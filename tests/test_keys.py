@@ -130,7 +130,7 @@ def test_the_footer_starts_with_the_keys_the_readme_says_an_80_column_one_shows(
     sentence = re.search(r"an 80-column terminal still shows ([^)]*)\)", README)
     assert sentence is not None
     named = re.findall(r"`([^`]+)`", sentence.group(1))
-    shown = [key.shown_names[0] for key in in_footer_order(RUN) if key.footer]
+    shown = [key.key_display or key.shown_names[0] for key in in_footer_order(RUN) if key.footer]
     assert shown[: len(named)] == named
 
 
@@ -160,6 +160,6 @@ def test_the_footers_order_comes_from_the_table() -> None:
     def shown(bindings: object) -> list[str]:
         return [b.description for b in bindings if b.show]  # type: ignore[attr-defined]
 
-    assert shown(MpscopeApp.BINDINGS)[:3] == ["Quit", "Help", "Gen"]
+    assert shown(MpscopeApp.BINDINGS)[:4] == ["Quit", "Help", "Speed", "Gen"]
     assert shown(StepperPanel.BINDINGS)[0] == "Hide"
     assert bindings_for(RUN) == MpscopeApp.BINDINGS

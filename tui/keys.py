@@ -328,10 +328,10 @@ KEY_TABLE: Final[tuple[KeyRow, ...]] = (
     _row(Where.GEN, "quit", Key("q", "quit", "Quit")),
 )
 
-#: Actions whose keys lead the footer, in this order: a narrow footer still shows the way out,
-#: the help and the way to the stepper (and, in the stepper, the way back to the lanes). The
-#: other keys follow in the table's order.
-FOOTER_FIRST: Final[tuple[str, ...]] = ("quit", "help", "toggle_stepper", "hide")
+#: Actions whose keys lead the footer, in this order: a narrow footer (80 columns) still shows
+#: the way out, the help, the speed (what a teacher needs first) and the way to the stepper (and,
+#: in the stepper, the way back to the lanes). The other keys follow in the table's order.
+FOOTER_FIRST: Final[tuple[str, ...]] = ("quit", "help", "speed", "toggle_stepper", "hide")
 
 
 def action_name(action: str) -> str:
