@@ -159,6 +159,17 @@ KEY_TABLE: Final[tuple[KeyRow, ...]] = (
             footer=False,
         ),
     ),
+    _row(
+        RUN,
+        "Task 2 vs Task 3: the last run of each, on one time axis from 0, with their work times",
+        Key(
+            "t",
+            "compare",
+            "Compare",
+            ("Compare Task 2 and Task 3", "their last runs' timelines on one axis from 0"),
+            footer=False,
+        ),
+    ),
     # the footer shows each pair once (both keys are in the help screen and the palette)
     _row(
         Where.LIVE,
@@ -319,6 +330,11 @@ KEY_TABLE: Final[tuple[KeyRow, ...]] = (
         Where.STEPPER,
         "leave the send box",
         Key("escape", "focus_panel", "Back to the panel", names=("Esc",)),
+    ),
+    _row(
+        Where.GEN,
+        "save an SVG screenshot",
+        Key("ctrl+s", "screenshot", "Screenshot", key_display="^s", footer=False),
     ),
     _row(
         Where.GEN,

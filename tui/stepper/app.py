@@ -17,6 +17,7 @@ from textual.widgets import Footer
 
 from mpscope.core.stepper.spec import GenSpecError, GenTarget, resolve_target
 from mpscope.tui.keys import Where, bindings_for
+from mpscope.tui.screens.modal import save_screenshot_or_say
 from mpscope.tui.session.terminal import has_terminal
 from mpscope.tui.stepper.help import StepperHelpScreen
 from mpscope.tui.stepper.panel import StepperPanel
@@ -51,6 +52,10 @@ class GenApp(App[None]):
     def action_help(self) -> None:
         """Show the keys and the seed's rules."""
         self.push_screen(StepperHelpScreen())
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        """Save an SVG screenshot in the current folder (or say why it could not)."""
+        save_screenshot_or_say(self, filename, path)
 
 
 def run_gen_command(spec: str | None, args: Sequence[str]) -> int:
