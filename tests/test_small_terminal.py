@@ -63,3 +63,23 @@ async def test_the_steppers_history_wraps_the_batches_and_keeps_the_newest_in_vi
         assert scroll.scroll_y == scroll.max_scroll_y  # the newest call is not below the fold
         source = _as_drawn(app.query_one("#source-text", Static))
         assert "defbatch_generator(iterable,batch_size):" in source, source
+
+
+def test_a_lane_that_cannot_exit_says_so_whole_at_80_columns() -> None:
+    from mpscope.core.pipeline.events import Note, WorkerLoopEnded
+    from mpscope.core.pipeline.state import RunState
+    from mpscope.tui.widgets.worker_lane import STUCK_EXITING_WORDS, WorkerLane
+    from tests.app_support import recording
+
+    events = recording("task2")
+    ended = next(i for i, e in enumerate(events) if isinstance(e, WorkerLoopEnded))
+    state = RunState()
+    state.apply_all(events[: ended + 1])
+    worker = events[ended].worker  # type: ignore[attr-defined]
+    state.apply(Note(events[ended].t + 1_000_000_000, "info", "a second later"))  # still there
+    lane = WorkerLane(worker)
+    for width, words in ((116, STUCK_EXITING_WORDS[0]), (76, None)):
+        line = lane._headline(state.lanes[worker], state, width).plain
+        assert len(line) <= width and "…" not in line, line
+        said = words or next(w for w in STUCK_EXITING_WORDS if w in line)
+        assert said in line, line
