@@ -730,6 +730,8 @@ async def test_live_only_keys_do_nothing_in_an_instant_replay() -> None:
         done, workers, run = app.state.done, app.scenario.workers, app.run_id
         assert app.state.outcome == "completed" and done == 6
         assert "replay task3.jsonl" in header_text(app)
+        recorded = 1 / app.state.scenario.time_scale if app.state.scenario else 0
+        assert f"recorded at ×{recorded:g}" in header_text(app)  # the run's speed, not the replay's
         for key in ("k", "f", "1", "+", "equals_sign", "-"):  # hidden from the footer, too
             await pilot.press(key)
         await pilot.pause(0.2)
@@ -1078,3 +1080,19 @@ async def test_a_replay_that_ends_before_its_run_did_still_shows_every_log_line(
     async with app.run_test(size=SIZE) as pilot:
         log = app.query_one(EventLog)
         await wait_for(pilot, lambda: log.lines_text == expected, 10, "the last lines")
+
+
+def test_a_replays_header_names_the_speed_the_run_was_recorded_at() -> None:
+    import dataclasses
+
+    from mpscope.core.pipeline.state import RunState
+
+    state = RunState()
+    state.apply_all(recording("task3"))
+    assert state.scenario is not None
+    state.scenario = dataclasses.replace(state.scenario, time_scale=2.0)  # as --speed 0.5 ran
+    header = RunHeader()
+    header.show(state, live=False, speed=1, recording=None, now=state.now)
+    assert "recorded at ×0.5" in header.render().plain
+    header.show(state, live=True, speed=0.5, recording=None, now=state.now)
+    assert "recorded at" not in header.render().plain  # a live run is not a recording

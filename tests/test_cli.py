@@ -562,3 +562,70 @@ def test_run_plain_with_trace_keeps_the_recording_and_writes_the_trace(tmp_path:
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "live.jsonl").is_file()
     check_trace(trace)
+
+
+# -- without a terminal (real pipes) ----------------------------------------------------------
+
+
+def _without_terminal(args: list[str], timeout: float = 45) -> subprocess.CompletedProcess[str]:
+    """``mpscope args`` with stdin from /dev/null and stdout/stderr into pipes: no terminal."""
+    environment = {k: v for k, v in os.environ.items() if k != "TEXTUAL_DRIVER"}
+    return subprocess.run(
+        [*_command(), *args],
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=timeout,
+        start_new_session=True,
+        env=environment,
+    )
+
+
+@pytest.mark.timeout(60)
+def test_run_without_a_terminal_falls_back_to_plain_and_says_so() -> None:
+    result = _without_terminal(QUICK)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines()[0].startswith("mpscope: no terminal on stdin and stdout")
+    assert "\x1b[" not in result.stderr  # no app drew its escape codes
+    assert "done 2 + failed 0 + lost 0 = 2 tasks ✓" in _summary_line(result.stdout)
+
+
+@pytest.mark.timeout(60)
+def test_replay_without_a_terminal_falls_back_to_plain() -> None:
+    result = _without_terminal(["replay", "tests/recordings/task3.jsonl"])
+    assert result.returncode == 0, result.stderr
+    assert "showing the run as --plain" in result.stderr
+    assert "done " in result.stdout
+    follow = _without_terminal(["replay", "--follow", "tests/recordings/task3.jsonl"])
+    assert follow.returncode == 2
+    assert follow.stderr.count("\n") == 1 and "needs a terminal" in follow.stderr
+
+
+@pytest.mark.timeout(30)
+def test_gen_without_a_terminal_is_one_line_and_exit_code_2() -> None:
+    result = _without_terminal(["gen", "running_average"], timeout=20)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("mpscope gen: error: the stepper needs a terminal")
+
+
+@pytest.mark.parametrize(
+    ("argv", "app", "speed"),
+    [
+        (["run"], True, 0.5),  # the full-screen app: half speed, for a room to follow
+        (["run", "--present"], True, 0.25),
+        (["run", "--plain"], False, 1.0),  # --plain keeps real time
+        (["run", "--speed", "2"], True, 2.0),
+        (["run", "--present", "--speed", "1"], True, 1.0),  # --speed says exactly
+    ],
+)
+def test_speed_defaults_app_half_present_quarter_plain_real_time(
+    argv: list[str], app: bool, speed: float
+) -> None:
+    from mpscope.tui.cli import build_parser, scenario_from_args
+
+    scenario, _notes = scenario_from_args(build_parser().parse_args(argv), app=app)
+    assert 1 / scenario.time_scale == pytest.approx(speed)

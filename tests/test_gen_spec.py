@@ -197,5 +197,6 @@ def test_run_gen_command_good_spec_runs_the_app_and_returns_0(
         started.append(type(self).__name__)
 
     monkeypatch.setattr(gen_app.GenApp, "run", fake_run)
+    monkeypatch.setattr(gen_app, "has_terminal", lambda: True)
     assert gen_app.run_gen_command("running_average", []) == 0
     assert started == ["GenApp"]

@@ -33,6 +33,7 @@ APP_MEANINGS = {
     "space": "pause / resume",
     "x": "stop the run",
     "1": "Task 1 (print), Task 2 (collect after), Task 3 (pipeline)",
+    "t": "task 2 vs task 3",
     "+": "one worker more / fewer",
     "<": "slower / faster",
     "k": "SIGKILL",
@@ -56,6 +57,7 @@ STEPPER_MEANINGS = {
     "e": "example",
     "m": "memory lesson",
     "Esc": "leave the send box",
+    "ctrl+s": "SVG screenshot",
     "?": "help",
     "q": "quit",
 }
@@ -130,7 +132,7 @@ def test_the_footer_starts_with_the_keys_the_readme_says_an_80_column_one_shows(
     sentence = re.search(r"an 80-column terminal still shows ([^)]*)\)", README)
     assert sentence is not None
     named = re.findall(r"`([^`]+)`", sentence.group(1))
-    shown = [key.shown_names[0] for key in in_footer_order(RUN) if key.footer]
+    shown = [key.key_display or key.shown_names[0] for key in in_footer_order(RUN) if key.footer]
     assert shown[: len(named)] == named
 
 
@@ -151,15 +153,16 @@ def test_each_key_is_bound_once_to_an_action_that_exists(where: Where, owner: ty
         assert callable(getattr(owner, f"action_{action_name(key.action)}", None)), key.action
 
 
-def test_gen_has_its_own_quit_and_help() -> None:
-    assert [b.action for b in GenApp.BINDINGS] == ["quit", "help"]  # type: ignore[union-attr]
-    assert callable(GenApp.action_help)
+def test_gen_has_its_own_quit_help_and_screenshot() -> None:
+    actions = [b.action for b in GenApp.BINDINGS]  # type: ignore[union-attr]
+    assert actions == ["quit", "help", "screenshot"]
+    assert callable(GenApp.action_help) and callable(GenApp.action_screenshot)
 
 
 def test_the_footers_order_comes_from_the_table() -> None:
     def shown(bindings: object) -> list[str]:
         return [b.description for b in bindings if b.show]  # type: ignore[attr-defined]
 
-    assert shown(MpscopeApp.BINDINGS)[:3] == ["Quit", "Help", "Gen"]
+    assert shown(MpscopeApp.BINDINGS)[:4] == ["Quit", "Help", "Speed", "Gen"]
     assert shown(StepperPanel.BINDINGS)[0] == "Hide"
     assert bindings_for(RUN) == MpscopeApp.BINDINGS

@@ -192,6 +192,13 @@ class MpscopeApp(RunDisplayApp):
         lane = self.state.lanes.get(failure.worker)
         self.push_screen(FailureScreen(failure, lane.pid if lane else 0))
 
+    def action_compare(self) -> None:
+        """Task 2 vs Task 3: the last finished run of each, on one axis from 0."""
+        from mpscope.tui.screens.compare import CompareScreen
+
+        self._land_tokens()
+        self.push_screen(CompareScreen(self.finished_runs))
+
     def action_record(self) -> None:
         """Record this run to a file (from its start while its events are kept)."""
         recorder = self.recorder
@@ -235,8 +242,9 @@ class MpscopeApp(RunDisplayApp):
         self.call_after_refresh(self._save_screenshot, filename, path)
 
     def _save_screenshot(self, filename: str | None, path: str | None) -> None:
-        saved = self.save_screenshot(filename, path)
-        self.notify(f"saved {saved}")
+        from mpscope.tui.screens.modal import save_screenshot_or_say
+
+        save_screenshot_or_say(self, filename, path)
 
     def action_toggle_log(self) -> None:
         """Show or hide the event log (after a run: switch between log and summary)."""
@@ -289,7 +297,12 @@ class MpscopeApp(RunDisplayApp):
 
 
 def run_app(scenario: Scenario, notes: list[str], record: str | None, animate: bool = True) -> int:
-    """``mpscope`` / ``mpscope run``: the app on a live run."""
+    """``mpscope`` / ``mpscope run``: the app on a live run; the forkserver warms up while
+    the first frame shows (:mod:`mpscope.core.engine.warmup`)."""
+    if scenario.start_method == "forkserver":
+        from mpscope.core.engine.warmup import warm_forkserver
+
+        warm_forkserver()
     return run_app_session(MpscopeApp(scenario, notes, record, animate=animate))
 
 

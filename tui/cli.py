@@ -29,6 +29,7 @@ from mpscope.core.pipeline.scenario import (
     make_scenario,
 )
 from mpscope.tui.session.exit_codes import signal_exit_code
+from mpscope.tui.session.terminal import NO_TERMINAL_NOTE, has_terminal
 
 MODE_ALIASES = {
     "task1": Mode.PRINT,
@@ -80,7 +81,12 @@ def _scenario_options(parser: argparse.ArgumentParser) -> None:
     add("--start-method", "-s", default="forkserver", help=f"{' | '.join(START_METHODS)}")
     add("--print-count", default="5", help="Task 1: each worker prints 1..N (default 5)")
     add("--print-delay", default="0.1", help="Task 1: seconds between prints (default 0.1)")
-    add("--speed", default="1", help="time factor: 0.25 = slow motion, 4 = fast (default 1)")
+    add(
+        "--speed",
+        default=None,
+        help="time factor: 0.25 = slow motion, 4 = fast (default: 0.5 in the app, 1 with --plain)",
+    )
+    add("--present", action="store_true", help="a pace a room can follow: --speed 0.25")
     add("--fail-on", default="", help="task values whose task raises, e.g. 3,7")
     add("--record", metavar="FILE", help="write the run's events to FILE (JSON lines)")
     add("--trace", metavar="FILE", help="write the run as a Perfetto / chrome://tracing trace")
@@ -170,17 +176,33 @@ MIN_SPEED: Final = 1 / MAX_TIME_SCALE
 MAX_SPEED: Final = 1 / MIN_TIME_SCALE
 
 
-def scenario_from_args(args: argparse.Namespace) -> tuple[Scenario, list[str]]:
-    """Validate the run options into a scenario (raises ScenarioError/SpecError)."""
+#: Speeds when --speed is not given: the full-screen app goes at half speed, so that a room can
+#: follow one task end to end; --present slower still; --plain and benchmarks keep real time.
+APP_SPEED: Final = 0.5
+PRESENT_SPEED: Final = 0.25
+PLAIN_SPEED: Final = 1.0
+
+
+def default_speed(args: argparse.Namespace, app: bool) -> str:
+    """The speed of a run whose --speed was not given."""
+    if getattr(args, "present", False):
+        return str(PRESENT_SPEED)
+    return str(APP_SPEED if app else PLAIN_SPEED)
+
+
+def scenario_from_args(args: argparse.Namespace, app: bool = False) -> tuple[Scenario, list[str]]:
+    """Validate the run options into a scenario (raises ScenarioError/SpecError); ``app``: it
+    runs in the full-screen app (which sets the default speed)."""
     from mpscope.core.pipeline.tasks import check_task_function
 
     mode = MODE_ALIASES.get(args.mode.lower(), args.mode.lower())
+    given = args.speed if args.speed is not None else default_speed(args, app)
     try:
-        speed = float(args.speed)
+        speed = float(given)
     except ValueError:
-        raise ScenarioError(f"--speed must be a number, got {args.speed!r}") from None
+        raise ScenarioError(f"--speed must be a number, got {given!r}") from None
     if not speed > 0:
-        raise ScenarioError(f"--speed must be more than 0, got {args.speed}")
+        raise ScenarioError(f"--speed must be more than 0, got {given}")
     capped = min(MAX_SPEED, max(MIN_SPEED, speed))
     speed_notes = []
     if capped != speed:
@@ -240,13 +262,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _replay(args)
         if args.command == "lesson":
             return _lesson(args)
-        scenario, notes = scenario_from_args(args)
+        if not args.plain:  # an error with or without a terminal
+            _no_timeline_without_plain(args.timeline)
+        plain = args.plain or not has_terminal()
+        scenario, notes = scenario_from_args(args, app=not plain)
         if args.record:
             _check_writable(args.record)
         if args.trace:
             _check_writable(args.trace, "trace")
+        if plain and not args.plain:
+            print(NO_TERMINAL_NOTE, file=sys.stderr)
         with _tracing(args.record, args.trace) as record:
-            if args.plain:
+            if plain:
                 from mpscope.tui.views.plain import run_plain
 
                 timeline = _timeline_seconds(args.timeline)
@@ -291,7 +318,7 @@ def _replay(args: argparse.Namespace) -> int:
     )
 
     path = args.file
-    from mpscope.core.dataloader.report import is_loader_recording
+    from mpscope.core.dataloader.events import is_loader_recording
 
     if is_loader_recording(path):
         return _replay_loader(path, args.plain)
@@ -299,20 +326,22 @@ def _replay(args: argparse.Namespace) -> int:
         if args.plain:
             raise UsageError("--follow keeps up with a recording in the app: leave out --plain")
         check_header(path)  # a file that is not a recording fails here, not in the app
+        if not has_terminal():
+            raise UsageError("--follow shows the app and needs a terminal on stdin and stdout")
         _no_timeline_without_plain(args.timeline)
         from mpscope.tui.app import run_replay_app
 
         return run_replay_app(
             lambda following: follow_recording(path, following), path, not args.no_animation
         )
-    if args.plain:
+    if not args.plain:
+        _no_timeline_without_plain(args.timeline)
+    check_recording(path)
+    if args.plain or _plain_without_terminal():
         from mpscope.tui.views.plain import replay_plain
 
-        check_recording(path)
         timeline = _timeline_seconds(args.timeline)
         return _to_a_pipe(lambda: replay_plain(iter_recording(path), timeline))
-    check_recording(path)
-    _no_timeline_without_plain(args.timeline)
     from mpscope.tui.app import run_replay_app
 
     return run_replay_app(lambda _following: iter_recording(path), path, not args.no_animation)
@@ -345,6 +374,10 @@ def _lesson(args: argparse.Namespace) -> int:
         return _cast_lesson(args, lesson.title_in(args.lang))
     if args.headless:
         raise UsageError("--headless goes with --cast FILE")
+    if not has_terminal():
+        raise UsageError(
+            "a lesson plays in the app and needs a terminal (or --cast FILE --headless)"
+        )
     from mpscope.tui.lesson.player import run_lesson_app
 
     return run_lesson_app(lesson, args.lang, args.exit, speed)
@@ -365,6 +398,14 @@ def _cast_lesson(args: argparse.Namespace, title: str) -> int:
         return _fail(str(exc))
     print(f"wrote {args.cast}: play it with `asciinema play {args.cast}`", file=sys.stderr)
     return code
+
+
+def _plain_without_terminal() -> bool:
+    """No terminal to draw the app on: say so on stderr and show the run as ``--plain``."""
+    if has_terminal():
+        return False
+    print(NO_TERMINAL_NOTE, file=sys.stderr)
+    return True
 
 
 def _trace_name(recording: str) -> str:

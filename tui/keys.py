@@ -159,6 +159,17 @@ KEY_TABLE: Final[tuple[KeyRow, ...]] = (
             footer=False,
         ),
     ),
+    _row(
+        RUN,
+        "Task 2 vs Task 3: the last run of each, on one time axis from 0, with their work times",
+        Key(
+            "t",
+            "compare",
+            "Compare",
+            ("Compare Task 2 and Task 3", "their last runs' timelines on one axis from 0"),
+            footer=False,
+        ),
+    ),
     # the footer shows each pair once (both keys are in the help screen and the palette)
     _row(
         Where.LIVE,
@@ -322,16 +333,21 @@ KEY_TABLE: Final[tuple[KeyRow, ...]] = (
     ),
     _row(
         Where.GEN,
+        "save an SVG screenshot",
+        Key("ctrl+s", "screenshot", "Screenshot", key_display="^s", footer=False),
+    ),
+    _row(
+        Where.GEN,
         "this help",
         Key("question_mark,f1", "help", "Help", names=("?", "F1"), key_display="?"),
     ),
     _row(Where.GEN, "quit", Key("q", "quit", "Quit")),
 )
 
-#: Actions whose keys lead the footer, in this order: a narrow footer still shows the way out,
-#: the help and the way to the stepper (and, in the stepper, the way back to the lanes). The
-#: other keys follow in the table's order.
-FOOTER_FIRST: Final[tuple[str, ...]] = ("quit", "help", "toggle_stepper", "hide")
+#: Actions whose keys lead the footer, in this order: a narrow footer (80 columns) still shows
+#: the way out, the help, the speed (what a teacher needs first) and the way to the stepper (and,
+#: in the stepper, the way back to the lanes). The other keys follow in the table's order.
+FOOTER_FIRST: Final[tuple[str, ...]] = ("quit", "help", "speed", "toggle_stepper", "hide")
 
 
 def action_name(action: str) -> str:

@@ -101,6 +101,8 @@ class RunDisplayApp(App[int]):
         self._source_ended = False  # the source said all it will (a recording may end early)
         self._asked_to_stop = False  # x was pressed during this run
         self._last_paint = 0.0
+        #: the last completed run of Task 2 and of Task 3, for the comparison (``t``)
+        self.finished_runs: dict[str, RunState] = {}
         self.quitting = False  # on the way out: the run is being stopped for good
         self.exit_code = 0
 
@@ -259,6 +261,8 @@ class RunDisplayApp(App[int]):
             self.query_one(EventLog).add_class("-hidden")
             self._sync_dock()
             self.exit_code = exit_code(self.state.outcome)
+            if self.state.outcome == "completed" and self.state.mode != Mode.PRINT:
+                self.finished_runs[self.state.mode] = self.state
 
     def _close_recording(self) -> bool:
         """The run's recording is over: say where it went (and remember it, for ``R``), or why

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar, Final
 
 
@@ -132,3 +133,16 @@ def from_json(line: str) -> LoaderEvent:
         if not isinstance(value, expected) or isinstance(value, bool):
             raise LoaderRecordError(f"{cls.kind}.{name} should be {type_name}, got {value!r}")
     return cls(**data)
+
+
+def is_loader_recording(path: str) -> bool:
+    """True if the file's first line is a DataLoader run's first event (regular files only:
+    reading a FIFO or a device here would block; ``replay`` itself says what they are). Here,
+    not in :mod:`.report`, so that checking a recording does not import torch."""
+    try:
+        if not Path(path).is_file():
+            return False
+        with Path(path).open(encoding="utf-8") as lines:
+            return '"kind":"loader_started"' in lines.readline(4096)
+    except (OSError, UnicodeDecodeError):
+        return False

@@ -106,18 +106,6 @@ def read_recording(path: str) -> list[LoaderEvent]:
     return events
 
 
-def is_loader_recording(path: str) -> bool:
-    """True if the file's first line is a DataLoader run's first event (regular files only:
-    reading a FIFO or a device here would block; ``replay`` itself says what they are)."""
-    try:
-        if not Path(path).is_file():
-            return False
-        with Path(path).open(encoding="utf-8") as lines:
-            return '"kind":"loader_started"' in lines.readline()
-    except (OSError, UnicodeDecodeError):
-        return False
-
-
 def replay_plain_loader(path: str, out: TextIO | None = None) -> int:
     """Print the summary of a recorded DataLoader run."""
     print("\n".join(summary_lines(fold(read_recording(path)))), file=out or sys.stdout)

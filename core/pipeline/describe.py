@@ -6,6 +6,8 @@ Uses the state *before* the event is applied (for labels and PIDs), so call it f
 
 from __future__ import annotations
 
+import re
+
 from mpscope.core.pipeline.events import (
     COLLECTOR,
     MAIN,
@@ -35,11 +37,14 @@ from mpscope.core.pipeline.state import RunState
 from mpscope.core.words import counted
 
 
-def who(state: RunState, worker: int) -> str:
-    """``worker 1 (PID 4085)``, ``collector (PID 4087)``, ``main (PID 4079)``."""
+def who(state: RunState, worker: int, said: str = "") -> str:
+    """``worker 1 (PID 4085)``, ``collector (PID 4087)``, ``main (PID 4079)``; just the name
+    when ``said`` (the line it printed) names the PID already (the seed's ``PID=4085``)."""
     lane = state.lanes.get(worker)
     name = {COLLECTOR: "collector", MAIN: "main"}.get(worker, f"worker {worker}")
-    return f"{name} (PID {lane.pid})" if lane and lane.pid else name
+    if not (lane and lane.pid) or re.search(rf"(?<!\d){lane.pid}(?!\d)", said):
+        return name
+    return f"{name} (PID {lane.pid})"
 
 
 def describe(event: Event, state: RunState, verbose: bool = False) -> str | None:
@@ -89,7 +94,7 @@ def describe(event: Event, state: RunState, verbose: bool = False) -> str | None
             return f"task {label} LOST: {event.reason}"
         case PrintedLine():
             prefix = "" if event.stream == "stdout" else "stderr "
-            return f"{prefix}{who(state, event.worker)}: {event.text}"
+            return f"{prefix}{who(state, event.worker, event.text)}: {event.text}"
         case RunPaused():
             return "paused" if event.paused else "resumed"
         case RunFinished():

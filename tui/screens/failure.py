@@ -9,18 +9,17 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
 from mpscope.core.pipeline.lanes import Failure
+from mpscope.tui.screens.modal import ClosableModal
 
 
-class FailureScreen(ModalScreen[None]):
+class FailureScreen(ClosableModal[None]):
     """Shows which task failed, in which worker, and the formatted traceback."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q,e", "dismiss", "Close"),
-        Binding("ctrl+s", "app.screenshot", "Screenshot"),
+        Binding("escape,q,e", "close", "Close"),
     ]
     DEFAULT_CSS = """
     FailureScreen { align: center middle; }
@@ -41,6 +40,3 @@ class FailureScreen(ModalScreen[None]):
             yield Static(Text(f.error, style="bold red"))
             yield Static(Syntax(f.traceback, "pytb", word_wrap=True, theme="ansi_dark"))
         yield Footer()  # this screen's keys, not those of the screen beneath
-
-    def action_dismiss(self) -> None:  # type: ignore[override]
-        self.dismiss(None)

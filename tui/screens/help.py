@@ -7,10 +7,10 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Footer, Markdown
 
 from mpscope.tui.keys import RUN, help_rows
+from mpscope.tui.screens.modal import ClosableModal
 
 
 def _key_table() -> str:
@@ -64,12 +64,11 @@ that never comes back, `e` pick an example, `m` the memory lesson, Esc back to i
 """
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(ClosableModal[None]):
     """Keys and a legend; any of escape, q, ? closes it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q,question_mark,f1", "dismiss", "Close"),
-        Binding("ctrl+s", "app.screenshot", "Screenshot"),
+        Binding("escape,q,question_mark,f1", "close", "Close"),
     ]
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
@@ -82,6 +81,3 @@ class HelpScreen(ModalScreen[None]):
             scroll.border_subtitle = "Esc closes · ↑↓ scroll"
             yield Markdown(HELP)
         yield Footer()  # this screen's keys, not those of the screen beneath
-
-    def action_dismiss(self) -> None:  # type: ignore[override]
-        self.dismiss(None)

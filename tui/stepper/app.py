@@ -17,6 +17,8 @@ from textual.widgets import Footer
 
 from mpscope.core.stepper.spec import GenSpecError, GenTarget, resolve_target
 from mpscope.tui.keys import Where, bindings_for
+from mpscope.tui.screens.modal import save_screenshot_or_say
+from mpscope.tui.session.terminal import has_terminal
 from mpscope.tui.stepper.help import StepperHelpScreen
 from mpscope.tui.stepper.panel import StepperPanel
 
@@ -51,6 +53,10 @@ class GenApp(App[None]):
         """Show the keys and the seed's rules."""
         self.push_screen(StepperHelpScreen())
 
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        """Save an SVG screenshot in the current folder (or say why it could not)."""
+        save_screenshot_or_say(self, filename, path)
+
 
 def run_gen_command(spec: str | None, args: Sequence[str]) -> int:
     """Run ``mpscope gen``: 2 after a one-line error for a bad spec, else 0 after the app."""
@@ -58,6 +64,12 @@ def run_gen_command(spec: str | None, args: Sequence[str]) -> int:
         target = resolve_target(spec, list(args))
     except GenSpecError as exc:
         print(f"mpscope gen: error: {exc}", file=sys.stderr)
+        return 2
+    if not has_terminal():
+        print(
+            "mpscope gen: error: the stepper needs a terminal on stdin and stdout",
+            file=sys.stderr,
+        )
         return 2
     GenApp(target).run()
     return 0

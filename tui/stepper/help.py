@@ -9,10 +9,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
 from mpscope.tui.keys import Where, help_rows
+from mpscope.tui.screens.modal import ClosableModal
 
 __all__ = ["KEYS", "RULES", "StepperHelpScreen"]
 
@@ -33,7 +33,7 @@ RULES: tuple[str, ...] = (
 """The seed's key rules about generators, in one line each."""
 
 
-class StepperHelpScreen(ModalScreen[None]):
+class StepperHelpScreen(ClosableModal[None]):
     """Keys and rules; any of Escape, q, ? or F1 closes it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -74,7 +74,3 @@ class StepperHelpScreen(ModalScreen[None]):
             yield Static(Text("\nThe rules", "bold"))
             yield Static(rules)
         yield Footer()  # this screen's keys, not those of the screen beneath
-
-    def action_close(self) -> None:
-        """Close the help."""
-        self.dismiss(None)

@@ -12,11 +12,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, Static
 
 from mpscope.core.stepper.memory_lesson import DEFAULT_N, MAX_N, MemoryFigures, format_kb, measure
 from mpscope.core.stepper.spec import LiteralError, parse_literal
+from mpscope.tui.screens.modal import ClosableModal
 
 __all__ = ["MemoryLessonScreen", "render_figures"]
 
@@ -48,7 +48,7 @@ def render_figures(figures: MemoryFigures) -> RenderableType:
     return Group(table, Text(""), seed, why)
 
 
-class MemoryLessonScreen(ModalScreen[None]):
+class MemoryLessonScreen(ClosableModal[None]):
     """Measure squares_list(n) against squares_gen(n); Escape closes."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -144,7 +144,3 @@ class MemoryLessonScreen(ModalScreen[None]):
     def _measure_now(self, n: int) -> None:
         self.figures = self._measure(n)
         self.query_one("#memory-result", Static).update(render_figures(self.figures))
-
-    def action_close(self) -> None:
-        """Close the lesson."""
-        self.dismiss(None)

@@ -94,7 +94,6 @@ class StepperPanel(Vertical, can_focus=True):
         .stepper-heading { height: 1; margin-top: 1; color: $accent; text-style: bold; }
         #stepper-locals { height: auto; max-height: 10; }
         #stepper-history-scroll { height: 1fr; min-height: 2; scrollbar-size-vertical: 1; }
-        #stepper-history { text-wrap: nowrap; text-overflow: ellipsis; }
         #stepper-send-row { height: 1; margin-top: 1; }
         #stepper-send-row Label { width: auto; color: $text-muted; }
         #stepper-send { width: 1fr; }
@@ -578,7 +577,9 @@ class StepperPanel(Vertical, can_focus=True):
         )
         history = stepper.history
         self.query_one("#stepper-history", Static).update(render_history(history))
-        self.query_one("#stepper-history-scroll", VerticalScroll).scroll_end(animate=False)
+        scroll = self.query_one("#stepper-history-scroll", VerticalScroll)
+        # after the refresh: the new row's height is known then, so the newest call is in view
+        self.call_after_refresh(scroll.scroll_end, animate=False)
 
     @staticmethod
     def _set_hint(hint: Static, text: str | None) -> None:

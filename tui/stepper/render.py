@@ -87,7 +87,7 @@ def render_source(source: SourceText | None, line: int | None, state: GenState) 
     dim = state in (GenState.CLOSED, GenState.ABANDONED)
     table = Table.grid(expand=True, padding=(0, 1, 0, 0))
     table.add_column(no_wrap=True, justify="right")
-    table.add_column(no_wrap=True, overflow="ellipsis", ratio=1)  # a cut line shows …
+    table.add_column(overflow="fold", ratio=1)  # a long line wraps under itself, never cut
     width = len(str(source.last_lineno))
     for number, code in enumerate(highlighted[: len(source.lines)], source.first_lineno):
         current = number == line
@@ -150,14 +150,14 @@ def render_locals(
 
 
 def render_history(history: Iterable[StepResult]) -> RenderableType:
-    """One line per call, oldest first."""
+    """One row per call, oldest first; a long value wraps under itself (the batches the seed
+    prints stay whole on a narrow terminal)."""
     rows = list(history)
     if not rows:
         return Text("(no calls yet)", "dim italic")
-    text = Text(no_wrap=True, overflow="ellipsis")
-    for number, result in enumerate(rows):
-        if number:
-            text.append("\n")
-        text.append(f"#{result.index:<3}", "bright_black")
-        text.append(result.summary, _OUTCOME_STYLES[result.outcome])
-    return text
+    table = Table.grid(expand=True)
+    table.add_column(no_wrap=True, style="bright_black", width=4)
+    table.add_column(overflow="fold", ratio=1)
+    for result in rows:
+        table.add_row(f"#{result.index:<3}", Text(result.summary, _OUTCOME_STYLES[result.outcome]))
+    return table

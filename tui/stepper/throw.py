@@ -8,10 +8,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Select, Static
 
 from mpscope.core.stepper.machine import THROWABLE
+from mpscope.tui.screens.modal import ClosableModal
 
 __all__ = ["ThrowDialog", "ThrowRequest"]
 
@@ -19,7 +19,7 @@ ThrowRequest = tuple[type[BaseException], str]
 """The exception type to throw and its message (possibly empty)."""
 
 
-class ThrowDialog(ModalScreen[ThrowRequest | None]):
+class ThrowDialog(ClosableModal[ThrowRequest | None]):
     """Pick an exception type, type a message; Enter throws, Escape cancels."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]

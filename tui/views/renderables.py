@@ -13,6 +13,7 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
+from mpscope.core.pipeline.comparison import work_start
 from mpscope.core.pipeline.lanes import Bar, Lane, LaneStatus
 from mpscope.core.pipeline.scenario import Mode
 from mpscope.core.pipeline.state import RunState
@@ -110,7 +111,8 @@ def _column_bars(bars: list[Bar], t0: int, span: int, width: int) -> list[Bar | 
             lo = t0 + col * span // width
             hi = t0 + (col + 1) * span // width
             overlap = min(hi, bar.end) - max(lo, bar.start)
-            if overlap > cover[col]:
+            # an instant (Task 2's collecting with --collect-time 0) still takes its column
+            if overlap > cover[col] or (cells[col] is None and overlap >= 0):
                 cover[col], cells[col] = overlap, bar
     for bar in bars:  # a worker's death always shows, however short the task it died in
         if bar.killed and t0 <= bar.end <= t0 + span:  # its last column, as drawn above
@@ -146,13 +148,18 @@ def timeline_row(bars: list[Bar], t0: int, span: int, width: int, until: int | N
     return text
 
 
+def axis_line(span: int, width: int) -> Text:
+    """The time axis under a timeline: from 0 (the work's start) to ``span``."""
+    right = f"{span / 1e9:.2f}s"
+    return Text("0s".ljust(max(0, width - len(right))) + right, style="dim")
+
+
 def gantt(state: RunState, width: int = 60, seconds: float | None = None) -> RenderableType:
-    """Per-process timeline of the run, on one shared time axis; ``seconds`` fixes the axis's
-    length (at least the run's own), so that two runs drawn alike compare by length."""
+    """Per-process timeline of the run, on one shared time axis from 0, the work's start;
+    ``seconds`` fixes the axis's length (at least the run's own), so that two runs drawn alike
+    compare by length."""
     lanes = state.process_lanes()
-    starts = [b.start for lane in lanes for b in lane.bars]
-    t0 = min(starts) if starts else 0
-    t0 = min([t0, *[lane.ready_at for lane in lanes if lane.ready_at is not None]])
+    t0 = work_start(state)
     span = max(1, state.now - t0, int((seconds or 0) * 1e9))
     table = Table(box=None, show_header=False, pad_edge=False)
     table.add_column("lane", no_wrap=True)
@@ -160,10 +167,7 @@ def gantt(state: RunState, width: int = 60, seconds: float | None = None) -> Ren
     for lane in lanes:
         row = timeline_row(list(lane.bars), t0, span, width, until=lane.lived_until(state.now))
         table.add_row(Text(lane.title, style="bold"), row)
-    axis = Text(
-        f"{t0 / 1e9:.2f}s".ljust(width - 8) + f"{(t0 + span) / 1e9:.2f}s".rjust(8), style="dim"
-    )
-    table.add_row("", axis)
+    table.add_row(Text("0s: the work starts", style="dim"), axis_line(span, width))
     return table
 
 

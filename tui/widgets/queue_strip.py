@@ -3,6 +3,8 @@ the result queue. Remembers where it drew each token, so a flight can start or l
 
 from __future__ import annotations
 
+from typing import Final
+
 from rich.text import Text
 from textual.geometry import Offset
 from textual.widget import Widget
@@ -14,6 +16,13 @@ from mpscope.core.words import counted
 from mpscope.tui.widgets.tokens import token_text
 
 TOKEN_GAP = 1
+
+
+#: What a run's processes wait for while they start, by start method.
+STARTING_HOW: Final = {
+    "forkserver": " (the forkserver loads torch once, then forks them)",
+    "spawn": " (each imports torch)",
+}
 
 
 class QueueStrip(Widget):
@@ -101,7 +110,9 @@ class QueueStrip(Widget):
             return Text(f"◀ {what} after {tasks}", style="dim")
         if state.mode:
             if all(lane.status == LaneStatus.STARTING for lane in state.workers()):
-                return Text("◀ feeder pulling; worker processes starting…", style="dim")
+                method = state.scenario.start_method if state.scenario else ""
+                how = STARTING_HOW.get(method, "")
+                return Text(f"◀ feeder pulling; worker processes starting{how}…", style="dim")
             return Text("◀ feeder pulling from the generator", style="dim")
         return Text()
 

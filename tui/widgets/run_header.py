@@ -66,6 +66,8 @@ class RunHeader(Widget):
             text.append("● REC  ", style="bold red")  # the file is named when it starts and ends
         if not live:
             text.append(f"replay {source_name}  ", style="bold magenta")
+            if state.scenario is not None:  # the replay's own speed is the one shown above
+                text.append(f"recorded at ×{1 / state.scenario.time_scale:g}  ", style="magenta")
         if state.scenario is not None:  # in words; briefly when the words would be cut
             words = state.scenario.describe()
             if text.cell_len + len(words) > (self.size.width or 10_000):

@@ -4,6 +4,8 @@ Task 1, the count it has printed)."""
 
 from __future__ import annotations
 
+from typing import Final
+
 from rich.text import Text
 from textual.geometry import Offset
 from textual.widget import Widget
@@ -45,6 +47,22 @@ def timeline_axis(first: int, now: int, final: bool = False) -> tuple[int, int]:
         if elapsed <= seconds * 1_000_000_000:
             return first, seconds * 1_000_000_000
     return now - 60_000_000_000, 60_000_000_000
+
+
+#: What a lane says, longest first: a narrow lane (80 columns) says it in fewer words, whole,
+#: rather than cutting the sentence that teaches (the seed's join-before-drain).
+STUCK_EXITING_WORDS: Final = (
+    "loop done, cannot exit yet: its results wait to be read",
+    "loop done, cannot exit: results unread",
+    "done, cannot exit: results unread",
+    "cannot exit: results unread",
+)
+WAITING_WORDS: Final = ("waits for every worker to finish", "waits for the workers")
+
+
+def _fitting(words: tuple[str, ...], room: int) -> str:
+    """The longest of ``words`` that fits in ``room`` cells (the shortest if none does)."""
+    return next((said for said in words if len(said) <= room), words[-1])
 
 
 class WorkerLane(Widget):
@@ -117,12 +135,13 @@ class WorkerLane(Widget):
         elif lane.status == LaneStatus.EXITED:
             text.append(f"exited {lane.exitcode}", style=style)
         elif lane.status == LaneStatus.WAITING:
-            text.append("waits for every worker to finish", style=style)
+            text.append(_fitting(WAITING_WORDS, width - text.cell_len - counts.cell_len - 1), style)
         elif lane.status == LaneStatus.EXITING:
             if lane.worker >= 0 and state.now - lane.since > STUCK_EXITING_NS:
                 # a process cannot exit before what it put on a queue is in the pipe: with
                 # big results, not before somebody reads them (the seed's join-before-drain)
-                text.append("loop done, cannot exit yet: its results wait to be read", style=style)
+                room = width - text.cell_len - counts.cell_len - 1
+                text.append(_fitting(STUCK_EXITING_WORDS, room), style=style)
             else:
                 text.append("took the end sentinel", style=style)
         else:
