@@ -15,8 +15,10 @@ import signal
 from typing import Any, Final
 
 from mpscope.core.engine.outbox import Outbox
+from mpscope.core.engine.result_channels import ResultsDrained, salvage
 from mpscope.core.engine.shared import TERM_WAIT_S, RunProcess, RunShared
 from mpscope.core.engine.task_queue import release_lock_died_holding
+from mpscope.core.engine.unsent import results_drained, worker_reaped
 from mpscope.core.engine.watch import Watch
 from mpscope.core.pipeline.events import (
     COLLECTOR,
@@ -101,6 +103,9 @@ class ProcessMonitor:
             out: list[Event] = []
             for batch in batches:
                 for record in batch:
+                    if type(record) is tuple and record[0] is ResultsDrained:
+                        out.extend(results_drained(shared, record[2]))
+                        continue
                     event = decode(record)
                     if type(event) is WorkerLoopEnded and event.worker in procs:
                         procs[event.worker].loop_ended = True
@@ -140,12 +145,16 @@ class ProcessMonitor:
             else []
         )
         self.watch.remove_sentinel(proc)
+        if died_abnormally:
+            self._salvage_results_of(proc)
         with shared.lock:
             proc.exited = True
             events: list[Event] = list(repaired)
             exited = WorkerExited(now(), proc.worker, proc.process.pid, code, sig, reason)
             if died_abnormally:
                 events.extend(self._settle_task_of_dead(proc, reason))
+            if proc.worker >= 0:
+                events.extend(worker_reaped(shared, proc))
             events.append(exited)  # last: what the dead worker held is settled first
             self._outbox.emit(events)
             shared.wake.notify_all()
@@ -157,6 +166,21 @@ class ProcessMonitor:
                         f"the collector (PID {proc.process.pid}) {reason}; "
                         "the results it collected are kept",
                     )
+
+    def _salvage_results_of(self, proc: RunProcess) -> None:
+        """Task 2, before the main process collects: read what a dead worker's channel still
+        holds now (nobody else reads it yet), so that what died unsent is known (and run
+        again) while the other workers are still there."""
+        shared = self._shared
+        if shared.scenario.mode != Mode.COLLECT_AFTER or shared.main_collecting:
+            return
+        conn = shared.require_mp().results.pop(proc.worker, None)
+        if conn is None:
+            return
+        kept = salvage(conn)
+        with shared.lock:
+            shared.salvaged.extend(kept)
+            proc.results_drained = True
 
     def _settle_task_of_dead(self, proc: RunProcess, reason: str) -> list[Event]:
         """The task a dead worker held goes back on the task queue once, or is lost (under the

@@ -44,6 +44,8 @@ class RunProcess:
     reader: Any  # the read end of its event pipe
     loop_ended: bool = False  # it reported the end of its loop
     exited: bool = False  # reaped, or given up (killed by :func:`~.processes.kill_every_process`)
+    #: its collector has read its result channel to the end (see :mod:`.unsent`)
+    results_drained: bool = False
 
 
 class PausableClock:
@@ -102,7 +104,9 @@ class ProcessShared:
 
     context: Any  # the torch.multiprocessing context of the scenario's start method
     task_queue: Any  # bounded: the feeder blocks on it (backpressure)
-    result_queue: Any
+    #: worker -> the read end of its result channel (see :mod:`.result_channels`), added as
+    #: each worker starts
+    results: dict[int, Any]
     slots: Any  # shared int64 array: the task each worker holds, -1 when none
     time_scale: Any  # shared double: the speed control, read before each piece of work
     run_start: Any  # shared int64: the run's start, kept by PausableClock
@@ -141,6 +145,11 @@ class RunShared:
     failures_requested: int = 0
     #: the multiprocessing objects, once made: published in one step, never replaced
     mp: ProcessShared | None = None
+    #: Task 2: the main process has started collecting (set by the engine thread)
+    main_collecting: bool = False
+    #: Task 2: results read from dead workers' channels before the main process collects
+    #: (see :func:`~.result_channels.salvage`); the collecting thread takes them first
+    salvaged: list[Any] = field(default_factory=list)
     #: how the run ended ("" until it has), as ``RunFinished`` says
     outcome: str = ""
     #: benchmarks set this to a list: it then gets, for each TaskDone, the nanoseconds from its
