@@ -12,11 +12,18 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import time
 from typing import Any, Final
 
 from mpscope.core.engine.outbox import Outbox
 from mpscope.core.engine.result_channels import ResultsDrained, salvage
-from mpscope.core.engine.shared import TERM_WAIT_S, RunProcess, RunShared
+from mpscope.core.engine.shared import (
+    TERM_WAIT_S,
+    RunProcess,
+    RunShared,
+    kill_group,
+    process_gone,
+)
 from mpscope.core.engine.task_queue import release_lock_died_holding
 from mpscope.core.engine.unsent import results_drained, worker_reaped
 from mpscope.core.engine.watch import Watch
@@ -51,11 +58,13 @@ class ProcessMonitor:
         self._shared = shared
         self._outbox = outbox
         self.watch: Watch[RunProcess] = Watch()  # event pipes and sentinels
+        self._owner_of_pipe: dict[int, RunProcess] = {}  # id(reader) -> its process
 
     def watch_process(self, proc: RunProcess) -> None:
         """Watch a process just started: its event pipe and its sentinel."""
         self.watch.add_pipe(proc.reader)
         self.watch.add_sentinel(proc.process.sentinel, proc)
+        self._owner_of_pipe[id(proc.reader)] = proc
 
     def wait(self, timeout_s: float) -> list[RunProcess]:
         """Wait for events or a process exit; handle the events; return processes that ended."""
@@ -65,7 +74,21 @@ class ProcessMonitor:
         for proc in ended:
             if proc.exited:  # given up by kill_every_process (another thread): stop watching it
                 self.watch.remove_sentinel(proc)
-        return [proc for proc in ended if not proc.exited]
+        return [proc for proc in ended if not proc.exited] + self._ended_unreported(ended)
+
+    def _ended_unreported(self, ended: list[RunProcess]) -> list[RunProcess]:
+        """Processes whose event pipe ended a while ago and that are gone, though their
+        sentinel never fired: a stopped or wedged forkserver reports no exit."""
+        now = time.monotonic()
+        return [
+            p
+            for p in self._owner_of_pipe.values()
+            if not p.exited
+            and p.pipe_closed_at
+            and now - p.pipe_closed_at > TERM_WAIT_S
+            and p not in ended
+            and process_gone(p.process.pid)
+        ]
 
     def drain_events(self) -> None:
         """Handle every batch already waiting in the event pipes (a bounded number of rounds,
@@ -86,6 +109,9 @@ class ProcessMonitor:
             except (EOFError, OSError):
                 self.watch.remove_pipe(reader)
                 reader.close()
+                owner = self._owner_of_pipe.get(id(reader))
+                if owner is not None:
+                    owner.pipe_closed_at = time.monotonic()
         if not batches:
             return
         shared = self._shared
@@ -128,16 +154,22 @@ class ProcessMonitor:
         """A process's sentinel fired: report its exit and settle the task it held."""
         shared, now = self._shared, self._shared.clock.now
         proc.process.join(TERM_WAIT_S)
+        kill_group(proc.process.pid)  # what its tasks started ends with it
         self._drain_pipe_of(proc)  # its last events (the end of its loop) come first
-        code = proc.process.exitcode if proc.process.exitcode is not None else -9
-        sig = signal_name(code)
-        if proc.loop_ended and code == 0:
+        unreported = proc.process.exitcode is None  # its forkserver did not say
+        code = -9 if unreported else proc.process.exitcode
+        sig = "" if unreported else signal_name(code)
+        clean_exit = proc.loop_ended and (code == 0 or unreported)
+        if clean_exit:
             reason = "finished its loop"
+        elif unreported:
+            reason = "ended (its exit status never came: is the forkserver stopped?)"
         elif sig:
             reason = f"killed by {sig}"
         else:
             reason = f"exited with code {code}"
-        clean_exit = proc.loop_ended and code == 0
+        if clean_exit:
+            code = 0
         died_abnormally = proc.worker >= 0 and not clean_exit
         repaired = (
             release_lock_died_holding(shared.require_mp().task_queue, proc, now)

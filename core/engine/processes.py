@@ -20,7 +20,13 @@ from mpscope.core.engine import lifecycle
 from mpscope.core.engine.child_output import real_stderr
 from mpscope.core.engine.monitor import ProcessMonitor
 from mpscope.core.engine.outbox import Outbox
-from mpscope.core.engine.shared import TERM_WAIT_S, ProcessShared, RunProcess, RunShared
+from mpscope.core.engine.shared import (
+    TERM_WAIT_S,
+    ProcessShared,
+    RunProcess,
+    RunShared,
+    kill_group,
+)
 from mpscope.core.pipeline.events import COLLECTOR, WorkerSpawned
 from mpscope.core.pipeline.scenario import Mode
 
@@ -130,6 +136,7 @@ def kill_every_process(shared: RunShared) -> None:
         if not proc.exited:
             with contextlib.suppress(ProcessLookupError, AttributeError):
                 os.kill(proc.process.pid, signal.SIGKILL)
+                kill_group(proc.process.pid)
             with contextlib.suppress(Exception):
                 proc.process.join(TERM_WAIT_S)
             proc.exited = True

@@ -20,6 +20,9 @@ Unless a field says otherwise, it is read and changed under ``RunShared.lock``.
 from __future__ import annotations
 
 import collections
+import contextlib
+import os
+import signal
 import threading
 import time
 from dataclasses import dataclass, field
@@ -35,6 +38,22 @@ POLL_S: Final = 0.05
 TERM_WAIT_S: Final = 1.0
 
 
+def kill_group(pid: int) -> None:
+    """SIGKILL the process group a run process leads (its pid; see :mod:`.worker`): whatever
+    its tasks started. Nothing happens if there is no such group."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def process_gone(pid: int) -> bool:
+    """True if ``pid`` has ended (a zombie, or no such process), whoever its parent is."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            return stat.read().rpartition(")")[2].split()[0] in ("Z", "X")
+    except (OSError, IndexError):
+        return True
+
+
 @dataclass(slots=True)
 class RunProcess:
     """The engine's record of one process of the run (a worker, or Task 3's collector)."""
@@ -44,6 +63,9 @@ class RunProcess:
     reader: Any  # the read end of its event pipe
     loop_ended: bool = False  # it reported the end of its loop
     exited: bool = False  # reaped, or given up (killed by :func:`~.processes.kill_every_process`)
+    #: when its event pipe reached its end (monotonic s; 0 before): with a forkserver that
+    #: cannot report exits (stopped, wedged) this is how its end is noticed
+    pipe_closed_at: float = 0.0
     #: its collector has read its result channel to the end (see :mod:`.unsent`)
     results_drained: bool = False
 

@@ -8,7 +8,8 @@ This module is what forkserver preloads, so it imports only what a worker needs.
   worker was doing even when its last events died with it;
 - turns what it prints into events (Task 1's lines are data), so nothing is drawn over the UI;
 - asks the kernel to kill it when its parent dies, and checks its parent while idle, so no
-  worker outlives the program.
+  worker outlives the program; it leads a session (and process group) of its own, which the
+  engine kills once the process has ended, so what a task started ends with it.
 """
 
 from __future__ import annotations
@@ -95,6 +96,8 @@ def _prepare_process(batcher: EventBatcher, worker: int) -> int:
     """Common start of every run process; returns the parent PID to watch."""
     parent = os.getppid()
     _die_with_parent()
+    with contextlib.suppress(OSError):  # its own session and process group: the engine ends
+        os.setsid()  # the group, so what a task starts does not outlive the run
     gc.freeze()  # torch's many objects: out of the way of every later garbage collection
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the engine's to handle
     capture_process_output(

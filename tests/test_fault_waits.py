@@ -1,0 +1,81 @@
+"""No wait of mpscope's is unbounded: a forkserver that does not end cannot keep it alive."""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing.forkserver as forkserver
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import psutil
+from support import run_engine, scenario
+
+from mpscope.core.engine import lifecycle
+
+
+def _forkserver_pid() -> int:
+    server = forkserver._forkserver  # type: ignore[attr-defined]
+    pid = server._forkserver_pid
+    assert pid is not None, "the run did not start a forkserver"
+    return int(pid)
+
+
+def test_stopping_a_stopped_forkserver_is_bounded_and_ends_it() -> None:
+    _events, state = run_engine(scenario(count=2, work_time=0, start_method="forkserver"))
+    assert state.outcome == "completed"
+    pid = _forkserver_pid()
+    os.kill(pid, signal.SIGSTOP)  # a forkserver that cannot answer its "alive" pipe
+    stopper = threading.Thread(target=lifecycle.stop_forkserver, args=(0.5,), daemon=True)
+    began = time.monotonic()
+    stopper.start()
+    stopper.join(15)
+    try:
+        assert not stopper.is_alive(), "stopping the forkserver waited without a bound"
+        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == "zombie"
+        assert time.monotonic() - began < 10
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)  # old code: let the stuck wait end
+        stopper.join(5)
+    # a later run starts a forkserver of its own
+    _events, state = run_engine(scenario(count=2, work_time=0, start_method="forkserver"))
+    assert state.outcome == "completed"
+    assert _forkserver_pid() != pid
+
+
+def _forkserver_of(proc: psutil.Process, timeout: float) -> psutil.Process:
+    """The forkserver of ``proc``, once it has forked the run's three processes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for child in proc.children():
+            with contextlib.suppress(psutil.Error):
+                if "forkserver" in " ".join(child.cmdline()) and len(child.children()) >= 3:
+                    return child
+        time.sleep(0.02)
+    raise AssertionError("no forkserver with the run's processes appeared")
+
+
+def test_mpscope_exits_even_when_its_forkserver_is_stopped() -> None:
+    """``--plain`` to its end with a SIGSTOPped forkserver: the exit is bounded."""
+    mpscope = os.path.join(os.path.dirname(sys.executable), "mpscope")
+    run = subprocess.Popen(
+        [mpscope, "run", "--plain", "--tasks", "8", "--work-time", "0.4", "--workers", "2"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    server: psutil.Process | None = None
+    try:
+        server = _forkserver_of(psutil.Process(run.pid), 60)
+        server.suspend()
+        assert run.wait(60) == 0
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait(10)
+        if server is not None:
+            with contextlib.suppress(psutil.Error):
+                server.kill()
