@@ -235,7 +235,12 @@ class MpscopeApp(RunDisplayApp):
         self.call_after_refresh(self._save_screenshot, filename, path)
 
     def _save_screenshot(self, filename: str | None, path: str | None) -> None:
-        saved = self.save_screenshot(filename, path)
+        try:
+            saved = self.save_screenshot(filename, path)
+        except OSError as exc:  # a read-only folder, a full disk: say so, go on
+            where = exc.filename or path or "the current folder"
+            self.notify(f"screenshot not saved: {where}: {exc.strerror or exc}", severity="error")
+            return
         self.notify(f"saved {saved}")
 
     def action_toggle_log(self) -> None:
