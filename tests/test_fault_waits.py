@@ -79,3 +79,30 @@ def test_mpscope_exits_even_when_its_forkserver_is_stopped() -> None:
         if server is not None:
             with contextlib.suppress(psutil.Error):
                 server.kill()
+
+
+def test_a_killed_forkserver_is_named_as_the_cause_not_the_collector() -> None:
+    from mpscope.core.engine.run import Engine
+    from mpscope.core.pipeline.events import Note, TaskStarted, WorkerExited
+
+    killed: list[int] = []
+
+    def kill_forkserver(engine: Engine, event: object, state: object) -> None:
+        if isinstance(event, TaskStarted) and not killed:
+            killed.append(_forkserver_pid())
+            os.kill(killed[0], signal.SIGKILL)
+
+    events, state = run_engine(
+        scenario(count=20, work_time=0.3, start_method="forkserver"),
+        timeout=40,
+        on_event=kill_forkserver,
+    )
+    assert killed
+    assert state.outcome == "error"
+    assert f"the forkserver (PID {killed[0]}) died" in state.outcome_message
+    assert "collector" not in state.outcome_message.split(";")[0]
+    exits = [e for e in events if isinstance(e, WorkerExited)]
+    assert exits and all("forkserver" in e.reason for e in exits)
+    assert not any("code 255" in n.text for n in events if isinstance(n, Note))
+    _events, state = run_engine(scenario(count=2, work_time=0, start_method="forkserver"))
+    assert state.outcome == "completed"  # the next run has a forkserver of its own

@@ -115,6 +115,16 @@ def _reaped_within(pid: int, timeout_s: float) -> bool:
         time.sleep(0.02)
 
 
+def dead_forkserver() -> int | None:
+    """The PID of multiprocessing's forkserver if it was started and has died, else None."""
+    import multiprocessing.forkserver as forkserver
+
+    from mpscope.core.engine.shared import process_gone
+
+    pid = getattr(getattr(forkserver, "_forkserver", None), "_forkserver_pid", None)
+    return pid if isinstance(pid, int) and process_gone(pid) else None
+
+
 def shutdown() -> None:
     """Stop every engine and the forkserver; the program's last step."""
     stop_all_engines()

@@ -15,6 +15,7 @@ import signal
 import time
 from typing import Any, Final
 
+from mpscope.core.engine.lifecycle import dead_forkserver
 from mpscope.core.engine.outbox import Outbox
 from mpscope.core.engine.result_channels import ResultsDrained, salvage
 from mpscope.core.engine.shared import (
@@ -160,8 +161,11 @@ class ProcessMonitor:
         code = -9 if unreported else proc.process.exitcode
         sig = "" if unreported else signal_name(code)
         clean_exit = proc.loop_ended and (code == 0 or unreported)
+        server = self._dead_forkserver(code) if not clean_exit else None
         if clean_exit:
             reason = "finished its loop"
+        elif server is not None:
+            reason = f"ended with the forkserver (PID {server}), which died"
         elif unreported:
             reason = "ended (its exit status never came: is the forkserver stopped?)"
         elif sig:
@@ -190,6 +194,14 @@ class ProcessMonitor:
             events.append(exited)  # last: what the dead worker held is settled first
             self._outbox.emit(events)
             shared.wake.notify_all()
+        if server is not None and not clean_exit:
+            with shared.lock:
+                if shared.stop_reason is None:
+                    shared.stop_reason = (
+                        "error",
+                        f"the forkserver (PID {server}) died, and every process it started "
+                        "with it; the results collected are kept",
+                    )
         if proc.worker == COLLECTOR and not clean_exit:
             with shared.lock:
                 if shared.stop_reason is None:
@@ -198,6 +210,16 @@ class ProcessMonitor:
                         f"the collector (PID {proc.process.pid}) {reason}; "
                         "the results it collected are kept",
                     )
+
+    def _dead_forkserver(self, code: int) -> int | None:
+        """The forkserver's PID if it has died (a forkserver's process that "exited with
+        code 255" has lost it: the server's pipe closes a moment before it is a zombie)."""
+        if self._shared.scenario.start_method != "forkserver":
+            return None
+        deadline = time.monotonic() + (TERM_WAIT_S if code == 255 else 0)
+        while (server := dead_forkserver()) is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return server
 
     def _salvage_results_of(self, proc: RunProcess) -> None:
         """Task 2, before the main process collects: read what a dead worker's channel still
