@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from typing import Any
 
 import psutil
 from support import run_engine, scenario
@@ -106,3 +107,39 @@ def test_a_killed_forkserver_is_named_as_the_cause_not_the_collector() -> None:
     assert not any("code 255" in n.text for n in events if isinstance(n, Note))
     _events, state = run_engine(scenario(count=2, work_time=0, start_method="forkserver"))
     assert state.outcome == "completed"  # the next run has a forkserver of its own
+
+
+def _hold_forever(counter: Any) -> None:
+    counter.get_lock().acquire()
+    time.sleep(300)
+
+
+def test_a_counter_lock_a_killed_worker_held_is_released_at_its_reap() -> None:
+    """The injected-failure counter's lock, taken by a worker killed in that instant, would
+    block every later ``f`` for good; the reap releases it."""
+    import multiprocessing as mp
+
+    from mpscope.core.engine.shared import RunProcess
+    from mpscope.core.engine.task_queue import release_locks_died_holding
+
+    ctx = mp.get_context("fork")
+    counter = ctx.Value("i", 0, lock=ctx.Lock())  # as the engine makes it
+    holder = ctx.Process(target=_hold_forever, args=(counter,), daemon=True)
+    holder.start()
+    try:
+        deadline = time.monotonic() + 10
+        while counter.get_lock().acquire(timeout=0.01):  # until the child has it
+            counter.get_lock().release()
+            assert time.monotonic() < deadline
+        holder.kill()
+        holder.join(5)
+        assert not counter.get_lock().acquire(timeout=0.2)  # held by the dead
+        notes = release_locks_died_holding(None, counter, RunProcess(0, holder, None), lambda: 1)
+        assert [n.text for n in notes] == [
+            f"released the injected-failure counter's lock that PID {holder.pid} died holding"
+        ]
+        assert counter.get_lock().acquire(timeout=1)
+        counter.get_lock().release()
+    finally:
+        holder.kill()
+        holder.join(5)

@@ -25,7 +25,7 @@ from mpscope.core.engine.shared import (
     kill_group,
     process_gone,
 )
-from mpscope.core.engine.task_queue import release_lock_died_holding
+from mpscope.core.engine.task_queue import release_locks_died_holding
 from mpscope.core.engine.unsent import results_drained, worker_reaped
 from mpscope.core.engine.watch import Watch
 from mpscope.core.pipeline.events import (
@@ -176,7 +176,9 @@ class ProcessMonitor:
             code = 0
         died_abnormally = proc.worker >= 0 and not clean_exit
         repaired = (
-            release_lock_died_holding(shared.require_mp().task_queue, proc, now)
+            release_locks_died_holding(
+                shared.require_mp().task_queue, shared.require_mp().fail_next, proc, now
+            )
             if died_abnormally
             else []
         )

@@ -56,7 +56,9 @@ def make_process_shared(shared: RunShared) -> ProcessShared:
     with shared.lock:
         time_scale = ctx.Value("d", shared.time_scale, lock=False)
         run_start = ctx.Value("q", shared.clock.start_ns, lock=False)
-        fail_next = ctx.Value("i", shared.failures_requested)
+        # a plain lock, not the default RLock: only a plain one can be released by another
+        # process (the engine, when a worker died holding it; see task_queue)
+        fail_next = ctx.Value("i", shared.failures_requested, lock=ctx.Lock())
         shared.clock.share(run_start)
         made = ProcessShared(ctx, task_queue, {}, slots, time_scale, run_start, fail_next)
         shared.mp = made

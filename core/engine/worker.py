@@ -132,9 +132,10 @@ def _take_injected_failure(counter: Any) -> bool:
 
     The worker calls this only once an unlocked read has seen a request, so the usual task
     takes no lock."""
+    value = counter.get_obj()  # its ``.value`` would take the (not re-entrant) lock again
     with counter.get_lock():
-        if counter.value > 0:
-            counter.value -= 1
+        if value.value > 0:
+            value.value -= 1
             return True
     return False
 
