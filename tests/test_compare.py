@@ -137,7 +137,7 @@ async def test_ctrl_s_on_the_compare_screen_and_a_read_only_folder_says_so(
         # a folder no file can be made in (even by root): a message, not a crash
         monkeypatch.chdir("/proc")
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: any("cannot save" in s for s in said), 5, "message")
+        await wait_for(pilot, lambda: any("screenshot not saved" in s for s in said), 5, "message")
         assert app.return_code is None  # still running
         await pilot.press("escape")
         await quit_app(pilot)

@@ -387,7 +387,7 @@ def test_lose_unfinished_loses_queued_and_running_tasks_but_keeps_outcomes() -> 
     assert out.index(queued4) < out.index(next(e for e in lost if e.task == 4))
     assert ledger.unfinished() == 0
     assert ledger.lose_unfinished(11, "again") == []
-    assert ledger.forget_uncollected() == 1  # task 3, done but never collected
+    assert ledger.forget_uncollected() == ["L3"]  # task 3, done but never collected
     assert len(ledger) == 0
 
 
@@ -591,3 +591,41 @@ def test_random_interleavings_with_deaths_after_the_result_was_put(
 ) -> None:
     """A worker that dies after putting its result: the collector's report settles it."""
     _check_causal(_simulate(data, plans, hold_ns), plans)
+
+
+def test_results_that_never_arrived_are_requeued_once_then_lost_and_the_state_takes_back() -> None:
+    """A dead worker's finished-but-unsent result: re-queued (its done taken back), and lost
+    on its second try; a result read but not yet collected is left alone."""
+    from mpscope.core.pipeline.events import RunStarted
+    from mpscope.core.pipeline.scenario import Mode
+    from mpscope.core.pipeline.state import RunState
+
+    ledger = _ledger(1, 2, 3)
+    state = RunState()
+    state.apply(RunStarted(0, Mode.PIPELINE, "spawn", 2, "{}", 1))
+    for event in [
+        *ledger.announce(0, 1),
+        *ledger.announce(0, 2),
+        *ledger.announce(0, 3),
+        *ledger.accept(TaskDone(2, 1, W0, 1, "1")),  # a quick task: no start of its own
+        *ledger.accept(TaskDone(3, 2, W0, 1, "4")),
+        *ledger.accept(TaskStarted(3, 3, W1, 1)),
+    ]:
+        state.apply(event)
+    assert state.done == 2
+    events, requeue = ledger.results_never_arrived(5, W0, delivered=frozenset({2}))
+    assert requeue == [1]
+    assert events == [TaskRequeued(5, 1, W0, 2)]
+    for event in events:
+        state.apply(event)
+    assert state.done == 1  # task 1's result never arrived: it is not done after all
+    assert ledger.message(1) == (1, 2, 10, False)  # its payload was kept to run it again
+    for event in [*ledger.announce(6, 1), *ledger.accept(TaskDone(7, 1, W0, 1, "1", 2))]:
+        state.apply(event)
+    events, requeue = ledger.results_never_arrived(8, W0, delivered=frozenset({2}))
+    assert requeue == []
+    assert [type(e) for e in events] == [TaskLost]
+    for event in events:
+        state.apply(event)
+    assert (state.done, state.lost) == (1, 1)
+    assert ledger.results_never_arrived(9, W1)[1] == [3]  # once W1 is dead, its task too

@@ -167,6 +167,7 @@ class RunDisplayApp(App[int]):
         self.run_id += 1
         run_id = self.run_id
         self.state = RunState()
+        self.exit_code = 0  # the last run's outcome is not this one's
         self._run_speed = self.speed
         recorder = self.recorder = RunRecorder(MAX_KEPT_EVENTS, self._replay_again())
         self._land_tokens()

@@ -14,7 +14,7 @@ import os
 import signal
 
 from mpscope.core.engine.outbox import Outbox
-from mpscope.core.engine.shared import RunShared
+from mpscope.core.engine.shared import TERM_WAIT_S, RunShared
 from mpscope.core.pipeline.events import RunPaused, SpeedChanged
 
 
@@ -49,9 +49,14 @@ class RunControls:
             if mp is None or shared.finished.is_set():
                 shared.failures_requested += 1  # before the processes exist: used when they do
                 return not shared.finished.is_set()
-            with mp.fail_next.get_lock():
-                mp.fail_next.value += 1
-            return True
+        lock = mp.fail_next.get_lock()  # not under the run's lock: it may take a while
+        if not lock.acquire(timeout=TERM_WAIT_S):  # a worker died holding it (the engine
+            return False  # releases it when it reaps that worker)
+        try:
+            mp.fail_next.get_obj().value += 1  # (``.value`` would take the lock again)
+        finally:
+            lock.release()
+        return True
 
     def set_time_scale(self, scale: float) -> None:
         """Change the speed control live: later work sleeps ``scale`` times its base time.

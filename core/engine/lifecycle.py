@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import os
+import signal
 import time
 import weakref
 from typing import TYPE_CHECKING
@@ -53,19 +55,74 @@ def stop_all_engines(timeout: float = 10.0) -> None:
             engine.abort()
 
 
-def stop_forkserver() -> None:
-    """End multiprocessing's forkserver now, at program exit, instead of a moment after it.
+#: How long the forkserver is given to end once asked, and again once SIGKILLed.
+FORKSERVER_STOP_S = 2.0
 
-    Uses the server's own stop method (``ForkServer._stop``, there since Python 3.8), which
-    closes its "alive" pipe and waits for it, so it does not outlive the program even briefly.
+
+def stop_forkserver(timeout_s: float = FORKSERVER_STOP_S) -> None:
+    """End multiprocessing's forkserver now, at program exit, instead of a moment after it,
+    and never wait for it without a bound.
+
+    Does what the server's own ``ForkServer._stop_unlocked`` does (close its "alive" pipe,
+    reap it, remove its socket), except that its ``os.waitpid`` has no bound: a forkserver
+    that is stopped (SIGSTOP) or wedged would keep mpscope from exiting, even on SIGTERM. Here
+    it gets ``timeout_s``, then SIGKILL and ``timeout_s`` more.
     """
     import multiprocessing.forkserver as forkserver
+    from multiprocessing import util
 
     server = getattr(forkserver, "_forkserver", None)
-    stop = getattr(server, "_stop", None)
-    if stop is not None:
-        with contextlib.suppress(Exception):
-            stop()
+    if server is None:
+        return
+    lock = getattr(server, "_lock", None)
+    locked = lock is not None and lock.acquire(timeout=timeout_s)
+    try:
+        pid = getattr(server, "_forkserver_pid", None)
+        if pid is None:
+            return
+        alive = getattr(server, "_forkserver_alive_fd", None)
+        if alive is not None:
+            with contextlib.suppress(OSError):
+                os.close(alive)
+            server._forkserver_alive_fd = None
+        if not _reaped_within(pid, timeout_s):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            _reaped_within(pid, timeout_s)
+        server._forkserver_pid = None
+        address = getattr(server, "_forkserver_address", None)
+        if address is not None and not util.is_abstract_socket_namespace(address):
+            with contextlib.suppress(OSError):
+                os.unlink(address)
+        server._forkserver_address = None
+    finally:
+        if locked and lock is not None:
+            lock.release()
+
+
+def _reaped_within(pid: int, timeout_s: float) -> bool:
+    """Reap child ``pid`` if it ends within ``timeout_s``; True once it is gone."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            done, _status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:  # reaped already, or not our child
+            return True
+        if done:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
+
+
+def dead_forkserver() -> int | None:
+    """The PID of multiprocessing's forkserver if it was started and has died, else None."""
+    import multiprocessing.forkserver as forkserver
+
+    from mpscope.core.engine.shared import process_gone
+
+    pid = getattr(getattr(forkserver, "_forkserver", None), "_forkserver_pid", None)
+    return pid if isinstance(pid, int) and process_gone(pid) else None
 
 
 def shutdown() -> None:

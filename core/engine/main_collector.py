@@ -2,21 +2,23 @@
 
 In the seed's Task 2 the main process collects the results only after every worker has left
 its loop (the engine starts this thread then; see :mod:`.supervisor`), which is how a worker
-can block forever on a full result queue. It handles each result the way Task 3's collector
-process does (:func:`~.worker.collect_one`), in run time: it cannot be SIGSTOPped like the
-processes, so it waits while the run is paused, and a pause in the middle of a collect does not
-shorten it.
+can block forever on a full result queue. It reads every worker's result channel (see
+:mod:`.result_channels`) until each has reached its end. It handles each result the way
+Task 3's collector process does (:func:`~.worker.collect_one`), in run time: it cannot be
+SIGSTOPped like the processes, so it waits while the run is paused, and a pause in the middle
+of a collect does not shorten it.
 """
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
 from typing import Any
 
 from mpscope.core.engine.outbox import Outbox
+from mpscope.core.engine.result_channels import ResultReader
 from mpscope.core.engine.shared import POLL_S, RunShared
+from mpscope.core.engine.unsent import results_drained
 from mpscope.core.pipeline.events import COLLECTOR, MAIN, Record, decode
 
 
@@ -24,12 +26,13 @@ class MainCollector(threading.Thread):
     """Collects results in the main process until the end sentinel, or the run stops."""
 
     def __init__(
-        self, shared: RunShared, outbox: Outbox, result_queue: Any, time_scale: Any
+        self, shared: RunShared, outbox: Outbox, channels: dict[int, Any], time_scale: Any
     ) -> None:
         super().__init__(name="mpscope-main-collector", daemon=True)
         self._shared = shared
         self._outbox = outbox
-        self._result_queue = result_queue
+        #: every worker's result channel; read by this thread only while it runs
+        self.reader = ResultReader(channels)
         self._time_scale = time_scale  # the shared value the speed control sets
 
     def run(self) -> None:
@@ -37,26 +40,31 @@ class MainCollector(threading.Thread):
         from mpscope.core.engine.worker import collect_one
 
         shared = self._shared
-        while True:
+        with shared.lock:  # read from dead workers' channels before we began: first
+            salvaged, shared.salvaged = shared.salvaged, []
+        while salvaged or self.reader.open:  # until every worker's channel reached its end
             stopping = self._wait_while_paused()
-            try:
-                message = self._result_queue.get(timeout=POLL_S)
-            except queue.Empty:
-                if stopping:
-                    return
-                continue
-            if message is None:
+            ended: list[int] = []
+            if salvaged:
+                batch, salvaged = salvaged, []
+            else:
+                batch, ended = self.reader.take(POLL_S)
+            if not batch and not ended and stopping:
                 return
-            collect_one(
-                message,
-                MAIN,
-                shared.scenario,
-                self._time_scale.value,
-                shared.clock.now,
-                self._accept,
-                self._accept,
-                self._sleep_unless_paused,
-            )
+            for message in batch:
+                collect_one(
+                    message,
+                    MAIN,
+                    shared.scenario,
+                    self._time_scale.value,
+                    shared.clock.now,
+                    self._accept,
+                    self._accept,
+                    self._sleep_unless_paused,
+                )
+            for worker in ended:
+                with shared.lock:
+                    self._outbox.emit(results_drained(shared, worker))
 
     def _accept(self, record: Record) -> None:
         """A collect's start or end, through the ledger to the consumer."""

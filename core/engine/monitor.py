@@ -12,11 +12,21 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import time
 from typing import Any, Final
 
+from mpscope.core.engine.lifecycle import dead_forkserver
 from mpscope.core.engine.outbox import Outbox
-from mpscope.core.engine.shared import TERM_WAIT_S, RunProcess, RunShared
-from mpscope.core.engine.task_queue import release_lock_died_holding
+from mpscope.core.engine.result_channels import ResultsDrained, salvage
+from mpscope.core.engine.shared import (
+    TERM_WAIT_S,
+    RunProcess,
+    RunShared,
+    kill_group,
+    process_gone,
+)
+from mpscope.core.engine.task_queue import release_locks_died_holding
+from mpscope.core.engine.unsent import results_drained, worker_reaped
 from mpscope.core.engine.watch import Watch
 from mpscope.core.pipeline.events import (
     COLLECTOR,
@@ -49,11 +59,13 @@ class ProcessMonitor:
         self._shared = shared
         self._outbox = outbox
         self.watch: Watch[RunProcess] = Watch()  # event pipes and sentinels
+        self._owner_of_pipe: dict[int, RunProcess] = {}  # id(reader) -> its process
 
     def watch_process(self, proc: RunProcess) -> None:
         """Watch a process just started: its event pipe and its sentinel."""
         self.watch.add_pipe(proc.reader)
         self.watch.add_sentinel(proc.process.sentinel, proc)
+        self._owner_of_pipe[id(proc.reader)] = proc
 
     def wait(self, timeout_s: float) -> list[RunProcess]:
         """Wait for events or a process exit; handle the events; return processes that ended."""
@@ -63,7 +75,21 @@ class ProcessMonitor:
         for proc in ended:
             if proc.exited:  # given up by kill_every_process (another thread): stop watching it
                 self.watch.remove_sentinel(proc)
-        return [proc for proc in ended if not proc.exited]
+        return [proc for proc in ended if not proc.exited] + self._ended_unreported(ended)
+
+    def _ended_unreported(self, ended: list[RunProcess]) -> list[RunProcess]:
+        """Processes whose event pipe ended a while ago and that are gone, though their
+        sentinel never fired: a stopped or wedged forkserver reports no exit."""
+        now = time.monotonic()
+        return [
+            p
+            for p in self._owner_of_pipe.values()
+            if not p.exited
+            and p.pipe_closed_at
+            and now - p.pipe_closed_at > TERM_WAIT_S
+            and p not in ended
+            and process_gone(p.process.pid)
+        ]
 
     def drain_events(self) -> None:
         """Handle every batch already waiting in the event pipes (a bounded number of rounds,
@@ -84,6 +110,9 @@ class ProcessMonitor:
             except (EOFError, OSError):
                 self.watch.remove_pipe(reader)
                 reader.close()
+                owner = self._owner_of_pipe.get(id(reader))
+                if owner is not None:
+                    owner.pipe_closed_at = time.monotonic()
         if not batches:
             return
         shared = self._shared
@@ -101,6 +130,9 @@ class ProcessMonitor:
             out: list[Event] = []
             for batch in batches:
                 for record in batch:
+                    if type(record) is tuple and record[0] is ResultsDrained:
+                        out.extend(results_drained(shared, record[2]))
+                        continue
                     event = decode(record)
                     if type(event) is WorkerLoopEnded and event.worker in procs:
                         procs[event.worker].loop_ended = True
@@ -123,32 +155,55 @@ class ProcessMonitor:
         """A process's sentinel fired: report its exit and settle the task it held."""
         shared, now = self._shared, self._shared.clock.now
         proc.process.join(TERM_WAIT_S)
+        kill_group(proc.process.pid)  # what its tasks started ends with it
         self._drain_pipe_of(proc)  # its last events (the end of its loop) come first
-        code = proc.process.exitcode if proc.process.exitcode is not None else -9
-        sig = signal_name(code)
-        if proc.loop_ended and code == 0:
+        unreported = proc.process.exitcode is None  # its forkserver did not say
+        code = -9 if unreported else proc.process.exitcode
+        sig = "" if unreported else signal_name(code)
+        clean_exit = proc.loop_ended and (code == 0 or unreported)
+        server = self._dead_forkserver(code) if not clean_exit else None
+        if clean_exit:
             reason = "finished its loop"
+        elif server is not None:
+            reason = f"ended with the forkserver (PID {server}), which died"
+        elif unreported:
+            reason = "ended (its exit status never came: is the forkserver stopped?)"
         elif sig:
             reason = f"killed by {sig}"
         else:
             reason = f"exited with code {code}"
-        clean_exit = proc.loop_ended and code == 0
+        if clean_exit:
+            code = 0
         died_abnormally = proc.worker >= 0 and not clean_exit
         repaired = (
-            release_lock_died_holding(shared.require_mp().task_queue, proc, now)
+            release_locks_died_holding(
+                shared.require_mp().task_queue, shared.require_mp().fail_next, proc, now
+            )
             if died_abnormally
             else []
         )
         self.watch.remove_sentinel(proc)
+        if died_abnormally:
+            self._salvage_results_of(proc)
         with shared.lock:
             proc.exited = True
             events: list[Event] = list(repaired)
             exited = WorkerExited(now(), proc.worker, proc.process.pid, code, sig, reason)
             if died_abnormally:
                 events.extend(self._settle_task_of_dead(proc, reason))
+            if proc.worker >= 0:
+                events.extend(worker_reaped(shared, proc))
             events.append(exited)  # last: what the dead worker held is settled first
             self._outbox.emit(events)
             shared.wake.notify_all()
+        if server is not None and not clean_exit:
+            with shared.lock:
+                if shared.stop_reason is None:
+                    shared.stop_reason = (
+                        "error",
+                        f"the forkserver (PID {server}) died, and every process it started "
+                        "with it; the results collected are kept",
+                    )
         if proc.worker == COLLECTOR and not clean_exit:
             with shared.lock:
                 if shared.stop_reason is None:
@@ -157,6 +212,31 @@ class ProcessMonitor:
                         f"the collector (PID {proc.process.pid}) {reason}; "
                         "the results it collected are kept",
                     )
+
+    def _dead_forkserver(self, code: int) -> int | None:
+        """The forkserver's PID if it has died (a forkserver's process that "exited with
+        code 255" has lost it: the server's pipe closes a moment before it is a zombie)."""
+        if self._shared.scenario.start_method != "forkserver":
+            return None
+        deadline = time.monotonic() + (TERM_WAIT_S if code == 255 else 0)
+        while (server := dead_forkserver()) is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return server
+
+    def _salvage_results_of(self, proc: RunProcess) -> None:
+        """Task 2, before the main process collects: read what a dead worker's channel still
+        holds now (nobody else reads it yet), so that what died unsent is known (and run
+        again) while the other workers are still there."""
+        shared = self._shared
+        if shared.scenario.mode != Mode.COLLECT_AFTER or shared.main_collecting:
+            return
+        conn = shared.require_mp().results.pop(proc.worker, None)
+        if conn is None:
+            return
+        kept = salvage(conn)
+        with shared.lock:
+            shared.salvaged.extend(kept)
+            proc.results_drained = True
 
     def _settle_task_of_dead(self, proc: RunProcess, reason: str) -> list[Event]:
         """The task a dead worker held goes back on the task queue once, or is lost (under the

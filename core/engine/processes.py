@@ -14,13 +14,19 @@ import gc
 import os
 import signal
 from collections.abc import Callable
-from typing import Final
+from typing import Any, Final
 
 from mpscope.core.engine import lifecycle
 from mpscope.core.engine.child_output import real_stderr
 from mpscope.core.engine.monitor import ProcessMonitor
 from mpscope.core.engine.outbox import Outbox
-from mpscope.core.engine.shared import TERM_WAIT_S, ProcessShared, RunProcess, RunShared
+from mpscope.core.engine.shared import (
+    TERM_WAIT_S,
+    ProcessShared,
+    RunProcess,
+    RunShared,
+    kill_group,
+)
 from mpscope.core.pipeline.events import COLLECTOR, WorkerSpawned
 from mpscope.core.pipeline.scenario import Mode
 
@@ -46,14 +52,15 @@ def make_process_shared(shared: RunShared) -> ProcessShared:
         ctx.set_forkserver_preload([WORKER_MODULE])
     with real_stderr():  # creating queues may start the resource tracker
         task_queue = ctx.Queue(maxsize=sc.queue_bound)
-        result_queue = ctx.Queue()
     slots = ctx.Array("q", [-1] * sc.workers, lock=False)
     with shared.lock:
         time_scale = ctx.Value("d", shared.time_scale, lock=False)
         run_start = ctx.Value("q", shared.clock.start_ns, lock=False)
-        fail_next = ctx.Value("i", shared.failures_requested)
+        # a plain lock, not the default RLock: only a plain one can be released by another
+        # process (the engine, when a worker died holding it; see task_queue)
+        fail_next = ctx.Value("i", shared.failures_requested, lock=ctx.Lock())
         shared.clock.share(run_start)
-        made = ProcessShared(ctx, task_queue, result_queue, slots, time_scale, run_start, fail_next)
+        made = ProcessShared(ctx, task_queue, {}, slots, time_scale, run_start, fail_next)
         shared.mp = made
     return made
 
@@ -92,12 +99,18 @@ class ProcessStarter:
 
         mp, shared = self._mp, self._shared
         reader, writer = mp.context.Pipe(duplex=False)
+        results_writer: Any = None
+        if worker == COLLECTOR:  # every worker's channel (the workers start first)
+            results: Any = dict(mp.results)
+        else:  # its own result channel
+            mp.results[worker], results_writer = mp.context.Pipe(duplex=False)
+            results = results_writer
         process_ctx = ProcessContext(
             worker,
             shared.scenario,
             mp.run_start,
             mp.task_queue,
-            mp.result_queue,
+            results,
             writer,
             mp.slots,
             mp.time_scale,
@@ -108,6 +121,8 @@ class ProcessStarter:
         process = mp.context.Process(target=target, args=(process_ctx,), name=name, daemon=True)
         process.start()
         writer.close()  # the child has its copy; ours would hide the child's death from us
+        if results_writer is not None:
+            results_writer.close()  # likewise: its channel ends when it dies
         with shared.lock:
             proc = shared.procs[worker] = RunProcess(worker, process, reader)
             if shared.paused:  # paused while the run was starting: this one waits too
@@ -123,6 +138,7 @@ def kill_every_process(shared: RunShared) -> None:
         if not proc.exited:
             with contextlib.suppress(ProcessLookupError, AttributeError):
                 os.kill(proc.process.pid, signal.SIGKILL)
+                kill_group(proc.process.pid)
             with contextlib.suppress(Exception):
                 proc.process.join(TERM_WAIT_S)
             proc.exited = True

@@ -11,6 +11,10 @@ process, after every worker has finished its loop; Task 1 has no queues)::
                                                           ▼
                                                  batches of events to the consumer
 
+The "result queue" is one pipe per worker (:mod:`.result_channels`), so that a worker killed
+while it writes a result breaks only its own; what it finished but never sent is re-queued
+once, then lost (:mod:`.unsent`).
+
 The engine thread owns every process it starts, from start to join. It waits on the event
 queue and on the process sentinels together (as ``concurrent.futures.process`` does), so a
 killed worker is noticed at once; the task it held is re-queued once, then reported lost.

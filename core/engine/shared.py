@@ -20,6 +20,9 @@ Unless a field says otherwise, it is read and changed under ``RunShared.lock``.
 from __future__ import annotations
 
 import collections
+import contextlib
+import os
+import signal
 import threading
 import time
 from dataclasses import dataclass, field
@@ -35,6 +38,22 @@ POLL_S: Final = 0.05
 TERM_WAIT_S: Final = 1.0
 
 
+def kill_group(pid: int) -> None:
+    """SIGKILL the process group a run process leads (its pid; see :mod:`.worker`): whatever
+    its tasks started. Nothing happens if there is no such group."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def process_gone(pid: int) -> bool:
+    """True if ``pid`` has ended (a zombie, or no such process), whoever its parent is."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            return stat.read().rpartition(")")[2].split()[0] in ("Z", "X")
+    except (OSError, IndexError):
+        return True
+
+
 @dataclass(slots=True)
 class RunProcess:
     """The engine's record of one process of the run (a worker, or Task 3's collector)."""
@@ -44,6 +63,11 @@ class RunProcess:
     reader: Any  # the read end of its event pipe
     loop_ended: bool = False  # it reported the end of its loop
     exited: bool = False  # reaped, or given up (killed by :func:`~.processes.kill_every_process`)
+    #: when its event pipe reached its end (monotonic s; 0 before): with a forkserver that
+    #: cannot report exits (stopped, wedged) this is how its end is noticed
+    pipe_closed_at: float = 0.0
+    #: its collector has read its result channel to the end (see :mod:`.unsent`)
+    results_drained: bool = False
 
 
 class PausableClock:
@@ -102,7 +126,9 @@ class ProcessShared:
 
     context: Any  # the torch.multiprocessing context of the scenario's start method
     task_queue: Any  # bounded: the feeder blocks on it (backpressure)
-    result_queue: Any
+    #: worker -> the read end of its result channel (see :mod:`.result_channels`), added as
+    #: each worker starts
+    results: dict[int, Any]
     slots: Any  # shared int64 array: the task each worker holds, -1 when none
     time_scale: Any  # shared double: the speed control, read before each piece of work
     run_start: Any  # shared int64: the run's start, kept by PausableClock
@@ -141,6 +167,11 @@ class RunShared:
     failures_requested: int = 0
     #: the multiprocessing objects, once made: published in one step, never replaced
     mp: ProcessShared | None = None
+    #: Task 2: the main process has started collecting (set by the engine thread)
+    main_collecting: bool = False
+    #: Task 2: results read from dead workers' channels before the main process collects
+    #: (see :func:`~.result_channels.salvage`); the collecting thread takes them first
+    salvaged: list[Any] = field(default_factory=list)
     #: how the run ended ("" until it has), as ``RunFinished`` says
     outcome: str = ""
     #: benchmarks set this to a list: it then gets, for each TaskDone, the nanoseconds from its

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import queue
 import signal
 import time
 
@@ -21,6 +20,7 @@ from mpscope.core.engine.feeder import Feeder
 from mpscope.core.engine.main_collector import MainCollector, nobody_collects
 from mpscope.core.engine.monitor import ProcessMonitor
 from mpscope.core.engine.outbox import Outbox
+from mpscope.core.engine.result_channels import ResultReader
 from mpscope.core.engine.shared import (
     POLL_S,
     TERM_WAIT_S,
@@ -52,6 +52,7 @@ class OrderedStop:
         self._mp = mp
         self._feeder = feeder
         self._main_collector = main_collector
+        self._discarder: ResultReader | None = None
 
     def run(self) -> None:
         """Every step of the stop, in order; returns once each has ended or timed out."""
@@ -85,17 +86,16 @@ class OrderedStop:
         return max(2.0, self._shared.scenario.work_time * scale * 1.5 + 0.5)
 
     def _stop_collector_process(self) -> None:
-        """Task 3's collector: its end sentinel, a wait, then the same escalation."""
+        """Task 3's collector: it ends once it has read every (now ended) worker's result
+        channel; a wait, then the same escalation."""
         collector = self._shared.procs.get(COLLECTOR)
         if collector is not None and not collector.exited:
-            self._mp.result_queue.put(None)
             self._wait_for([collector], 2.0, drain_results=False)
             self._escalate([collector])
 
     def _stop_main_collector(self) -> None:
-        """Task 2's collecting thread: its end sentinel, and a wait."""
+        """Task 2's collecting thread: it sees the stop; a wait."""
         if self._main_collector is not None:
-            self._mp.result_queue.put(None)
             self._main_collector.join(5.0)
 
     def _wait_for(self, procs: list[RunProcess], seconds: float, drain_results: bool) -> None:
@@ -112,10 +112,15 @@ class OrderedStop:
                 self._monitor.reap(proc)
 
     def _discard_results(self) -> None:
-        """While stopping with nobody collecting, empty the result queue so workers can exit."""
-        with contextlib.suppress(queue.Empty):
-            while True:
-                self._mp.result_queue.get_nowait()
+        """While stopping with nobody collecting, read the result channels so workers can
+        exit. Only where no collector process read them: one killed in the middle of a
+        message leaves its channel unreadable (the workers are then ended by signal)."""
+        if self._shared.procs.get(COLLECTOR) is not None:
+            return
+        if self._discarder is None:
+            main = self._main_collector
+            self._discarder = main.reader if main is not None else ResultReader(self._mp.results)
+        self._discarder.take(0)
 
     def _escalate(self, procs: list[RunProcess]) -> None:
         """SIGTERM, then SIGKILL, whatever is still alive; then reap it."""

@@ -32,6 +32,7 @@ from mpscope.core.pipeline.events import (
     RunStarted,
     SourceExhausted,
     SpeedChanged,
+    TaskLost,
     WorkerReady,
     WorkerSpawned,
 )
@@ -187,8 +188,13 @@ class Supervisor(threading.Thread):
         with shared.lock:
             workers = shared.live_workers()
             idle = all(int(mp.slots[p.worker]) == -1 for p in workers)
+            # a dead worker's results may yet prove unsent (and come back to be run again)
+            unsettled = any(
+                p.exited and not p.results_drained for w, p in shared.procs.items() if w >= 0
+            )
             work_left = (
-                not shared.source_done
+                unsettled
+                or not shared.source_done
                 or shared.requeue
                 or shared.in_hand
                 or mp.task_queue.qsize() > 0
@@ -214,15 +220,14 @@ class Supervisor(threading.Thread):
             self._start_main_collector(mp)
 
     def _start_main_collector(self, mp: ProcessShared) -> None:
-        self._main_collector = MainCollector(
-            self._shared, self._outbox, mp.result_queue, mp.time_scale
-        )
+        self._main_collector = MainCollector(self._shared, self._outbox, mp.results, mp.time_scale)
         self._outbox.emit([WorkerReady(self._shared.clock.now(), MAIN, os.getpid())])
+        self._shared.main_collecting = True
         self._main_collector.start()
 
     def _end_results_once(self, mp: ProcessShared) -> None:
-        """Every worker has gone: what is left is lost, and the collector gets its end
-        sentinel (once)."""
+        """Every worker has gone: what is left is lost (once); the collector ends once it
+        has read every worker's result channel to its end."""
         if self._end_of_results_sent:
             return
         self._end_of_results_sent = True
@@ -239,7 +244,6 @@ class Supervisor(threading.Thread):
             self._outbox.emit(shared.ledger.lose_unfinished(shared.clock.now(), reason))
         if shared.scenario.mode == Mode.COLLECT_AFTER and self._main_collector is None:
             self._start_main_collector(mp)
-        mp.result_queue.put(None)
 
     # -- ending --------------------------------------------------------------------------------
 
@@ -253,9 +257,18 @@ class Supervisor(threading.Thread):
             uncollected = ledger.forget_uncollected()
             self._outbox.emit(events)
         self._close_queues()
+        outcome = shared.stop_reason or self._ended_early or COMPLETED
+        lost = [shared.ledger.label(e.task) for e in events if isinstance(e, TaskLost)]
         if uncollected:
-            self._outbox.note("warning", f"{uncollected} finished results were never collected")
-        return shared.stop_reason or self._ended_early or COMPLETED
+            self._outbox.note(
+                "warning",
+                f"{len(uncollected)} finished results were never collected: " + _some(uncollected),
+            )
+        if outcome == COMPLETED and (uncollected or lost):
+            # done, failed and lost must add up to what was collected: a run where they do
+            # not has lost results, whatever else went well
+            return "error", _unreconciled(uncollected, lost)
+        return outcome
 
     def _give_up(self, message: str) -> None:
         """After an engine error: kill every process, lose every task without an outcome."""
@@ -270,7 +283,24 @@ class Supervisor(threading.Thread):
     def _close_queues(self) -> None:
         mp = self._shared.mp
         if mp is not None:
-            for q in (mp.task_queue, mp.result_queue):
-                q.cancel_join_thread()
-                q.close()
+            mp.task_queue.cancel_join_thread()
+            mp.task_queue.close()
+            for reader in list(mp.results.values()):
+                reader.close()
         self.monitor.close_pipes()
+
+
+def _some(labels: list[str], limit: int = 10) -> str:
+    """The first ``limit`` labels, and how many more."""
+    shown = ", ".join(labels[:limit])
+    return shown if len(labels) <= limit else f"{shown} and {len(labels) - limit} more"
+
+
+def _unreconciled(uncollected: list[str], lost: list[str]) -> str:
+    """The sentence of a run whose outcomes do not add up to its collected results."""
+    parts = []
+    if uncollected:
+        parts.append(f"the results of tasks {_some(uncollected)} were never collected")
+    if lost:
+        parts.append(f"tasks {_some(lost)} ended without an outcome")
+    return "; ".join(parts)

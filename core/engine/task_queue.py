@@ -62,6 +62,32 @@ def lose_stranded(
         shared.requeue.clear()
 
 
+def release_locks_died_holding(
+    task_queue: Any, fail_next: Any, dead: RunProcess, now: Callable[[], int]
+) -> list[Event]:
+    """The task queue's read lock and the injected-failure counter's lock, each released if
+    the killed worker died holding it (see :func:`release_lock_died_holding`)."""
+    counter_lock = fail_next.get_lock() if hasattr(fail_next, "get_lock") else None
+    return [
+        *release_lock_died_holding(task_queue, dead, now),
+        *_release_if_stuck(counter_lock, "the injected-failure counter's lock", dead, now),
+    ]
+
+
+def _release_if_stuck(
+    lock: Any, name: str, dead: RunProcess, now: Callable[[], int]
+) -> list[Event]:
+    """Release ``lock`` if it cannot be taken for :data:`TERM_WAIT_S` after ``dead`` died
+    (live workers hold it only for an instant)."""
+    if lock is None or lock.acquire(timeout=TERM_WAIT_S):
+        if lock is not None:
+            lock.release()
+        return []
+    with contextlib.suppress(ValueError):
+        lock.release()
+    return [Note(now(), "warning", f"released {name} that PID {dead.process.pid} died holding")]
+
+
 def release_lock_died_holding(
     task_queue: Any, dead: RunProcess, now: Callable[[], int]
 ) -> list[Event]:

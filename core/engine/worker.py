@@ -8,7 +8,8 @@ This module is what forkserver preloads, so it imports only what a worker needs.
   worker was doing even when its last events died with it;
 - turns what it prints into events (Task 1's lines are data), so nothing is drawn over the UI;
 - asks the kernel to kill it when its parent dies, and checks its parent while idle, so no
-  worker outlives the program.
+  worker outlives the program; it leads a session (and process group) of its own, which the
+  engine kills once the process has ended, so what a task started ends with it.
 """
 
 from __future__ import annotations
@@ -29,6 +30,13 @@ from typing import Any
 from mpscope.core.engine.child_output import capture_process_output
 from mpscope.core.engine.queue_take import QueueTaker
 from mpscope.core.engine.reporting import EventBatcher, LineToEvents, RunClock
+from mpscope.core.engine.result_channels import (
+    ResultReader,
+    ResultsDrained,
+    ResultSender,
+    pickle_result,
+)
+from mpscope.core.loading import exception_line
 from mpscope.core.pipeline.events import (
     COLLECTOR,
     MAX_TRACEBACK,
@@ -67,7 +75,9 @@ class ProcessContext:
     scenario: Scenario
     run_start: Any  # shared int64: the run's start (monotonic ns); see RunClock
     task_queue: Any
-    result_queue: Any
+    #: a worker: the write end of its own result channel; the collector: every worker's read
+    #: end, by worker (see :mod:`.result_channels`)
+    results: Any
     events: Any  # the write end of this process's own event pipe (no lock shared with others)
     slots: Any  # shared int64 array: the task each worker holds, NO_TASK when none
     time_scale: Any  # shared double: the speed control, read before each piece of work
@@ -86,6 +96,8 @@ def _prepare_process(batcher: EventBatcher, worker: int) -> int:
     """Common start of every run process; returns the parent PID to watch."""
     parent = os.getppid()
     _die_with_parent()
+    with contextlib.suppress(OSError):  # its own session and process group: the engine ends
+        os.setsid()  # the group, so what a task starts does not outlive the run
     gc.freeze()  # torch's many objects: out of the way of every later garbage collection
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the engine's to handle
     capture_process_output(
@@ -120,9 +132,10 @@ def _take_injected_failure(counter: Any) -> bool:
 
     The worker calls this only once an unlocked read has seen a request, so the usual task
     takes no lock."""
+    value = counter.get_obj()  # its ``.value`` would take the (not re-entrant) lock again
     with counter.get_lock():
-        if counter.value > 0:
-            counter.value -= 1
+        if value.value > 0:
+            value.value -= 1
             return True
     return False
 
@@ -161,10 +174,11 @@ def _compute(ctx: ProcessContext) -> None:
     batcher.emit(WorkerReady(batcher.now(), ctx.worker, pid))
     batcher.flush()
     # the loop runs once per task: what it uses is looked up once, here
+    sender = ResultSender(ctx.results)
     worker, slots, put, clock, t0, sleep = (
         ctx.worker,
         ctx.slots,
-        ctx.result_queue.put,
+        sender.put,
         time.monotonic_ns,
         ctx.run_start,  # shared: a pause moves it on (RunClock, inlined)
         run_clock.sleep,
@@ -183,19 +197,35 @@ def _compute(ctx: ProcessContext) -> None:
         try:
             fail = fail or (failing.value > 0 and _take_injected_failure(fail_next))
             seconds = simulated_seconds(sc.work_time, sc.jitter, sc.seed, task, scale.value)
-            ok, value = True, run_task(function, payload, seconds, fail, sleep)
+            value = run_task(function, payload, seconds, fail, sleep)
             finished = clock() - t0.value
+            # pickled here, inside the task: a result that cannot travel is the task's failure
+            data = pickle_result((task, attempt, worker, True, value, started, finished))
             report = (TaskDone, finished, task, worker, started, clip(repr(value)), attempt)
-        except Exception as exc:
+        except BaseException as exc:  # whatever the task raised is its failure, not the worker's
             finished = clock() - t0.value
-            ok, value = False, clip(f"{type(exc).__name__}: {exc}")
-            text = clip("".join(traceback.format_exception(exc)), MAX_TRACEBACK)
-            report = TaskFailed(finished, task, worker, started, value, text, attempt)
-        put((task, attempt, worker, ok, value, started, finished))
+            data, report = _failure(exc, task, attempt, worker, started, finished)
+        put(data)
         slots[worker] = NO_TASK
         end(report)
     batcher.emit(WorkerLoopEnded(batcher.now(), ctx.worker, "took the end sentinel"))
+    batcher.flush()
+    sender.close(lambda: not _orphaned(parent), IDLE_POLL_S)  # everything sent is written
     batcher.close()
+
+
+def _failure(
+    exc: BaseException, task: int, attempt: int, worker: int, started: int, finished: int
+) -> tuple[bytes, Record]:
+    """The result message and the report of a task that raised ``exc`` (any exception, even
+    one whose ``__str__`` raises, or a result that cannot be pickled)."""
+    value = clip(exception_line(exc))
+    try:
+        text = clip("".join(traceback.format_exception(exc)), MAX_TRACEBACK)
+    except BaseException:  # a traceback that cannot be formatted
+        text = value
+    data = pickle_result((task, attempt, worker, False, value, started, finished))
+    return data, TaskFailed(finished, task, worker, started, value, text, attempt)
 
 
 def print_worker(ctx: ProcessContext) -> None:
@@ -258,7 +288,7 @@ def _collect(ctx: ProcessContext) -> None:
     run_clock = RunClock(ctx.run_start)
     batcher = EventBatcher(ctx.events.send, run_clock.now)
     parent = _prepare_process(batcher, COLLECTOR)
-    results = QueueTaker(ctx.result_queue)
+    results = ResultReader(ctx.results)
     batcher.emit(WorkerReady(batcher.now(), COLLECTOR, os.getpid()))
     batcher.flush()
     sc, scale, now, begin, end = (
@@ -268,10 +298,16 @@ def _collect(ctx: ProcessContext) -> None:
         batcher.begin,
         batcher.end,
     )
-    while True:
-        message: ResultMessage | None = _get(results, batcher, parent)
-        if message is None:
-            break
-        collect_one(message, COLLECTOR, sc, scale.value, now, begin, end, run_clock.sleep)
-    batcher.emit(WorkerLoopEnded(batcher.now(), COLLECTOR, "took the end sentinel"))
+    while results.open:  # until every worker's channel reached its end
+        batch, ended = results.take(0)
+        if not batch and not ended:
+            batcher.flush()
+            batch, ended = results.take(IDLE_POLL_S)
+            if not batch and not ended and _orphaned(parent):
+                os._exit(3)
+        for message in batch:
+            collect_one(message, COLLECTOR, sc, scale.value, now, begin, end, run_clock.sleep)
+        for worker in ended:
+            batcher.emit((ResultsDrained, now(), worker))
+    batcher.emit(WorkerLoopEnded(batcher.now(), COLLECTOR, "every worker's results were read"))
     batcher.close()

@@ -138,6 +138,7 @@ class Ledger:
             return []
         # a quick task was never announced as started: its start rides on this event
         out: list[Event] = [event] if e.announced else [*self.announce(event.t, task), event]
+        e.worker = event.worker
         self._finish(task, e)
         if self._held:
             held = self._held.pop(task, None)
@@ -200,8 +201,8 @@ class Ledger:
         return out
 
     def _finish(self, task: int, entry: _Entry) -> None:
-        if self._collects:
-            entry.stage, entry.payload = FINISHED, None
+        if self._collects:  # kept (with its payload) until collected: it may have to run again
+            entry.stage = FINISHED
         else:
             del self._entries[task]
 
@@ -223,6 +224,35 @@ class Ledger:
         e.stage, e.worker, e.started, e.announced = QUEUED, NOBODY, 0, False
         return [*out, TaskRequeued(t, held, worker, e.attempt)], [held]
 
+    def results_never_arrived(
+        self, t: int, worker: int, delivered: frozenset[int] = frozenset()
+    ) -> tuple[list[Event], list[int]]:
+        """``worker`` is gone and its collector read everything it sent: its tasks started or
+        finished there without a collected result (nor one of ``delivered``, read but not yet
+        collected) never will have one. Each is re-queued
+        once (a finished one's done or failed is taken back: ``TaskRequeued`` after it says
+        so), else lost. Returns the events and the task ids to put back on the task queue."""
+        out: list[Event] = []
+        requeue: list[int] = []
+        for task, e in list(self._entries.items()):
+            if (
+                e.worker != worker
+                or e.stage not in (STARTED, FINISHED)
+                or task in self._held
+                or task in delivered
+            ):
+                continue
+            if e.attempt >= MAX_ATTEMPTS:
+                del self._entries[task]
+                reason = f"its result died with its worker on attempt {e.attempt} of {MAX_ATTEMPTS}"
+                out.append(TaskLost(t, task, worker, reason))
+                continue
+            e.attempt += 1
+            e.stage, e.worker, e.started, e.announced = QUEUED, NOBODY, 0, False
+            out.append(TaskRequeued(t, task, worker, e.attempt))
+            requeue.append(task)
+        return out, requeue
+
     def lose(self, t: int, task: int, reason: str) -> list[Event]:
         """Give up one unfinished task (for example found in the queue after workers left)."""
         e = self._entries.get(task)
@@ -237,8 +267,8 @@ class Ledger:
         lost = [task for task, e in list(self._entries.items()) if e.stage < FINISHED]
         return [ev for task in lost for ev in self.lose(t, task, reason)]
 
-    def forget_uncollected(self) -> int:
-        """Drop finished tasks whose results were never collected; return how many."""
-        count = len(self._entries)
+    def forget_uncollected(self) -> list[str]:
+        """Drop finished tasks whose results were never collected; return their labels."""
+        labels = [e.label for e in list(self._entries.values())]
         self._entries.clear()
-        return count
+        return labels

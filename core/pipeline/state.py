@@ -225,8 +225,19 @@ class RunState:
             )  # its exit comes next (it adds no busy time)
         lane.task = None
 
+    def _take_back_outcome(self, task: int) -> None:
+        """A finished task whose result never reached the collector (it died with its
+        worker) is re-queued or lost: its done or failed is taken back."""
+        waiting = self.result_queue.pop(task, None)
+        if waiting is not None:
+            if waiting[1]:
+                self.done -= 1
+            else:
+                self.failed -= 1
+
     def _on_requeued(self, e: TaskRequeued) -> None:
         self.requeued += 1
+        self._take_back_outcome(e.task)
         lane = self.lanes.get(e.worker)
         if lane is not None:
             lane.fate = f"task {self._label(e.task)} re-queued"
@@ -305,6 +316,7 @@ class RunState:
 
     def _on_lost(self, e: TaskLost) -> None:
         self.lost += 1
+        self._take_back_outcome(e.task)
         self.task_queue.pop(e.task, None)
         self.lost_tasks.append((e.task, self._label(e.task), e.reason))
         lane = self.lanes.get(e.worker)

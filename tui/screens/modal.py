@@ -27,8 +27,9 @@ def save_screenshot_or_say(app: App[Any], filename: str | None, path: str | None
     """Save an SVG screenshot in the current folder and say where; or say why not."""
     try:
         saved = app.save_screenshot(filename, path)
-    except OSError as exc:
-        app.notify(f"cannot save the screenshot: {exc.strerror or exc}", severity="error")
+    except OSError as exc:  # a read-only folder, a full disk: say so, go on
+        where = exc.filename or path or "the current folder"
+        app.notify(f"screenshot not saved: {where}: {exc.strerror or exc}", severity="error")
         return
     app.notify(f"saved {saved}")
 

@@ -129,7 +129,7 @@ def run_plain(
     console = _console()
     for note in notes:  # on stderr at once; the run's log repeats them as events
         print(f"mpscope: note: {note}", file=sys.stderr)
-    writer = RecordingWriter(record) if record else None
+    writer = _Recording(RecordingWriter(record)) if record else None
     engine = Engine(scenario, notes)
     printer = _EventPrinter(console, timeline_seconds)
     signals = PlainSignals(engine)
@@ -154,10 +154,39 @@ def run_plain(
         if writer is not None:
             writer.close()
     printer.summary()
-    if writer is not None:
-        console.print(f"recorded {writer.count} events to {writer.path}")
     outcome = printer.state.outcome
-    return exit_code(outcome, signals.ending_signal(outcome))
+    code = exit_code(outcome, signals.ending_signal(outcome))
+    if writer is not None and writer.error:
+        print(f"mpscope: error: {writer.error}", file=sys.stderr)
+        return max(code, 1)
+    if writer is not None:
+        console.print(f"recorded {writer.file.count} events to {writer.file.path}")
+    return code
+
+
+class _Recording:
+    """``--record``'s file: a write that fails (a full disk) stops the recording, not the
+    run; ``error`` then says why, in one line."""
+
+    def __init__(self, file: RecordingWriter) -> None:
+        self.file = file
+        self.error = ""
+
+    def write(self, events: list[Event]) -> None:
+        if self.error:
+            return
+        try:
+            self.file.write(events)
+        except OSError as exc:
+            self.error = f"recording to {self.file.path} stopped: {exc.strerror or exc}"
+            self.close()
+
+    def close(self) -> None:
+        try:
+            self.file.close()
+        except OSError as exc:  # closing flushes, and fails the same way
+            if not self.error:
+                self.error = f"recording to {self.file.path} stopped: {exc.strerror or exc}"
 
 
 @contextmanager
@@ -174,7 +203,7 @@ def _live_view(printer: _EventPrinter) -> Iterator[None]:
     printer.live = None
 
 
-def _end_run(engine: Engine, writer: RecordingWriter | None) -> None:
+def _end_run(engine: Engine, writer: _Recording | None) -> None:
     """Stop the run (if it still goes), write the rest of its events to ``writer`` (showing
     nothing: its reader went away) and wait for every process of mpscope's runs."""
     from mpscope.core.engine.lifecycle import shutdown

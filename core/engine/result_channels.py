@@ -1,0 +1,164 @@
+"""Results travel on one channel per worker, so that a killed worker breaks only its own.
+
+A shared ``multiprocessing.Queue`` has one write lock for every worker: a worker killed while
+its queue thread writes a large result dies holding that lock (and leaves half a message in
+the pipe), and every other worker then blocks on the lock for good. So each worker gets its
+own pipe instead. Its :class:`ResultSender` behaves like a ``Queue``'s ``put``: the result is
+pickled at once, in the task's own thread (a result that cannot be pickled is the task's
+failure, with the pickling error as its traceback), and a thread writes it to the pipe, so the
+worker goes on with its next task while the pipe is full (the seed's Task 2 blocks at exit,
+not in its loop). At exit the worker waits until everything it sent is written.
+
+The collector (Task 3's process, Task 2's thread in the main process, or the engine while
+nobody collects) reads every channel with a :class:`ResultReader`. A channel whose worker has
+died reaches its end once everything the worker wrote is read; half a message ends it too. The
+collector then reports :class:`ResultsDrained` (to the engine only, never in the event
+stream): every result that worker sent has been read, so its tasks still without a collected
+result never reached the collector (see :meth:`~mpscope.core.pipeline.ledger.Ledger.
+results_never_arrived`).
+
+Nothing here imports torch: the forkserver preloads this module through :mod:`.worker`.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import os
+import select
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.reduction import ForkingPickler
+from typing import Any, Final
+
+_EVENTS: Final = select.POLLIN | select.POLLHUP | select.POLLERR
+
+
+@dataclass(slots=True)
+class ResultsDrained:
+    """From a collector to the engine: it has read everything ``worker`` sent before its end.
+
+    Travels on the collector's event pipe as the record ``(ResultsDrained, t, worker)``; the
+    engine takes it out before the ledger sees the batch (it is not an event)."""
+
+    t: int
+    worker: int
+
+
+def pickle_result(message: Any) -> bytes:
+    """A result message as the channel carries it (torch's reductions share tensors)."""
+    return bytes(ForkingPickler.dumps(message))
+
+
+class ResultSender:
+    """A worker's end of its result channel: ``put`` returns at once, a thread writes."""
+
+    def __init__(self, writer: Any) -> None:
+        self._writer = writer
+        self._pending: collections.deque[bytes] = collections.deque()
+        self._ready = threading.Condition(threading.Lock())
+        self._closing = False
+        self._broken = False
+        self._thread = threading.Thread(target=self._write, name="results", daemon=True)
+        self._thread.start()
+
+    def put(self, data: bytes) -> None:
+        """Send ``data`` (from :func:`pickle_result`) as soon as the pipe takes it."""
+        with self._ready:
+            self._pending.append(data)
+            self._ready.notify()
+
+    def _write(self) -> None:
+        while True:
+            with self._ready:
+                while not self._pending and not self._closing:
+                    self._ready.wait()
+                if not self._pending:
+                    return
+                data = self._pending[0]
+            try:
+                self._writer.send_bytes(data)
+            except OSError:  # nobody will ever read it (the run is over): drop the rest
+                with self._ready:
+                    self._broken = True
+                    self._pending.clear()
+                return
+            with self._ready:
+                self._pending.popleft()
+
+    def close(self, keep_waiting: Callable[[], bool], poll_s: float) -> None:
+        """Wait until everything put is written (as a ``Queue`` joins its thread at exit),
+        looking every ``poll_s`` whether to go on waiting; then close the pipe."""
+        with self._ready:
+            self._closing = True
+            self._ready.notify()
+        while self._thread.is_alive():
+            self._thread.join(poll_s)
+            if not keep_waiting():
+                return
+        self._writer.close()
+
+
+class ResultReader:
+    """Reads the result channels of a run's workers, in one process or thread (one reused
+    ``select.poll`` set, as :mod:`.watch` explains)."""
+
+    def __init__(self, channels: dict[int, Any]) -> None:
+        #: fd -> (worker, the read end of its channel), until that channel reaches its end
+        self._open: dict[int, tuple[int, Any]] = {}
+        self._poll = select.poll()
+        for worker, conn in channels.items():
+            fd = conn.fileno()
+            self._open[fd] = (worker, conn)
+            self._poll.register(fd, _EVENTS)
+
+    @property
+    def open(self) -> bool:
+        """True while a channel may still bring a result."""
+        return bool(self._open)
+
+    def take(self, timeout_s: float) -> tuple[list[Any], list[int]]:
+        """Results ready within ``timeout_s`` (at most one per channel, unpickled) and the
+        workers whose channel reached its end meanwhile (each reported once). A message that
+        cannot be unpickled is skipped (its task then has no collected result)."""
+        if not self._open:
+            return [], []
+        results: list[Any] = []
+        ended: list[int] = []
+        for fd, _ in self._poll.poll(max(0, int(timeout_s * 1000))):
+            worker, conn = self._open[fd]
+            try:
+                data = conn.recv_bytes()
+            except (EOFError, OSError):  # its end, or half a message from a killed worker
+                self._poll.unregister(fd)
+                del self._open[fd]
+                conn.close()
+                ended.append(worker)
+                continue
+            with contextlib.suppress(Exception):
+                results.append(ForkingPickler.loads(data))
+        return results, ended
+
+    def close(self) -> None:
+        """Close every channel still open (the run is over)."""
+        for fd, (_, conn) in self._open.items():
+            self._poll.unregister(fd)
+            conn.close()
+        self._open.clear()
+
+
+def salvage(conn: Any) -> list[Any]:
+    """What a dead worker's channel still holds, read without waiting (at most a pipe's
+    buffer: the rest died with the worker), then closed. Half a message is dropped."""
+    results: list[Any] = []
+    os.set_blocking(conn.fileno(), False)
+    try:
+        while True:
+            data = conn.recv_bytes()
+            with contextlib.suppress(Exception):
+                results.append(ForkingPickler.loads(data))
+    except (EOFError, OSError):  # its end, half a message, or nothing more without waiting
+        pass
+    conn.close()
+    return results
