@@ -17,6 +17,7 @@ from typing import Any
 
 from mpscope.core.engine.outbox import Outbox
 from mpscope.core.engine.shared import POLL_S, RunShared
+from mpscope.core.engine.tensors import acknowledge
 from mpscope.core.pipeline.events import COLLECTOR, MAIN, Record, decode
 
 
@@ -47,6 +48,7 @@ class MainCollector(threading.Thread):
                 continue
             if message is None:
                 return
+            acknowledge(self._shared.require_mp().received, message)
             collect_one(
                 message,
                 MAIN,

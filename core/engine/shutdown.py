@@ -29,6 +29,7 @@ from mpscope.core.engine.shared import (
     RunShared,
 )
 from mpscope.core.engine.task_queue import lose_stranded, put_end_sentinels
+from mpscope.core.engine.tensors import acknowledge
 from mpscope.core.pipeline.events import COLLECTOR
 
 
@@ -114,8 +115,8 @@ class OrderedStop:
     def _discard_results(self) -> None:
         """While stopping with nobody collecting, empty the result queue so workers can exit."""
         with contextlib.suppress(queue.Empty):
-            while True:
-                self._mp.result_queue.get_nowait()
+            while True:  # received, so its worker may exit (see tensors.SentKeeper)
+                acknowledge(self._mp.received, self._mp.result_queue.get_nowait())
 
     def _escalate(self, procs: list[RunProcess]) -> None:
         """SIGTERM, then SIGKILL, whatever is still alive; then reap it."""

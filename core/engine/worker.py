@@ -29,6 +29,7 @@ from typing import Any
 from mpscope.core.engine.child_output import capture_process_output
 from mpscope.core.engine.queue_take import QueueTaker
 from mpscope.core.engine.reporting import EventBatcher, LineToEvents, RunClock
+from mpscope.core.engine.tensors import SentKeeper, acknowledge, set_sharing_strategy
 from mpscope.core.pipeline.events import (
     COLLECTOR,
     MAX_TRACEBACK,
@@ -47,6 +48,7 @@ from mpscope.core.pipeline.events import (
 from mpscope.core.pipeline.ledger import TaskMessage
 from mpscope.core.pipeline.scenario import Scenario
 from mpscope.core.pipeline.tasks import resolve_task_function, run_task, simulated_seconds
+from mpscope.core.pipeline.values import describe_value
 
 with warnings.catch_warnings():  # torch without NumPy warns; nothing to tell a worker's user
     warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
@@ -72,6 +74,7 @@ class ProcessContext:
     slots: Any  # shared int64 array: the task each worker holds, NO_TASK when none
     time_scale: Any  # shared double: the speed control, read before each piece of work
     fail_next: Any  # shared int with a lock: how many of the next tasks taken must raise
+    received: Any  # shared int64 array: results of each worker its consumer received
 
 
 def _die_with_parent() -> None:
@@ -82,9 +85,20 @@ def _die_with_parent() -> None:
         libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
 
 
+def _keep_inherited_fds_from_helpers() -> None:
+    """Mark every inherited fd close-on-exec. A spawn child inherits the write end of the pipe
+    whose closing tells the engine it died; torch_shm_manager (started by the first
+    ``file_system`` tensor) would inherit it too, and the child's death would go unseen."""
+    for name in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError, ValueError):
+            if int(name) > 2:
+                os.set_inheritable(int(name), False)
+
+
 def _prepare_process(batcher: EventBatcher, worker: int) -> int:
     """Common start of every run process; returns the parent PID to watch."""
     parent = os.getppid()
+    _keep_inherited_fds_from_helpers()
     _die_with_parent()
     gc.freeze()  # torch's many objects: out of the way of every later garbage collection
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the engine's to handle
@@ -155,7 +169,9 @@ def _compute(ctx: ProcessContext) -> None:
     batcher = EventBatcher(ctx.events.send, run_clock.now)
     parent = _prepare_process(batcher, ctx.worker)
     sc = ctx.scenario
-    function = resolve_task_function(sc.function)
+    set_sharing_strategy(sc.sharing)
+    function = resolve_task_function(sc.function, sc.tensor_size, sc.device)
+    keeper = SentKeeper(ctx.received, ctx.worker)  # what was sent lives until received
     tasks = QueueTaker(ctx.task_queue)
     pid = os.getpid()
     batcher.emit(WorkerReady(batcher.now(), ctx.worker, pid))
@@ -185,16 +201,19 @@ def _compute(ctx: ProcessContext) -> None:
             seconds = simulated_seconds(sc.work_time, sc.jitter, sc.seed, task, scale.value)
             ok, value = True, run_task(function, payload, seconds, fail, sleep)
             finished = clock() - t0.value
-            report = (TaskDone, finished, task, worker, started, clip(repr(value)), attempt)
+            report = (TaskDone, finished, task, worker, started, describe_value(value), attempt)
         except Exception as exc:
             finished = clock() - t0.value
             ok, value = False, clip(f"{type(exc).__name__}: {exc}")
             text = clip("".join(traceback.format_exception(exc)), MAX_TRACEBACK)
             report = TaskFailed(finished, task, worker, started, value, text, attempt)
         put((task, attempt, worker, ok, value, started, finished))
+        keeper.sent(value, lambda: _orphaned(parent))
         slots[worker] = NO_TASK
         end(report)
     batcher.emit(WorkerLoopEnded(batcher.now(), ctx.worker, "took the end sentinel"))
+    batcher.flush()
+    keeper.wait_until_received(lambda: _orphaned(parent))  # its tensors need it alive
     batcher.close()
 
 
@@ -238,7 +257,7 @@ def collect_one(
 ) -> None:
     """Process one result the way the seed's collector does (simulated handling time)."""
     task, attempt, worker, ok, output, _started, _finished = message
-    text = clip(repr(output)) if ok else str(output)
+    text = describe_value(output) if ok else str(output)
     started = finished = clock()
     seconds = scenario.collect_time * time_scale
     if seconds > 0:  # with nothing to wait for, the end says it all (one clock reading)
@@ -258,6 +277,7 @@ def _collect(ctx: ProcessContext) -> None:
     run_clock = RunClock(ctx.run_start)
     batcher = EventBatcher(ctx.events.send, run_clock.now)
     parent = _prepare_process(batcher, COLLECTOR)
+    set_sharing_strategy(ctx.scenario.sharing)
     results = QueueTaker(ctx.result_queue)
     batcher.emit(WorkerReady(batcher.now(), COLLECTOR, os.getpid()))
     batcher.flush()
@@ -272,6 +292,7 @@ def _collect(ctx: ProcessContext) -> None:
         message: ResultMessage | None = _get(results, batcher, parent)
         if message is None:
             break
+        acknowledge(ctx.received, message)
         collect_one(message, COLLECTOR, sc, scale.value, now, begin, end, run_clock.sleep)
     batcher.emit(WorkerLoopEnded(batcher.now(), COLLECTOR, "took the end sentinel"))
     batcher.close()
