@@ -29,7 +29,7 @@ from typing import Any
 from mpscope.core.engine.child_output import capture_process_output
 from mpscope.core.engine.queue_take import QueueTaker
 from mpscope.core.engine.reporting import EventBatcher, LineToEvents, RunClock
-from mpscope.core.engine.tensors import SentKeeper, acknowledge, set_sharing_strategy
+from mpscope.core.engine.tensors import MAX_HELD, SentKeeper, acknowledge, set_sharing_strategy
 from mpscope.core.pipeline.events import (
     COLLECTOR,
     MAX_TRACEBACK,
@@ -46,7 +46,7 @@ from mpscope.core.pipeline.events import (
     clip,
 )
 from mpscope.core.pipeline.ledger import TaskMessage
-from mpscope.core.pipeline.scenario import Scenario
+from mpscope.core.pipeline.scenario import Mode, Scenario
 from mpscope.core.pipeline.tasks import resolve_task_function, run_task, simulated_seconds
 from mpscope.core.pipeline.values import describe_value
 
@@ -171,7 +171,10 @@ def _compute(ctx: ProcessContext) -> None:
     sc = ctx.scenario
     set_sharing_strategy(sc.sharing)
     function = resolve_task_function(sc.function, sc.tensor_size, sc.device)
-    keeper = SentKeeper(ctx.received, ctx.worker)  # what was sent lives until received
+    # what was sent lives until received; Task 2 collects only once every worker left its
+    # loop, so a limit there would wait for a collector that waits for it
+    held = MAX_HELD if sc.mode == Mode.PIPELINE else sys.maxsize
+    keeper = SentKeeper(ctx.received, ctx.worker, held)
     tasks = QueueTaker(ctx.task_queue)
     pid = os.getpid()
     batcher.emit(WorkerReady(batcher.now(), ctx.worker, pid))
