@@ -60,7 +60,8 @@ async def _screenshot_refused(folder: Path, monkeypatch: pytest.MonkeyPatch, loc
             await pilot.press("ctrl+s")
         else:
             app.action_screenshot(path=str(folder))
-        await wait_for(pilot, lambda: any("screenshot not saved" in s for s in seen), 10, "the message")
+        said = "screenshot not saved"
+        await wait_for(pilot, lambda: any(said in s for s in seen), 10, "the message")
         assert app.is_running
         await quit_app(pilot)
     if folder.is_dir():

@@ -71,6 +71,7 @@ def _scenario_options(parser: argparse.ArgumentParser) -> None:
         "-f",
         default="square",
         help="task function: square, big (square + 256 KB: join-before-drain in Task 2), "
+        "tensor (a float32 tensor of --tensor-size elements, shared, not copied), "
         "module:function or path/to/file.py:function",
     )
     add("--work-time", default="0.3", help="simulated seconds of work per task (default 0.3)")
@@ -79,6 +80,18 @@ def _scenario_options(parser: argparse.ArgumentParser) -> None:
     add("--seed", default="0", help="seed for --jitter (default 0)")
     add("--queue-bound", default="5", help="task queue capacity (default 5)")
     add("--start-method", "-s", default="forkserver", help=f"{' | '.join(START_METHODS)}")
+    add(
+        "--sharing",
+        default="file_descriptor",
+        help="how tensors cross processes: file_descriptor (torch's default) | file_system",
+    )
+    add("--tensor-size", default="1000", help="elements per --function tensor result (1000)")
+    add(
+        "--device",
+        default="cpu",
+        help="cpu | cuda: where --function tensor makes its tensors (CUDA needs -s spawn: a "
+        "forked child cannot use the CUDA its parent started)",
+    )
     add("--print-count", default="5", help="Task 1: each worker prints 1..N (default 5)")
     add("--print-delay", default="0.1", help="Task 1: seconds between prints (default 0.1)")
     add(
@@ -171,6 +184,9 @@ OPTION_NAMES: Final[dict[str, str]] = {
     "print_count": "--print-count",
     "print_delay": "--print-delay",
     "fail_on": "--fail-on",
+    "sharing": "--sharing",
+    "tensor_size": "--tensor-size",
+    "device": "--device",
 }
 MIN_SPEED: Final = 1 / MAX_TIME_SCALE
 MAX_SPEED: Final = 1 / MIN_TIME_SCALE
@@ -193,6 +209,7 @@ def default_speed(args: argparse.Namespace, app: bool) -> str:
 def scenario_from_args(args: argparse.Namespace, app: bool = False) -> tuple[Scenario, list[str]]:
     """Validate the run options into a scenario (raises ScenarioError/SpecError); ``app``: it
     runs in the full-screen app (which sets the default speed)."""
+    from mpscope.core.engine.tensors import usable_device
     from mpscope.core.pipeline.tasks import check_task_function
 
     mode = MODE_ALIASES.get(args.mode.lower(), args.mode.lower())
@@ -226,9 +243,13 @@ def scenario_from_args(args: argparse.Namespace, app: bool = False) -> tuple[Sce
         print_delay=args.print_delay,
         time_scale=1 / capped,
         fail_on=args.fail_on,
+        sharing=args.sharing,
+        tensor_size=args.tensor_size,
+        device=args.device,
     )
     check_task_function(scenario.function)
-    return scenario, [*speed_notes, *notes]
+    scenario, device_notes = usable_device(scenario)
+    return scenario, [*speed_notes, *notes, *device_notes]
 
 
 def _fail(message: str) -> int:

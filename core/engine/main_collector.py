@@ -18,6 +18,7 @@ from typing import Any
 from mpscope.core.engine.outbox import Outbox
 from mpscope.core.engine.result_channels import ResultReader
 from mpscope.core.engine.shared import POLL_S, RunShared
+from mpscope.core.engine.tensors import acknowledge
 from mpscope.core.engine.unsent import results_drained
 from mpscope.core.pipeline.events import COLLECTOR, MAIN, Record, decode
 
@@ -51,7 +52,9 @@ class MainCollector(threading.Thread):
                 batch, ended = self.reader.take(POLL_S)
             if not batch and not ended and stopping:
                 return
+            received = shared.require_mp().received
             for message in batch:
+                acknowledge(received, message)
                 collect_one(
                     message,
                     MAIN,

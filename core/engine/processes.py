@@ -27,6 +27,7 @@ from mpscope.core.engine.shared import (
     RunShared,
     kill_group,
 )
+from mpscope.core.engine.tensors import set_sharing_strategy
 from mpscope.core.pipeline.events import COLLECTOR, WorkerSpawned
 from mpscope.core.pipeline.scenario import Mode
 
@@ -45,14 +46,15 @@ def make_process_shared(shared: RunShared) -> ProcessShared:
     import torch.multiprocessing as mp
 
     gc.freeze()  # torch's objects need no scanning by every later garbage collection
-    mp.set_sharing_strategy("file_system")  # type: ignore[no-untyped-call]
     sc = shared.scenario
+    set_sharing_strategy(sc.sharing)
     ctx = mp.get_context(sc.start_method)
     if sc.start_method == "forkserver":
         ctx.set_forkserver_preload([WORKER_MODULE])
     with real_stderr():  # creating queues may start the resource tracker
         task_queue = ctx.Queue(maxsize=sc.queue_bound)
     slots = ctx.Array("q", [-1] * sc.workers, lock=False)
+    received = ctx.Array("q", [0] * sc.workers, lock=False)  # see tensors.SentKeeper
     with shared.lock:
         time_scale = ctx.Value("d", shared.time_scale, lock=False)
         run_start = ctx.Value("q", shared.clock.start_ns, lock=False)
@@ -60,7 +62,7 @@ def make_process_shared(shared: RunShared) -> ProcessShared:
         # process (the engine, when a worker died holding it; see task_queue)
         fail_next = ctx.Value("i", shared.failures_requested, lock=ctx.Lock())
         shared.clock.share(run_start)
-        made = ProcessShared(ctx, task_queue, {}, slots, time_scale, run_start, fail_next)
+        made = ProcessShared(ctx, task_queue, {}, slots, time_scale, run_start, fail_next, received)
         shared.mp = made
     return made
 
@@ -115,6 +117,7 @@ class ProcessStarter:
             mp.slots,
             mp.time_scale,
             mp.fail_next,
+            mp.received,
         )
         role = "collector" if worker == COLLECTOR else "worker"
         name = f"mpscope-{role}-{worker}" if worker >= 0 else "mpscope-collector"

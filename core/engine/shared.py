@@ -133,6 +133,7 @@ class ProcessShared:
     time_scale: Any  # shared double: the speed control, read before each piece of work
     run_start: Any  # shared int64: the run's start, kept by PausableClock
     fail_next: Any  # shared int with a lock: how many of the next tasks taken must raise
+    received: Any  # shared int64 array: results of each worker its consumer received
 
 
 @dataclass(eq=False, slots=True)

@@ -29,6 +29,7 @@ from mpscope.core.engine.shared import (
     RunShared,
 )
 from mpscope.core.engine.task_queue import lose_stranded, put_end_sentinels
+from mpscope.core.engine.tensors import acknowledge
 from mpscope.core.pipeline.events import COLLECTOR
 
 
@@ -113,14 +114,17 @@ class OrderedStop:
 
     def _discard_results(self) -> None:
         """While stopping with nobody collecting, read the result channels so workers can
-        exit. Only where no collector process read them: one killed in the middle of a
-        message leaves its channel unreadable (the workers are then ended by signal)."""
+        exit (each message read counts as received: see tensors.SentKeeper). Only where no
+        collector process read them: one killed in the middle of a message leaves its channel
+        unreadable (the workers are then ended by signal)."""
         if self._shared.procs.get(COLLECTOR) is not None:
             return
         if self._discarder is None:
             main = self._main_collector
             self._discarder = main.reader if main is not None else ResultReader(self._mp.results)
-        self._discarder.take(0)
+        batch, _ended = self._discarder.take(0)
+        for message in batch:
+            acknowledge(self._mp.received, message)
 
     def _escalate(self, procs: list[RunProcess]) -> None:
         """SIGTERM, then SIGKILL, whatever is still alive; then reap it."""

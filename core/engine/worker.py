@@ -36,6 +36,7 @@ from mpscope.core.engine.result_channels import (
     ResultSender,
     pickle_result,
 )
+from mpscope.core.engine.tensors import MAX_HELD, SentKeeper, acknowledge, set_sharing_strategy
 from mpscope.core.loading import exception_line
 from mpscope.core.pipeline.events import (
     COLLECTOR,
@@ -53,8 +54,9 @@ from mpscope.core.pipeline.events import (
     clip,
 )
 from mpscope.core.pipeline.ledger import TaskMessage
-from mpscope.core.pipeline.scenario import Scenario
+from mpscope.core.pipeline.scenario import Mode, Scenario
 from mpscope.core.pipeline.tasks import resolve_task_function, run_task, simulated_seconds
+from mpscope.core.pipeline.values import describe_value
 
 with warnings.catch_warnings():  # torch without NumPy warns; nothing to tell a worker's user
     warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
@@ -82,6 +84,7 @@ class ProcessContext:
     slots: Any  # shared int64 array: the task each worker holds, NO_TASK when none
     time_scale: Any  # shared double: the speed control, read before each piece of work
     fail_next: Any  # shared int with a lock: how many of the next tasks taken must raise
+    received: Any  # shared int64 array: results of each worker its consumer received
 
 
 def _die_with_parent() -> None:
@@ -92,9 +95,20 @@ def _die_with_parent() -> None:
         libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
 
 
+def _keep_inherited_fds_from_helpers() -> None:
+    """Mark every inherited fd close-on-exec. A spawn child inherits the write end of the pipe
+    whose closing tells the engine it died; torch_shm_manager (started by the first
+    ``file_system`` tensor) would inherit it too, and the child's death would go unseen."""
+    for name in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError, ValueError):
+            if int(name) > 2:
+                os.set_inheritable(int(name), False)
+
+
 def _prepare_process(batcher: EventBatcher, worker: int) -> int:
     """Common start of every run process; returns the parent PID to watch."""
     parent = os.getppid()
+    _keep_inherited_fds_from_helpers()
     _die_with_parent()
     with contextlib.suppress(OSError):  # its own session and process group: the engine ends
         os.setsid()  # the group, so what a task starts does not outlive the run
@@ -168,7 +182,12 @@ def _compute(ctx: ProcessContext) -> None:
     batcher = EventBatcher(ctx.events.send, run_clock.now)
     parent = _prepare_process(batcher, ctx.worker)
     sc = ctx.scenario
-    function = resolve_task_function(sc.function)
+    set_sharing_strategy(sc.sharing)
+    function = resolve_task_function(sc.function, sc.tensor_size, sc.device)
+    # what was sent lives until received; Task 2 collects only once every worker left its
+    # loop, so a limit there would wait for a collector that waits for it
+    held = MAX_HELD if sc.mode == Mode.PIPELINE else sys.maxsize
+    keeper = SentKeeper(ctx.received, ctx.worker, held)
     tasks = QueueTaker(ctx.task_queue)
     pid = os.getpid()
     batcher.emit(WorkerReady(batcher.now(), ctx.worker, pid))
@@ -201,16 +220,19 @@ def _compute(ctx: ProcessContext) -> None:
             finished = clock() - t0.value
             # pickled here, inside the task: a result that cannot travel is the task's failure
             data = pickle_result((task, attempt, worker, True, value, started, finished))
-            report = (TaskDone, finished, task, worker, started, clip(repr(value)), attempt)
+            report = (TaskDone, finished, task, worker, started, describe_value(value), attempt)
         except BaseException as exc:  # whatever the task raised is its failure, not the worker's
             finished = clock() - t0.value
+            value = None
             data, report = _failure(exc, task, attempt, worker, started, finished)
         put(data)
+        keeper.sent(value, lambda: _orphaned(parent))  # a tensor lives until it is received
         slots[worker] = NO_TASK
         end(report)
     batcher.emit(WorkerLoopEnded(batcher.now(), ctx.worker, "took the end sentinel"))
     batcher.flush()
     sender.close(lambda: not _orphaned(parent), IDLE_POLL_S)  # everything sent is written
+    keeper.wait_until_received(lambda: _orphaned(parent))  # its tensors need it alive
     batcher.close()
 
 
@@ -268,7 +290,7 @@ def collect_one(
 ) -> None:
     """Process one result the way the seed's collector does (simulated handling time)."""
     task, attempt, worker, ok, output, _started, _finished = message
-    text = clip(repr(output)) if ok else str(output)
+    text = describe_value(output) if ok else str(output)
     started = finished = clock()
     seconds = scenario.collect_time * time_scale
     if seconds > 0:  # with nothing to wait for, the end says it all (one clock reading)
@@ -288,6 +310,7 @@ def _collect(ctx: ProcessContext) -> None:
     run_clock = RunClock(ctx.run_start)
     batcher = EventBatcher(ctx.events.send, run_clock.now)
     parent = _prepare_process(batcher, COLLECTOR)
+    set_sharing_strategy(ctx.scenario.sharing)
     results = ResultReader(ctx.results)
     batcher.emit(WorkerReady(batcher.now(), COLLECTOR, os.getpid()))
     batcher.flush()
@@ -306,6 +329,7 @@ def _collect(ctx: ProcessContext) -> None:
             if not batch and not ended and _orphaned(parent):
                 os._exit(3)
         for message in batch:
+            acknowledge(ctx.received, message)
             collect_one(message, COLLECTOR, sc, scale.value, now, begin, end, run_clock.sleep)
         for worker in ended:
             batcher.emit((ResultsDrained, now(), worker))

@@ -34,6 +34,8 @@ MODE_TITLES: Final = {
     Mode.PIPELINE: "Task 3 · pipeline",
 }
 START_METHODS: Final = ("forkserver", "spawn", "fork")
+SHARING_STRATEGIES: Final = ("file_descriptor", "file_system")
+DEVICES: Final = ("cpu", "cuda")
 SOURCES: Final = ("range", "batches")
 
 MAX_WORKERS: Final = 64
@@ -42,6 +44,7 @@ MAX_SECONDS: Final = 60.0
 MAX_QUEUE_BOUND: Final = 100_000
 MAX_PRINT_COUNT: Final = 1_000
 MAX_BATCH: Final = 10_000
+MAX_TENSOR_SIZE: Final = 64 * 1024 * 1024  # elements: 256 MB of float32 per result
 MIN_TIME_SCALE: Final = 0.01
 MAX_TIME_SCALE: Final = 100.0
 
@@ -71,6 +74,9 @@ class Scenario:
     print_delay: float = 0.1
     time_scale: float = 1.0
     fail_on: tuple[int, ...] = field(default_factory=tuple)
+    sharing: str = "file_descriptor"  # torch's way tensors cross processes (its Linux default)
+    tensor_size: int = 1000  # elements of each result of --function tensor
+    device: str = "cpu"  # where --function tensor makes its tensors (cuda: see tui/cli.py)
 
     @property
     def title(self) -> str:
@@ -201,7 +207,8 @@ def make_scenario(
     function = settings.get("function", base.function)
     if not isinstance(function, str) or not function.strip():
         raise ScenarioError(
-            f"{shown('function')} must be 'square', 'big', module:function or file.py:function"
+            f"{shown('function')} must be 'square', 'big', 'tensor', module:function "
+            "or file.py:function"
         )
     fail_on_raw = settings.get("fail_on", base.fail_on)
     if isinstance(fail_on_raw, str):
@@ -230,6 +237,11 @@ def make_scenario(
         print_delay=capped_float("print_delay", MAX_SECONDS),
         time_scale=capped_float("time_scale", MAX_TIME_SCALE, MIN_TIME_SCALE),
         fail_on=fail_on,
+        sharing=_choice(
+            shown("sharing"), settings.get("sharing", base.sharing), SHARING_STRATEGIES
+        ),
+        tensor_size=capped_int("tensor_size", 1, MAX_TENSOR_SIZE),
+        device=_choice(shown("device"), settings.get("device", base.device), DEVICES),
     )
     notes.extend(_fail_on_notes(scenario, shown("fail_on")))
     return scenario, notes

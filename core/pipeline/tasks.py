@@ -7,6 +7,7 @@ resolves the name in the main process first, so a bad name fails before any proc
 
 from __future__ import annotations
 
+import functools
 import pickle
 import random
 import time
@@ -54,11 +55,28 @@ def big_square(x: Any) -> BigResult:
     return BigResult(square(x))
 
 
-BUILTIN_FUNCTIONS: dict[str, TaskFunction] = {"square": square, "big": big_square}
+def tensor_result(x: Any, size: int = 1000, device: str = "cpu") -> Any:
+    """The seed's claim as a task: a float32 tensor of ``size`` elements, all ``x`` squared.
+
+    torch.multiprocessing sends it through the result queue as a small handle to its shared
+    storage, not as its bytes (see :mod:`mpscope.core.engine.tensors`)."""
+    import torch
+
+    value = float(sum(v * v for v in x)) if isinstance(x, list) else float(x * x)
+    return torch.full((size,), value, dtype=torch.float32, device=device)
 
 
-def resolve_task_function(spec: str) -> TaskFunction:
+BUILTIN_FUNCTIONS: dict[str, TaskFunction] = {
+    "square": square,
+    "big": big_square,
+    "tensor": tensor_result,
+}
+
+
+def resolve_task_function(spec: str, tensor_size: int = 1000, device: str = "cpu") -> TaskFunction:
     """The callable for ``spec`` (a built-in name or a ``module:function`` spec)."""
+    if spec == "tensor":
+        return functools.partial(tensor_result, size=tensor_size, device=device)
     if spec in BUILTIN_FUNCTIONS:
         return BUILTIN_FUNCTIONS[spec]
     return load_callable(spec)
