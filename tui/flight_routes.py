@@ -29,7 +29,7 @@ from mpscope.tui.widgets.lanes_view import LanesView
 from mpscope.tui.widgets.queue_strip import QueueStrip
 from mpscope.tui.widgets.worker_lane import WorkerLane
 
-__all__ = ["FlightPlaces", "Route", "lane_anchor", "launch_flights", "route_of"]
+__all__ = ["FlightPlaces", "Route", "lane_anchor", "launch_flights", "route_of", "step_seconds"]
 
 
 @dataclass(frozen=True)
@@ -94,10 +94,29 @@ def launch_flights(
     places: FlightPlaces,
     speed: float,
 ) -> None:
-    """Send the tokens of ``events`` flying on ``screen``, labelled as ``state`` names tasks."""
+    """Send the tokens of ``events`` flying on ``screen``, labelled as ``state`` names tasks;
+    a task's next event lands its flight, and no flight lasts longer than the step it shows."""
     for event in events:
+        task = getattr(event, "task", None)
+        if isinstance(task, int):
+            flights.land(task)  # it moved on: whatever it was flying to, it is there
         route = route_of(event, places, state.mode)
         if route is None:
             continue
         label = state.labels.get(route.task, str(route.task))
-        flights.launch(screen, route.task, label, route.ok, route.start, route.end, speed)
+        cap = step_seconds(event, state, speed)
+        flights.launch(screen, route.task, label, route.ok, route.start, route.end, speed, cap)
+
+
+def step_seconds(event: Event, state: RunState, speed: float) -> float | None:
+    """How long the step a flight shows lasts at ``speed``, when the scenario says: a taken
+    task is worked on for its work time, a collected one for the collect time; None when the
+    next event's time is not known (a finished task waits for the collector)."""
+    scenario = state.scenario
+    if scenario is None:
+        return None
+    if isinstance(event, TaskStarted):
+        return scenario.work_time / max(speed, 0.01)
+    if isinstance(event, TaskCollecting):
+        return scenario.collect_time / max(speed, 0.01)
+    return None

@@ -28,6 +28,8 @@ STARTING_HOW: Final = {
 class QueueStrip(Widget):
     """Tokens in queue order (the next to be taken first), with a one-line caption."""
 
+    keeps_tokens_out = True  # a flying token over the strip would read as one in the queue
+
     DEFAULT_CSS = """
     QueueStrip { height: 3; border: round $primary 60%; padding: 0 1; text-wrap: nowrap;
                  text-overflow: clip; }
