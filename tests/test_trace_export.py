@@ -4,6 +4,8 @@ recording exports in bounded memory."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import tracemalloc
 from pathlib import Path
 
@@ -24,6 +26,7 @@ from mpscope.core.pipeline.events import (
 )
 from mpscope.core.pipeline.recording import header_line, iter_recording, read_recording
 from mpscope.core.pipeline.scenario import Scenario
+from mpscope.tui.cli import main
 from tests.trace_checker import check_trace
 
 RECORDINGS = Path(__file__).parent / "recordings"
@@ -119,3 +122,24 @@ def test_a_long_recording_exports_in_bounded_memory(tmp_path: Path) -> None:
     counters = [e for e in trace if e["ph"] == "C"]
     assert len(counters) < 40_000 // 2  # sampled, not one per change
     assert json.loads((tmp_path / "long-40000.json").read_text())  # one valid JSON document
+
+
+def test_a_dataloader_recording_exports_with_a_track_per_worker_and_a_flow_per_batch(
+    tmp_path: Path,
+) -> None:
+    recording, trace = tmp_path / "loader.jsonl", tmp_path / "loader.trace.json"
+    run = [sys.executable, "-m", "mpscope.tui", "run", "--mode", "dataloader", "--plain"]
+    argv = [*run, "--num-workers", "2", "--record", str(recording)]
+    subprocess.run(argv, capture_output=True, timeout=120, check=True)
+    assert main(["export", str(recording), "-o", str(trace)]) == 0
+    checked = check_trace(trace)
+    events = checked["traceEvents"]
+    names = {e["args"]["name"] for e in events if e.get("name") == "process_name"}
+    assert {n.split(" (PID")[0] for n in names} == {
+        "training loop (main process)",
+        "DataLoader worker 0",
+        "DataLoader worker 1",
+    }
+    built = [e for e in events if e.get("ph") == "X" and e["name"].startswith("batch ")]
+    received = [e for e in events if e.get("flow_in")]
+    assert built and len(received) == len(built)  # every batch built reached the loop

@@ -437,9 +437,18 @@ def _trace_name(recording: str) -> str:
 
 
 def _export(recording: str, output: str) -> int:
+    from mpscope.core.dataloader.events import LoaderRecordError, is_loader_recording
     from mpscope.core.export.perfetto import export_recording
 
-    count = export_recording(recording, output)
+    if is_loader_recording(recording):
+        from mpscope.core.export.perfetto_loader import export_loader_recording
+
+        try:
+            count = export_loader_recording(recording, output)
+        except LoaderRecordError as exc:
+            raise RecordingError(str(exc)) from None
+    else:
+        count = export_recording(recording, output)
     print(f"wrote {output}: {count:,} events; open it at ui.perfetto.dev or chrome://tracing")
     return 0
 
