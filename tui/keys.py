@@ -159,6 +159,17 @@ KEY_TABLE: Final[tuple[KeyRow, ...]] = (
             footer=False,
         ),
     ),
+    _row(
+        RUN,
+        "a real torch DataLoader, lane by lane, on its own screen (Esc: back)",
+        Key(
+            "4",
+            "dataloader",
+            "DataLoader",
+            ("DataLoader", "a real torch.utils.data.DataLoader: its workers, prefetch, waits"),
+            footer=False,
+        ),
+    ),
     # the footer shows each pair once (both keys are in the help screen and the palette)
     _row(
         Where.LIVE,
