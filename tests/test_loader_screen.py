@@ -70,3 +70,16 @@ async def test_the_screen_shows_a_recording_at_once() -> None:
         await pilot.pause()
         assert screen.finished() and screen.runner is None
         assert screen.state.head_of_line_ns > 0
+
+
+async def test_the_loader_app_replays_a_recording_and_q_ends_it() -> None:
+    from mpscope.tui.loader_app import LoaderApp
+
+    app = LoaderApp(events=read_recording(str(RECORDED)))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, LoaderScreen) and app.screen.finished()
+        assert "in-order delivery held back" in _text(app.screen.last_view)
+        await pilot.press("escape")
+        await pilot.pause()
+    assert app.return_code in (0, None)
