@@ -139,6 +139,6 @@ def test_bad_input_is_one_line_and_exit_2(
     assert says in err and "\n" not in err and "Traceback" not in err
 
 
-def test_without_plain_says_so(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["run", "--mode", "dataloader"]) == 2
-    assert "add --plain" in capsys.readouterr().err
+def test_record_without_plain_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--mode", "dataloader", "--record", "x.jsonl"]) == 2
+    assert "goes with --plain" in capsys.readouterr().err

@@ -33,6 +33,7 @@ APP_MEANINGS = {
     "space": "pause / resume",
     "x": "stop the run",
     "1": "Task 1 (print), Task 2 (collect after), Task 3 (pipeline)",
+    "4": "a real torch DataLoader",
     "t": "task 2 vs task 3",
     "+": "one worker more / fewer",
     "<": "slower / faster",

@@ -234,6 +234,12 @@ class MpscopeApp(RunDisplayApp):
 
         self.push_screen(HelpScreen())
 
+    def action_dataloader(self) -> None:
+        """Key 4: a real torch DataLoader on its own screen (the tasks' run goes on)."""
+        from mpscope.tui.screens.loader import LoaderScreen
+
+        self.push_screen(LoaderScreen())
+
     def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
         """Save an SVG screenshot in the current folder: tokens in the air land and messages
         go first, so that a still picture shows every label whole and nothing over it."""

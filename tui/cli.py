@@ -320,9 +320,12 @@ def _replay_loader(path: str, plain: bool) -> int:
     from mpscope.core.dataloader.events import LoaderRecordError
     from mpscope.core.dataloader.report import replay_plain_loader
 
-    if not plain:
-        raise UsageError("a DataLoader recording replays with --plain")
     try:
+        if not plain:
+            from mpscope.core.dataloader.report import read_recording
+            from mpscope.tui.loader_app import run_loader_app
+
+            return run_loader_app(events=read_recording(path))
         return replay_plain_loader(path)
     except LoaderRecordError as exc:
         raise RecordingError(str(exc)) from None

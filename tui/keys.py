@@ -161,6 +161,17 @@ KEY_TABLE: Final[tuple[KeyRow, ...]] = (
     ),
     _row(
         RUN,
+        "a real torch DataLoader, lane by lane, on its own screen (Esc: back)",
+        Key(
+            "4",
+            "dataloader",
+            "DataLoader",
+            ("DataLoader", "a real torch.utils.data.DataLoader: its workers, prefetch, waits"),
+            footer=False,
+        ),
+    ),
+    _row(
+        RUN,
         "Task 2 vs Task 3: the last run of each, on one time axis from 0, with their work times",
         Key(
             "t",

@@ -130,11 +130,15 @@ def run_loader_command(argv: Sequence[str]) -> int:
 
     try:
         args = _parser().parse_args(list(argv))
-        if not args.plain:
-            raise LoaderUsageError("the DataLoader mode prints its run: add --plain")
         settings = _settings(args)
         assert isinstance(settings, LoaderSettings)
+        if not args.plain and args.record:
+            raise LoaderUsageError("--record of a DataLoader run goes with --plain")
     except (LoaderUsageError, SpecError) as exc:
         print(f"mpscope: error: {exc}", file=sys.stderr)
         return 2
+    if not args.plain:
+        from mpscope.tui.loader_app import run_loader_app
+
+        return run_loader_app(settings)
     return run_plain_loader(settings, args.record)

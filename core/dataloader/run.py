@@ -156,7 +156,9 @@ def run_loader(
     out.emit(LoaderStarted(0, settings.to_json(), os.getpid(), torch.__version__))
     context = mp.get_context(settings.start_method)
     report = context.SimpleQueue()
-    drainer = threading.Thread(target=out.drain, args=(report,), name="loader-reports")
+    # daemon: a worker killed inside ``report.put`` keeps the queue's write lock for ever;
+    # the run must still end (and the interpreter exit), with the drain given up after 10 s
+    drainer = threading.Thread(target=out.drain, args=(report,), name="loader-reports", daemon=True)
     drainer.start()
     outcome, error = "completed", ""
     loader: Any = None
@@ -201,7 +203,10 @@ def run_loader(
         iterator = loader = None
         if outcome == "error":
             gc.collect()
-        report.put(None)
+        closer = threading.Thread(
+            target=report.put, args=(None,), name="loader-reports-end", daemon=True
+        )
+        closer.start()  # not in this thread: the write lock may be a killed worker's
         drainer.join(timeout=10)
         out.emit(LoaderFinished(time.monotonic_ns() - start, outcome, error[:4000]))
     return outcome
