@@ -312,7 +312,19 @@ def run_app(scenario: Scenario, notes: list[str], record: str | None, animate: b
     return run_app_session(MpscopeApp(scenario, notes, record, animate=animate))
 
 
-def run_replay_app(events: Replay, name: str, animate: bool = True) -> int:
+def run_replay_app(
+    events: Replay,
+    name: str,
+    animate: bool = True,
+    speed: float = 1.0,
+    trim_start: bool = False,
+    exit_after: float | None = None,
+) -> int:
     """``mpscope replay FILE``: the same screen driven by a recording (its events, or a
-    function that opens a stream of them)."""
-    return run_app_session(MpscopeApp(replay=events, replay_name=Path(name).name, animate=animate))
+    function that opens a stream of them), at ``speed``, without its start-up's waits
+    (``trim_start``), ending by itself ``exit_after`` seconds after the recording's end."""
+    app = MpscopeApp(replay=events, replay_name=Path(name).name, animate=animate)
+    app.speed = speed
+    app.trim_start = trim_start
+    app.exit_after = exit_after
+    return run_app_session(app)

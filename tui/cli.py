@@ -130,6 +130,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeline", metavar="SECONDS", help="--plain: draw the timeline over SECONDS"
     )
     replay.add_argument("--no-animation", action="store_true", help="tokens do not fly")
+    replay.add_argument("--speed", default="1", help="replay time factor (default 1)")
+    replay.add_argument(
+        "--trim-start", action="store_true", help="skip the recorded start-up's waits"
+    )
+    replay.add_argument(
+        "--exit-after", metavar="SECONDS", help="end by itself SECONDS after the recording ends"
+    )
     replay.add_argument(
         "--follow",
         action="store_true",
@@ -368,7 +375,36 @@ def _replay(args: argparse.Namespace) -> int:
         return _to_a_pipe(lambda: replay_plain(iter_recording(path), timeline))
     from mpscope.tui.app import run_replay_app
 
-    return run_replay_app(lambda _following: iter_recording(path), path, not args.no_animation)
+    speed = _replay_speed(args.speed)
+    exit_after = None if args.exit_after is None else _exit_after(args.exit_after)
+    return run_replay_app(
+        lambda _following: iter_recording(path),
+        path,
+        not args.no_animation,
+        speed,
+        args.trim_start,
+        exit_after,
+    )
+
+
+def _replay_speed(value: str) -> float:
+    try:
+        speed = float(value)
+    except ValueError:
+        raise ScenarioError(f"--speed must be a number, got {value!r}") from None
+    if not MIN_SPEED <= speed <= MAX_SPEED:
+        raise ScenarioError(f"--speed must be from {MIN_SPEED:g} to {MAX_SPEED:g}, got {value}")
+    return speed
+
+
+def _exit_after(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise ScenarioError(f"--exit-after must be a number of seconds, got {value!r}") from None
+    if not 0 <= seconds <= 3600:
+        raise ScenarioError(f"--exit-after must be from 0 to 3600 seconds, got {value}")
+    return seconds
 
 
 def _lesson(args: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ import asyncio
 import dataclasses
 import time
 from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 
 from rich.text import Text
@@ -105,6 +106,8 @@ class RunDisplayApp(App[int]):
         self.finished_runs: dict[str, RunState] = {}
         self.quitting = False  # on the way out: the run is being stopped for good
         self.exit_code = 0
+        self.trim_start = False  # a replay skips its recorded start-up (--trim-start)
+        self.exit_after: float | None = None  # a replay ends by itself this long after its end
 
     # -- layout ------------------------------------------------------------------------------
 
@@ -194,6 +197,7 @@ class RunDisplayApp(App[int]):
             self.source = ReplaySource(
                 self.replay_events, post, self.speed, self.instant, REPLAY_IN_FLIGHT
             )
+            self.source.trim_start = self.trim_start
         else:
             scenario = dataclasses.replace(self.scenario, time_scale=1 / self.speed)
             if self.record_path and (writer := self._open_writer(self.record_path)) is not None:
@@ -255,6 +259,8 @@ class RunDisplayApp(App[int]):
         if self._close_recording():
             self.record_path = None
         self._paint(force=True)
+        if self.exit_after is not None and self.replay_events is not None:
+            self.set_timer(self.exit_after, partial(self.run_action, "quit"))
         if self.state.finished:
             summary = self.query_one(SummaryPanel)
             summary.add_class("-shown")

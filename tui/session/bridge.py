@@ -14,12 +14,20 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
-from mpscope.core.pipeline.events import Event, Note, RunFinished, RunPaused
+from mpscope.core.pipeline.events import (
+    Event,
+    Note,
+    PrintedLine,
+    RunFinished,
+    RunPaused,
+    TaskStarted,
+)
 from mpscope.core.pipeline.recording import RecordingError
 from mpscope.core.pipeline.scenario import Scenario
 from mpscope.tui.session.pump import pump_batches
 
 MAX_POSTS_PER_S = 20
+STARTUP_KEPT_NS = 200_000_000  # --trim-start keeps 0.2 s before each start-up event
 Post = Callable[[list[Event] | None], None]
 #: What a replay plays: the events, or a function that opens a stream of them (given a
 #: function that says whether to keep following a recording that is still growing)
@@ -140,6 +148,7 @@ class ReplaySource:
         self._paused = threading.Event()
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._play, name="mpscope-replay", daemon=True)
+        self.trim_start = False  # skip the recorded start-up's waits (set before start)
 
     def start(self) -> None:
         self._thread.start()
@@ -166,6 +175,7 @@ class ReplaySource:
             self._post(everything)
             return int(self._clock)
         clock = 0.0  # replayed run time, in ns
+        starting = self.trim_start  # --trim-start: the start-up's waits are skipped
         last = time.monotonic()
         pending = next(events, None)
         first = True
@@ -176,6 +186,11 @@ class ReplaySource:
                 clock += (now - last) * 1e9 * self._speed
                 self._clock = clock
             last = now
+            if starting and pending is not None:
+                if isinstance(pending, (TaskStarted, PrintedLine)):
+                    starting = False  # the first work: from here on, the recorded time
+                clock = max(clock, float(pending.t) - STARTUP_KEPT_NS)
+                self._clock = clock
             batch: list[Event] = []
             while pending is not None and (pending.t <= clock or first) and len(batch) < 5000:
                 batch.append(pending)
