@@ -59,7 +59,7 @@ def test_a_worker_killed_with_results_unsent_has_them_rerun_and_the_run_complete
         function="big",
         count=12,
         workers=3,
-        work_time=0.01,
+        work_time=0.05,  # longer than a flush: each task's report leaves with its end
         collect_time=0.1,
     )
     events, state = run_engine(sc, timeout=40, on_event=kill_one)

@@ -227,8 +227,8 @@ def _compute(ctx: ProcessContext) -> None:
             data, report = _failure(exc, task, attempt, worker, started, finished)
         put(data)
         keeper.sent(value, lambda: _orphaned(parent))  # a tensor lives until it is received
-        slots[worker] = NO_TASK
-        end(report)
+        end(report)  # reported (sent, for a task longer than a flush) before the slot clears,
+        slots[worker] = NO_TASK  # so a kill in between still finds the task by one or other
     batcher.emit(WorkerLoopEnded(batcher.now(), ctx.worker, "took the end sentinel"))
     batcher.flush()
     sender.close(lambda: not _orphaned(parent), IDLE_POLL_S)  # everything sent is written
