@@ -12,25 +12,7 @@ import pytest
 from mpscope.core.export.asciicast import CastError, parse_size
 from mpscope.tui.cli import main
 
-LESSON = """
-title = "短课"
-
-[[step]]
-caption = "running_average, primed"
-caption_zh = "先预激，再 send(10)：平均值"
-stepper = "running_average"
-calls = ["next", "send 10"]
-until = "suspended"
-hold = 0.3
-
-[[step]]
-caption = "a small Task 3"
-caption_zh = "一个小的任务 3"
-close = true
-run = { mode = "pipeline", workers = 2, count = 3, work_time = 0.05, collect_time = 0.0 }
-until = "finished"
-hold = 0.3
-"""
+LESSON = (Path(__file__).parent / "fixtures" / "short_lesson.toml").read_text(encoding="utf-8")
 
 
 def _screens(path: Path) -> tuple[dict[str, object], list[list[str]]]:
@@ -52,7 +34,7 @@ def _screens(path: Path) -> tuple[dict[str, object], list[list[str]]]:
 @pytest.mark.timeout(120)
 def test_a_lesson_cast_headless_shows_its_captions_in_chinese_aligned(tmp_path: Path) -> None:
     lesson = tmp_path / "short.toml"
-    lesson.write_text(LESSON, encoding="utf-8")
+    lesson.write_text(LESSON, encoding="utf-8")  # a copy: the cast's child reads it by path
     cast = tmp_path / "short.cast"
     argv = ["lesson", str(lesson), "--lang", "zh", "--cast", str(cast), "--headless"]
     assert main([*argv, "--size", "100x30"]) == 0

@@ -14,26 +14,7 @@ from mpscope.tui.cli import main
 from mpscope.tui.lesson.player import CaptionBar, LessonApp
 from tests.test_app_pilot import driving, quit_app, wait_for
 
-SHORT = """
-title = "short"
-title_zh = "短课"
-
-[[step]]
-caption = "running_average: prime it, then send 10"
-caption_zh = "先预激，再 send(10)"
-stepper = "running_average"
-calls = ["next", "send 10"]
-until = "suspended"
-hold = 0.1
-
-[[step]]
-caption = "a small Task 3"
-caption_zh = "一个小的任务 3"
-close = true
-run = { mode = "pipeline", workers = 2, count = 3, work_time = 0.05, collect_time = 0.0 }
-until = "finished"
-hold = 0.1
-"""
+SHORT = (Path(__file__).parent / "fixtures" / "short_lesson.toml").read_text(encoding="utf-8")
 
 
 def test_the_seed_lesson_follows_the_seed_and_loads() -> None:
