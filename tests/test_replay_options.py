@@ -45,7 +45,7 @@ def test_bad_replay_options_are_one_line_and_exit_2(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("mpscope.tui.cli.has_terminal", lambda: True)
+    monkeypatch.setattr("mpscope.tui.replay_command.has_terminal", lambda: True)
     assert main(["replay", "tests/recordings/task3.jsonl", *option]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and says in err

@@ -1,8 +1,11 @@
 """The ``mpscope`` command line: ``run``, ``replay``, ``lesson``, ``gen``, ``export`` and ``serve``;
 no arguments opens the app.
 
-Bad input gets one line on stderr naming the problem and exit code 2, before any process
-starts. Textual and torch are imported only when needed, so errors and ``--help`` are fast.
+Here: the parser, a run's scenario from its options, and ``main``, which hands ``replay`` to
+:mod:`.replay_command` and ``lesson`` to :mod:`.lesson.command` (what they share is in
+:mod:`.cli_support`). Bad input gets one line on stderr naming the problem and exit code 2,
+before any process starts. Textual and torch are imported only when needed, so errors and
+``--help`` are fast.
 """
 
 from __future__ import annotations
@@ -10,17 +13,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import signal
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Final, NoReturn
 
 from mpscope.core.export.perfetto import TraceError
 from mpscope.core.loading import SpecError
 from mpscope.core.pipeline.recording import RecordingError
 from mpscope.core.pipeline.scenario import (
-    MAX_TIME_SCALE,
-    MIN_TIME_SCALE,
     MODES,
     START_METHODS,
     Mode,
@@ -28,7 +28,16 @@ from mpscope.core.pipeline.scenario import (
     ScenarioError,
     make_scenario,
 )
-from mpscope.tui.session.exit_codes import signal_exit_code
+from mpscope.tui.cli_support import (
+    MAX_SPEED,
+    MIN_SPEED,
+    UsageError,
+    check_writable,
+    fail,
+    no_timeline_without_plain,
+    timeline_seconds,
+    to_a_pipe,
+)
 from mpscope.tui.session.terminal import NO_TERMINAL_NOTE, has_terminal
 
 MODE_ALIASES = {
@@ -39,11 +48,6 @@ MODE_ALIASES = {
     "2": Mode.COLLECT_AFTER,
     "3": Mode.PIPELINE,
 }
-EXIT_USAGE = 2
-
-
-class UsageError(Exception):
-    """Bad command-line input; the message is one line."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -195,8 +199,6 @@ OPTION_NAMES: Final[dict[str, str]] = {
     "tensor_size": "--tensor-size",
     "device": "--device",
 }
-MIN_SPEED: Final = 1 / MAX_TIME_SCALE
-MAX_SPEED: Final = 1 / MIN_TIME_SCALE
 
 
 #: Speeds when --speed is not given: the full-screen app goes at half speed, so that a room can
@@ -259,11 +261,6 @@ def scenario_from_args(args: argparse.Namespace, app: bool = False) -> tuple[Sce
     return scenario, [*speed_notes, *notes, *device_notes]
 
 
-def _fail(message: str) -> int:
-    print(f"mpscope: error: {message}", file=sys.stderr)
-    return EXIT_USAGE
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``mpscope`` console script."""
     parser = build_parser()
@@ -287,185 +284,43 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "export":
             return _export(args.file, args.output or _trace_name(args.file))
         if args.command == "replay":
-            return _replay(args)
+            from mpscope.tui.replay_command import replay
+
+            return replay(args)
         if args.command == "lesson":
-            return _lesson(args)
+            from mpscope.tui.lesson.command import lesson
+
+            return lesson(args)
         if not args.plain:  # an error with or without a terminal
-            _no_timeline_without_plain(args.timeline)
+            no_timeline_without_plain(args.timeline)
         plain = args.plain or not has_terminal()
         scenario, notes = scenario_from_args(args, app=not plain)
         if args.record:
-            _check_writable(args.record)
+            check_writable(args.record)
         if args.trace:
-            _check_writable(args.trace, "trace")
+            check_writable(args.trace, "trace")
         if plain and not args.plain:
             print(NO_TERMINAL_NOTE, file=sys.stderr)
         with _tracing(args.record, args.trace) as record:
             if plain:
                 from mpscope.tui.views.plain import run_plain
 
-                timeline = _timeline_seconds(args.timeline)
-                return _to_a_pipe(lambda: run_plain(scenario, notes, record, timeline))
-            _no_timeline_without_plain(args.timeline)
+                timeline = timeline_seconds(args.timeline)
+                return to_a_pipe(lambda: run_plain(scenario, notes, record, timeline))
+            no_timeline_without_plain(args.timeline)
             from mpscope.tui.app import run_app
 
             return run_app(scenario, notes, record, not args.no_animation)
     except UsageError as exc:
-        return _fail(f"{exc} (see mpscope --help)")
+        return fail(f"{exc} (see mpscope --help)")
     except (ScenarioError, SpecError, RecordingError, TraceError) as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
 
 
 def _wants_loader(argv: Sequence[str]) -> bool:
     from mpscope.tui.loader_cli import wants_loader
 
     return wants_loader(argv)
-
-
-def _replay_loader(path: str, plain: bool) -> int:
-    """A recorded DataLoader run, printed as its run printed it."""
-    from mpscope.core.dataloader.events import LoaderRecordError
-    from mpscope.core.dataloader.report import replay_plain_loader
-
-    try:
-        if not plain:
-            from mpscope.core.dataloader.report import read_recording
-            from mpscope.tui.loader_app import run_loader_app
-
-            return run_loader_app(events=read_recording(path))
-        return replay_plain_loader(path)
-    except LoaderRecordError as exc:
-        raise RecordingError(str(exc)) from None
-
-
-def _replay(args: argparse.Namespace) -> int:
-    """``mpscope replay``: the recording is checked where that is cheap (its header, its first
-    event, its last line) and then read as it plays, so a file of any size starts at once."""
-    from mpscope.core.pipeline.recording import (
-        check_header,
-        check_recording,
-        follow_recording,
-        iter_recording,
-    )
-
-    path = args.file
-    from mpscope.core.dataloader.events import is_loader_recording
-
-    if is_loader_recording(path):
-        return _replay_loader(path, args.plain)
-    if args.follow:
-        if args.plain:
-            raise UsageError("--follow keeps up with a recording in the app: leave out --plain")
-        check_header(path)  # a file that is not a recording fails here, not in the app
-        if not has_terminal():
-            raise UsageError("--follow shows the app and needs a terminal on stdin and stdout")
-        _no_timeline_without_plain(args.timeline)
-        from mpscope.tui.app import run_replay_app
-
-        return run_replay_app(
-            lambda following: follow_recording(path, following), path, not args.no_animation
-        )
-    if not args.plain:
-        _no_timeline_without_plain(args.timeline)
-    check_recording(path)
-    if args.plain or _plain_without_terminal():
-        from mpscope.tui.views.plain import replay_plain
-
-        timeline = _timeline_seconds(args.timeline)
-        return _to_a_pipe(lambda: replay_plain(iter_recording(path), timeline))
-    from mpscope.tui.app import run_replay_app
-
-    speed = _replay_speed(args.speed)
-    exit_after = None if args.exit_after is None else _exit_after(args.exit_after)
-    return run_replay_app(
-        lambda _following: iter_recording(path),
-        path,
-        not args.no_animation,
-        speed,
-        args.trim_start,
-        exit_after,
-    )
-
-
-def _replay_speed(value: str) -> float:
-    try:
-        speed = float(value)
-    except ValueError:
-        raise ScenarioError(f"--speed must be a number, got {value!r}") from None
-    if not MIN_SPEED <= speed <= MAX_SPEED:
-        raise ScenarioError(f"--speed must be from {MIN_SPEED:g} to {MAX_SPEED:g}, got {value}")
-    return speed
-
-
-def _exit_after(value: str) -> float:
-    try:
-        seconds = float(value)
-    except ValueError:
-        raise ScenarioError(f"--exit-after must be a number of seconds, got {value!r}") from None
-    if not 0 <= seconds <= 3600:
-        raise ScenarioError(f"--exit-after must be from 0 to 3600 seconds, got {value}")
-    return seconds
-
-
-def _lesson(args: argparse.Namespace) -> int:
-    """``mpscope lesson``: the lesson is read and checked whole before anything plays."""
-    from mpscope.core.lesson.model import LessonError, load_lesson
-
-    try:
-        lesson = load_lesson(args.name)
-    except LessonError as exc:
-        return _fail(str(exc))
-    try:
-        speed = float(args.speed)
-    except ValueError:
-        raise UsageError(f"--speed must be a number, got {args.speed!r}") from None
-    if not MIN_SPEED <= speed <= MAX_SPEED:
-        raise UsageError(f"--speed must be between {MIN_SPEED:g} and {MAX_SPEED:g}")
-    if args.list:
-
-        def listing() -> int:
-            print(f"{lesson.title_in(args.lang)} ({len(lesson.steps)} steps)")
-            for number, step in enumerate(lesson.steps, 1):
-                print(f"{number:3}. {step.caption_in(args.lang)}")
-            return 0
-
-        return _to_a_pipe(listing)
-    if args.cast:
-        return _cast_lesson(args, lesson.title_in(args.lang))
-    if args.headless:
-        raise UsageError("--headless goes with --cast FILE")
-    if not has_terminal():
-        raise UsageError(
-            "a lesson plays in the app and needs a terminal (or --cast FILE --headless)"
-        )
-    from mpscope.tui.lesson.player import run_lesson_app
-
-    return run_lesson_app(lesson, args.lang, args.exit, speed)
-
-
-def _cast_lesson(args: argparse.Namespace, title: str) -> int:
-    """``mpscope lesson --cast FILE``: the same lesson in a terminal of ``--size``, recorded;
-    it leaves when the lesson is over."""
-    from mpscope.core.export.asciicast import CastError, parse_size, record_cast
-
-    try:
-        size = parse_size(args.size)
-        _check_writable(args.cast, "cast")
-        argv = [sys.executable, "-m", "mpscope.tui", "lesson", args.name, "--exit"]
-        argv += ["--lang", args.lang, "--speed", str(args.speed)]
-        code = record_cast(argv, args.cast, size, title, args.headless)
-    except CastError as exc:
-        return _fail(str(exc))
-    print(f"wrote {args.cast}: play it with `asciinema play {args.cast}`", file=sys.stderr)
-    return code
-
-
-def _plain_without_terminal() -> bool:
-    """No terminal to draw the app on: say so on stderr and show the run as ``--plain``."""
-    if has_terminal():
-        return False
-    print(NO_TERMINAL_NOTE, file=sys.stderr)
-    return True
 
 
 def _trace_name(recording: str) -> str:
@@ -511,46 +366,6 @@ def _tracing(record: str | None, trace: str | None) -> Iterator[str | None]:
     if os.path.isfile(source) and os.path.getsize(source) > 0:
         export_recording(source, trace)
         print(f"wrote the trace {trace} (open it at ui.perfetto.dev)", file=sys.stderr)
-
-
-def _no_timeline_without_plain(value: str | None) -> None:
-    if value is not None:
-        raise UsageError("--timeline draws the timeline of --plain's summary: add --plain")
-
-
-def _to_a_pipe(write_out: Callable[[], int]) -> int:
-    """Run a --plain output; if its reader goes away (``| head``), stop quietly (the run's
-    processes are stopped on the way out) with SIGPIPE's exit code, as the shell tools do."""
-    try:
-        return write_out()
-    except BrokenPipeError:
-        devnull = os.open(os.devnull, os.O_WRONLY)  # nothing more may reach the closed pipe
-        os.dup2(devnull, sys.stdout.fileno())
-        return signal_exit_code(signal.SIGPIPE)
-
-
-def _timeline_seconds(value: str | None) -> float | None:
-    """``--timeline SECONDS``: a positive number of seconds, or None when not given."""
-    if value is None:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        raise ScenarioError(f"--timeline must be a number of seconds, got {value!r}") from None
-    if not 0 < seconds < 1e6:
-        raise ScenarioError(f"--timeline must be more than 0 seconds, got {value}")
-    return seconds
-
-
-def _check_writable(path: str, what: str = "recording") -> None:
-    """Fail early (before processes start) if a recording or trace cannot be written there."""
-    from pathlib import Path
-
-    target = Path(path)
-    if target.is_dir():
-        raise RecordingError(f"cannot write {what} {path}: it is a directory")
-    if not target.parent.exists():
-        raise RecordingError(f"cannot write {what} {path}: no folder {target.parent}")
 
 
 if __name__ == "__main__":

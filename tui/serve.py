@@ -41,7 +41,8 @@ from textual_serve.app_service import AppService
 from textual_serve.server import Server, to_int
 
 from mpscope.core.pipeline.recording import check_header
-from mpscope.tui.cli import UsageError, _Parser, build_parser, scenario_from_args
+from mpscope.tui.cli import _Parser, build_parser, scenario_from_args
+from mpscope.tui.cli_support import UsageError
 from mpscope.tui.served import PARENT_ENV
 
 DEFAULT_HOST: Final = "127.0.0.1"
