@@ -10,6 +10,9 @@ Embedding: mount ``StepperPanel()`` anywhere (it works from about 45 columns wid
 switches to two columns); its keys work while it or a child has focus. It posts
 :class:`StepperPanel.Stepped` after every call and :class:`StepperPanel.Loaded` when it loads a
 generator.
+
+Its drawing is :class:`~.panel_display.PanelDisplay` (its base), its look
+:data:`~.panel_style.PANEL_CSS`.
 """
 
 from __future__ import annotations
@@ -18,18 +21,15 @@ import contextlib
 from collections.abc import Callable
 from typing import ClassVar
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Container, Horizontal, Vertical, VerticalScroll
 from textual.events import Resize
 from textual.message import Message
-from textual.reactive import reactive
 from textual.timer import Timer
 from textual.widgets import Button, Input, Label, Select, Static
 
-from mpscope.core.stepper.examples import EXAMPLES
 from mpscope.core.stepper.machine import FactoryError, GeneratorStepper
 from mpscope.core.stepper.memory_lesson import DEFAULT_N, MemoryFigures, measure
 from mpscope.core.stepper.result import Action, GenState, StepResult
@@ -43,83 +43,21 @@ from mpscope.core.stepper.spec import (
 )
 from mpscope.tui.keys import Where, bindings_for
 from mpscope.tui.stepper.memory import MemoryLessonScreen
-from mpscope.tui.stepper.render import (
-    render_badge,
-    render_history,
-    render_locals,
-    render_outcome,
-)
+from mpscope.tui.stepper.panel_display import _USER, RUNNING_HINT, PanelDisplay
+from mpscope.tui.stepper.panel_style import PANEL_CSS
 from mpscope.tui.stepper.source import SourceView
 from mpscope.tui.stepper.throw import ThrowDialog, ThrowRequest
 
-__all__ = ["StepperPanel"]
-
-_USER = "__user__"
-_STEP_BUTTONS = ("#stepper-next", "#stepper-send-button", "#stepper-throw", "#stepper-close")
-RUNNING_HINT = (
-    "The generator is running and has not yielded yet. Press x to give up on it; Python cannot "
-    "stop it, so it goes on in a background thread until mpscope exits."
-)
+__all__ = ["RUNNING_HINT", "StepperPanel"]
 
 
-class StepperPanel(Vertical, can_focus=True):
+class StepperPanel(PanelDisplay, can_focus=True):
     """Step a generator by hand and watch its frame; see the module docstring."""
 
     # from the key table: g (back to the lanes) first, so that even a narrow footer shows it
     BINDINGS: ClassVar[list[BindingType]] = bindings_for(Where.STEPPER)
 
-    DEFAULT_CSS = """
-    StepperPanel {
-        height: 1fr;
-        min-width: 40;
-        border: round $primary 40%;
-        border-title-color: $text-muted;
-        padding: 0 1;
-        &:focus-within { border: round $primary; border-title-color: $text; }
-        #stepper-picker { width: 1fr; }
-        #stepper-status { height: 1; }
-        #stepper-body { height: 1fr; layout: vertical; }
-        #stepper-code, #stepper-frame { height: auto; }
-        #stepper-past { height: 1fr; }
-        SourceView { margin-top: 1; }
-        #stepper-outcome { height: auto; margin-top: 1; }
-        #stepper-hint {
-            height: auto;
-            color: $text-muted;
-            border-left: outer $warning 60%;
-            padding-left: 1;
-            margin-top: 1;
-        }
-        #stepper-hint.-empty { display: none; }
-        .stepper-heading { height: 1; margin-top: 1; color: $accent; text-style: bold; }
-        #stepper-locals { height: auto; max-height: 10; }
-        #stepper-history-scroll { height: 1fr; min-height: 2; scrollbar-size-vertical: 1; }
-        #stepper-send-row { height: 1; margin-top: 1; }
-        #stepper-send-row Label { width: auto; color: $text-muted; }
-        #stepper-send { width: 1fr; }
-        #stepper-error { height: auto; color: $error; }
-        #stepper-error.-empty { display: none; }
-        #stepper-buttons { height: 1; }
-        #stepper-buttons Button { width: auto; min-width: 0; margin-right: 1; }
-        #stepper-give-up { display: none; }
-        &.-running #stepper-give-up { display: block; }
-        &.-wide {
-            #stepper-body {
-                layout: grid;
-                grid-size: 2 2;
-                grid-columns: 3fr 2fr;
-                grid-rows: auto 1fr;
-                grid-gutter: 0 2;
-            }
-            #stepper-frame { row-span: 2; height: 1fr; }
-            #stepper-past { height: 1fr; }
-        }
-        &.-short {
-            SourceView, #stepper-outcome, #stepper-send-row { margin-top: 0; }
-            #stepper-hint { margin-top: 0; margin-bottom: 1; }
-        }
-    }
-    """
+    DEFAULT_CSS = PANEL_CSS
 
     WIDE_FROM: ClassVar[int] = 76
     """From this width on, the source and the frame sit side by side."""
@@ -127,9 +65,6 @@ class StepperPanel(Vertical, can_focus=True):
     """Below this height, the blank lines between parts go."""
     RUNNING_AFTER: ClassVar[float] = 0.25
     """Seconds a step may take before the panel says it is running."""
-
-    running: reactive[bool] = reactive(False)
-    """True while a step has been running longer than ``RUNNING_AFTER``."""
 
     class Stepped(Message):
         """Posted after every call that came back (and after giving up on one)."""
@@ -207,11 +142,6 @@ class StepperPanel(Vertical, can_focus=True):
     def target(self) -> GenTarget:
         """What is loaded."""
         return self._target
-
-    @property
-    def busy(self) -> bool:
-        """Whether a step is in progress on the runner's thread."""
-        return self._runner is not None and self._runner.busy
 
     @property
     def runner(self) -> StepRunner | None:
@@ -498,90 +428,3 @@ class StepperPanel(Vertical, can_focus=True):
     def _check_running(self) -> None:
         if self.busy:
             self.running = True
-
-    def _picker_options(self) -> list[tuple[str, str]]:
-        current = self._target.example
-        options = [  # an example loaded with other arguments shows them (squares_gen(-1))
-            (self._target.label if example is current else example.title, example.name)
-            for example in EXAMPLES
-        ]
-        if self._target.example is None:
-            self._user_target = self._target
-        if self._user_target is not None:
-            options.insert(0, (self._user_target.label, _USER))
-        return options
-
-    def _picker_value(self) -> str:
-        example = self._target.example
-        return example.name if example is not None else _USER
-
-    def _sync_picker(self) -> None:
-        picker = self.query_one("#stepper-picker", Select)
-        if self._target.example is None and self._user_target is not self._target:
-            self._user_target = self._target
-        with self.prevent(Select.Changed):
-            picker.set_options(self._picker_options())
-            picker.value = self._picker_value()
-        box = self.query_one("#stepper-send", Input)
-        box.placeholder = self._send_placeholder()
-        box.value = ""  # what was typed for the last generator does not carry over
-
-    def _send_placeholder(self) -> str:
-        example = self._target.example
-        if example is not None and example.send_values:
-            shown = ", ".join(repr(value) for value in example.send_values)
-            return f"a literal, e.g. {shown}; Enter sends"
-        return "a literal, e.g. 10 or 'text'; Enter sends"
-
-    def _show_error(self, text: str | None) -> None:
-        error = self.query_one("#stepper-error", Static)
-        error.update(text or "")
-        error.set_class(not text, "-empty")
-
-    def _show(self) -> None:
-        """Render everything from the stepper's current state."""
-        status = self.query_one("#stepper-status", Static)
-        hint = self.query_one("#stepper-hint", Static)
-        stepper = self._stepper
-        if stepper is None:
-            status.update(Text(" ERROR ", "bold white on red") + Text(f" {self._target.label}"))
-            self.query_one(SourceView).show(None, None, GenState.CLOSED)
-            self.query_one("#stepper-outcome", Static).update("")
-            self._set_hint(hint, self._load_error)
-            return
-        state = GenState.RUNNING if self.running else stepper.state
-        if state is GenState.RUNNING and not self.running:
-            state = self._last_state  # a quick step in flight: do not flash "running"
-        self._last_state = state
-        line = stepper.live_line if self.running else stepper.current_line
-        status.update(render_badge(state, stepper.label, line))
-        for button_id in _STEP_BUTTONS:
-            self.query_one(button_id, Button).disabled = self.busy
-        self.query_one(SourceView).show(stepper.source, line, state)
-        last = stepper.last_result
-        self.query_one("#stepper-outcome", Static).update(render_outcome(last, stepper.last_output))
-        if self.running:
-            self._set_hint(hint, RUNNING_HINT)
-        elif last is None:
-            example = self._target.example
-            intro = example.description if example is not None else None
-            self._set_hint(hint, f"{intro} Press n for next()." if intro else None)
-        else:
-            self._set_hint(hint, last.hint)
-        local_vars = stepper.locals
-        self.query_one("#stepper-locals-heading", Label).update(
-            "Locals (as of the last yield)" if self.running else "Locals"
-        )
-        self.query_one("#stepper-locals", Static).update(
-            render_locals(local_vars, state, self._locals_before)
-        )
-        history = stepper.history
-        self.query_one("#stepper-history", Static).update(render_history(history))
-        scroll = self.query_one("#stepper-history-scroll", VerticalScroll)
-        # after the refresh: the new row's height is known then, so the newest call is in view
-        self.call_after_refresh(scroll.scroll_end, animate=False)
-
-    @staticmethod
-    def _set_hint(hint: Static, text: str | None) -> None:
-        hint.update(text or "")
-        hint.set_class(not text, "-empty")
