@@ -4,6 +4,8 @@ for. Read from TOML (stdlib :mod:`tomllib`); every mistake in a lesson file is o
 
 A step (``[[step]]``)::
 
+    title = "Task 3"                           # short: the cast's chapter, --list, the bar
+    title_zh = "任务 3"
     caption = "Task 3: workers compute, a collector process collects at the same time"
     caption_zh = "任务 3：……"
     run = { mode = "pipeline", count = 8 }   # start a run of this scenario (make_scenario)
@@ -27,6 +29,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from mpscope.core.lesson.loader_step import loader_settings
+from mpscope.core.lesson.reading import MIN_HOLD_S, reading_seconds
 from mpscope.core.pipeline.scenario import Scenario, ScenarioError, make_scenario
 from mpscope.core.stepper.examples import EXAMPLES
 
@@ -45,12 +49,12 @@ BUILT_IN = {"seed": "seed.toml"}
 """The lessons that ship with mpscope, by name."""
 LANGUAGES = ("en", "zh")
 MAX_HOLD_S = 120.0
-DEFAULT_HOLD_S = 3.0
 DEFAULT_TIMEOUT_S = 60.0
 STEP_KEYS = frozenset(
-    {"caption", "caption_zh", "run", "keys", "stepper", "calls", "memory", "close"}
-    | {"until", "hold", "timeout"}
+    {"title", "title_zh", "caption", "caption_zh", "run", "keys", "stepper", "calls"}
+    | {"memory", "loader", "close", "until", "hold", "timeout"}
 )
+UNTIL_WORDS = '"finished", "suspended", "loaded", "compared" or { collected = N }'
 
 
 class LessonError(ValueError):
@@ -67,6 +71,10 @@ class Wait(StrEnum):
     """At least ``count`` tasks collected."""
     SUSPENDED = "suspended"
     """The stepper's generator is suspended at a yield (after the step's calls)."""
+    LOADED = "loaded"
+    """The DataLoader screen's run has ended."""
+    COMPARED = "compared"
+    """The Task 2 vs Task 3 screen is up with a finished run of each."""
 
 
 @dataclass(frozen=True)
@@ -79,19 +87,41 @@ class Until:
 class Step:
     caption: str
     caption_zh: str = ""
+    title: str = ""
+    title_zh: str = ""
     run: Scenario | None = None
     keys: tuple[str, ...] = ()
     stepper: str | None = None
     calls: tuple[str, ...] = ()
     memory: bool = False
+    loader: tuple[tuple[str, int | float], ...] | None = None
+    """The DataLoader screen's settings (field, value), if the step opens it."""
     close: bool = False
     until: Until = Until()
-    hold: float = DEFAULT_HOLD_S
+    hold: float | None = None
+    """Seconds to look after ``until``; None: as long as the caption takes to read."""
     timeout: float = DEFAULT_TIMEOUT_S
 
     def caption_in(self, lang: str) -> str:
         """The caption in ``lang`` ("en" or "zh"; English where no Chinese is given)."""
         return self.caption_zh if lang == "zh" and self.caption_zh else self.caption
+
+    def title_in(self, lang: str) -> str:
+        """The step's short title in ``lang`` (English where no Chinese is given; "" if none)."""
+        return self.title_zh if lang == "zh" and self.title_zh else self.title
+
+    def marker_in(self, lang: str, number: int) -> str:
+        """The cast's marker (a player's chapter) for this step, the ``number``-th."""
+        return f"{number}. {self.title_in(lang) or self.caption_in(lang)[:40]}"
+
+    def reading_in(self, lang: str) -> float:
+        """Seconds the caption in ``lang`` takes to read."""
+        return reading_seconds(self.caption_in(lang))
+
+    def least_hold_in(self, lang: str) -> float:
+        """The hold after ``until`` when nothing else showed the caption: the step's own, or
+        its reading time."""
+        return self.hold if self.hold is not None else max(MIN_HOLD_S, self.reading_in(lang))
 
 
 @dataclass(frozen=True)
@@ -104,10 +134,9 @@ class Lesson:
     def title_in(self, lang: str) -> str:
         return self.title_zh if lang == "zh" and self.title_zh else self.title
 
-    @property
-    def least_seconds(self) -> float:
+    def least_seconds(self, lang: str = "en") -> float:
         """The lesson's length if nothing had to be waited for: the holds."""
-        return sum(step.hold for step in self.steps)
+        return sum(step.least_hold_in(lang) for step in self.steps)
 
 
 def _text(where: str, key: str, value: Any) -> str:
@@ -134,11 +163,9 @@ def _until(where: str, value: Any) -> Until:
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise LessonError(f"{where}: until.collected must be a whole number ≥ 1")
         return Until(Wait.COLLECTED, count)
-    if value in (Wait.FINISHED, Wait.SUSPENDED):
+    if value in (Wait.FINISHED, Wait.SUSPENDED, Wait.LOADED, Wait.COMPARED):
         return Until(Wait(value))
-    raise LessonError(
-        f'{where}: until must be "finished", "suspended" or {{ collected = N }}, got {value!r}'
-    )
+    raise LessonError(f"{where}: until must be {UNTIL_WORDS}, got {value!r}")
 
 
 def _call(where: str, value: Any) -> str:
@@ -175,17 +202,33 @@ def _step(index: int, raw: Any) -> Step:
     for flag in ("memory", "close"):
         if not isinstance(raw.get(flag, False), bool):
             raise LessonError(f"{where}: {flag} must be true or false")
+    loader = None
+    if "loader" in raw:
+        try:
+            loader = loader_settings(where, raw["loader"])
+        except ValueError as exc:
+            raise LessonError(str(exc)) from None
+    until = _until(where, raw.get("until"))
+    if until.wait == Wait.LOADED and loader is None:
+        raise LessonError(f'{where}: until = "loaded" needs loader = {{ ... }} in the step')
+
+    def optional(key: str) -> str:
+        return _text(where, key, raw[key]) if key in raw else ""
+
     return Step(
         caption=_text(where, "caption", raw.get("caption")),
-        caption_zh=_text(where, "caption_zh", raw["caption_zh"]) if "caption_zh" in raw else "",
+        caption_zh=optional("caption_zh"),
+        title=optional("title"),
+        title_zh=optional("title_zh"),
         run=run,
         keys=tuple(keys),
         stepper=stepper,
         calls=tuple(_call(where, c) for c in calls),
         memory=raw.get("memory", False),
+        loader=loader,
         close=raw.get("close", False),
-        until=_until(where, raw.get("until")),
-        hold=_seconds(where, "hold", raw.get("hold"), DEFAULT_HOLD_S),
+        until=until,
+        hold=_seconds(where, "hold", raw["hold"], 0) if "hold" in raw else None,
         timeout=_seconds(where, "timeout", raw.get("timeout"), DEFAULT_TIMEOUT_S),
     )
 

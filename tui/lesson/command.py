@@ -21,9 +21,11 @@ from mpscope.tui.session.terminal import has_terminal
 def lesson(args: argparse.Namespace) -> int:
     """``mpscope lesson``: the lesson is read and checked whole before anything plays."""
     from mpscope.core.lesson.model import LessonError, load_lesson
+    from mpscope.tui.lesson.lesson_keys import check_keys
 
     try:
         lesson = load_lesson(args.name)
+        check_keys(lesson)
     except LessonError as exc:
         return fail(str(exc))
     try:
@@ -37,7 +39,8 @@ def lesson(args: argparse.Namespace) -> int:
         def listing() -> int:
             print(f"{lesson.title_in(args.lang)} ({len(lesson.steps)} steps)")
             for number, step in enumerate(lesson.steps, 1):
-                print(f"{number:3}. {step.caption_in(args.lang)}")
+                title = step.title_in(args.lang)
+                print(f"{number:3}. {title + ' — ' if title else ''}{step.caption_in(args.lang)}")
             return 0
 
         return to_a_pipe(listing)

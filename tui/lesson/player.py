@@ -3,10 +3,16 @@
 :class:`LessonApp` is the app with a caption bar over the footer. A task walks the steps: it
 shows the caption, does what the step says through the app's own actions (a run of the step's
 scenario, keys, the stepper on one of the seed's examples and its ``next()``/``send()`` calls,
-the memory lesson), waits for the step's condition on the state (never a guessed sleep: a run
-finished, N tasks collected, the generator suspended), and then holds so the caption can be
-read. A condition that does not come within the step's timeout is said in the caption, and the
-lesson goes on. Every key of the app still works meanwhile; ``q`` leaves.
+the memory lesson, key ``4``'s DataLoader screen on settings of its own), waits for the step's
+condition on the state (never a guessed sleep: a run finished, N tasks collected, the generator
+suspended, the DataLoader's run over, the Task 2 vs Task 3 screen up with both), and then holds
+so the caption can be read: until it has been up as long as it takes to read, and at least a
+moment after the condition (or the step's own ``hold``). A condition that does not come within
+the step's timeout is said in the caption, and the lesson goes on. Every key of the app still
+works meanwhile; ``q`` leaves.
+
+Under ``mpscope lesson --cast`` each step begins with a marker in the cast, labelled with its
+number and title (:func:`mpscope.core.export.asciicast.marker_sink`).
 """
 
 from __future__ import annotations
@@ -17,16 +23,24 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
+from mpscope.core.dataloader.run import LoaderSettings
+from mpscope.core.export.asciicast import marker_sink
+from mpscope.core.lesson.loader_step import TIMES
 from mpscope.core.lesson.model import Lesson, Step, Wait
+from mpscope.core.lesson.reading import MIN_HOLD_S
+from mpscope.core.pipeline.scenario import Mode
 from mpscope.core.stepper.memory_lesson import DEFAULT_N
 from mpscope.core.stepper.result import GenState
 from mpscope.tui import app as app_module
 from mpscope.tui.app import MpscopeApp
-from mpscope.tui.keys import KEY_TABLE, RUN
+from mpscope.tui.lesson.lesson_keys import key_actions
+from mpscope.tui.screens.compare import CompareScreen
+from mpscope.tui.screens.loader import LoaderScreen
 from mpscope.tui.session.signals import run_app_session
 from mpscope.tui.stepper.memory import MemoryLessonScreen
 from mpscope.tui.stepper.panel import StepperPanel
@@ -53,18 +67,8 @@ class CaptionBar(Static):
         color: $text;
         border-top: tall $accent;
     }
+    CaptionBar.-over-footer { dock: bottom; margin-bottom: 1; }
     """
-
-
-def _key_actions() -> dict[str, str]:
-    """Key name → the app's action, from the key table."""
-    actions: dict[str, str] = {}
-    for row in KEY_TABLE:
-        if row.where & RUN:
-            for key in row.keys:
-                for name in key.keys.split(","):
-                    actions.setdefault(name, key.action)
-    return actions
 
 
 class LessonApp(MpscopeApp):
@@ -84,12 +88,17 @@ class LessonApp(MpscopeApp):
         self.step_index = 0
         """The step being played (1-based); 0 before the first."""
         self.lesson_done = False
-        self._actions = _key_actions()
+        self.caption = Text(lesson.title_in(lang))
+        """What the caption bars say."""
+        self.shown_at = 0.0
+        """When the step's caption came up (monotonic seconds)."""
+        self._actions = key_actions()
+        self._mark = marker_sink()
 
     def compose(self) -> ComposeResult:
         for widget in super().compose():
             if isinstance(widget, Footer):  # the caption sits over the footer, not over it
-                yield CaptionBar(self.lesson.title_in(self.lang), id="caption")
+                yield CaptionBar(self.caption, id="caption")
             yield widget
 
     def on_mount(self) -> None:
@@ -98,30 +107,48 @@ class LessonApp(MpscopeApp):
 
     # -- playing -----------------------------------------------------------------------------
 
-    def _say(self, text: str) -> None:
+    def _say(self, text: str, title: str = "") -> None:
         words = WORDS[self.lang]
         total = len(self.lesson.steps)
         if self.lang == "zh":
             where = f"{words['step']} {self.step_index} {words['of']} {total} 步"
         else:
             where = f"{words['step']} {self.step_index} {words['of']} {total}"
-        self.query_one(CaptionBar).update(f"[b]{where}[/b]  {text}")
+        if title:
+            where += f" · {title}"
+        self.caption = Text.assemble((where, "bold"), "  ", text)
+        for screen in self.screen_stack:  # a screen of its own (the DataLoader's) has a bar too
+            for bar in screen.query(CaptionBar):
+                bar.update(self.caption)
 
     async def _play(self) -> None:
         for index, step in enumerate(self.lesson.steps, 1):
             self.step_index = index
-            self._say(step.caption_in(self.lang))
+            if self._mark is not None:
+                self._mark(step.marker_in(self.lang, index))
+            title, caption = step.title_in(self.lang), step.caption_in(self.lang)
+            self._say(caption, title)
+            self.shown_at = time.monotonic()
             await self._do(step)
             if not await self._wait(step):
                 late = f"{WORDS[self.lang]['late']} {step.timeout:g}s"
-                self._say(f"{step.caption_in(self.lang)}  ({late})")
-            await asyncio.sleep(step.hold / max(self.lesson_speed, 0.01))
+                self._say(f"{caption}  ({late})", title)
+            await asyncio.sleep(self.hold_after(step, time.monotonic() - self.shown_at))
         self.lesson_done = True
         self.step_index = len(self.lesson.steps)
         self._say(f"{WORDS[self.lang]['over']}: {self.lesson.title_in(self.lang)}")
         if self.exit_at_end:
             await asyncio.sleep(END_HOLD_S)  # the last caption is seen (and cast) before it goes
             await self.action_quit()
+
+    def hold_after(self, step: Step, shown_for: float) -> float:
+        """Seconds to hold once the step's condition is met, its caption up ``shown_for``
+        seconds so far: the step's own hold, or what is left of its reading time and at least
+        :data:`MIN_HOLD_S` (all at the lesson's speed)."""
+        speed = max(self.lesson_speed, 0.01)
+        if step.hold is not None:
+            return step.hold / speed
+        return max(MIN_HOLD_S / speed, step.reading_in(self.lang) / speed - shown_for)
 
     async def _do(self, step: Step) -> None:
         if step.close:
@@ -136,6 +163,10 @@ class LessonApp(MpscopeApp):
                 await self.run_action(action)
         if step.memory:
             await self.push_screen(MemoryLessonScreen(DEFAULT_N))
+        if step.loader is not None:
+            loader = LoaderScreen(self._loader_settings(step.loader))
+            await self.push_screen(loader)
+            await loader.mount(CaptionBar(self.caption, classes="-over-footer"))
         if step.stepper is not None:
             panel = self._shown_stepper()
             panel.load_example(step.stepper)
@@ -157,9 +188,15 @@ class LessonApp(MpscopeApp):
             self.action_toggle_stepper()
         return self.query_one("#stepper", StepperPanel)
 
+    def _loader_settings(self, pairs: tuple[tuple[str, int | float], ...]) -> LoaderSettings:
+        """The DataLoader screen's settings from a step's, its times at the lesson's speed."""
+        speed = max(self.lesson_speed, 0.01)
+        chosen = {key: value / speed if key in TIMES else value for key, value in pairs}
+        return LoaderSettings(**chosen)  # type: ignore[arg-type]
+
     def _close(self) -> None:
         """Close what an earlier step opened: a screen over the app, else the stepper."""
-        if isinstance(self.screen, ModalScreen):
+        if isinstance(self.screen, ModalScreen | LoaderScreen):
             self.pop_screen()
             return
         panels = self.query("#stepper")
@@ -181,6 +218,11 @@ class LessonApp(MpscopeApp):
             return bool(
                 stepper is not None and not panel.busy and stepper.state == GenState.SUSPENDED
             )
+        if wait == Wait.LOADED:
+            return isinstance(self.screen, LoaderScreen) and self.screen.finished()
+        if wait == Wait.COMPARED:
+            shown = isinstance(self.screen, CompareScreen)
+            return shown and {Mode.COLLECT_AFTER, Mode.PIPELINE} <= set(self.finished_runs)
         return True
 
     async def _wait(self, step: Step) -> bool:
