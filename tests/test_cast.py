@@ -3,32 +3,30 @@ read back here with pyte as a terminal would show it."""
 
 from __future__ import annotations
 
-import json
+import sys
 from pathlib import Path
 
-import pyte
 import pytest
 
-from mpscope.core.export.asciicast import CastError, parse_size
+from mpscope.core.export.asciicast import CastError, parse_size, record_cast
+from mpscope.core.lesson.model import parse_lesson
 from mpscope.tui.cli import main
+from tests.cast_reader import read_cast, shows
 
 LESSON = (Path(__file__).parent / "fixtures" / "short_lesson.toml").read_text(encoding="utf-8")
 
-
-def _screens(path: Path) -> tuple[dict[str, object], list[list[str]]]:
-    lines = path.read_text(encoding="utf-8").splitlines()
-    header = json.loads(lines[0])
-    screen = pyte.Screen(int(header["width"]), int(header["height"]))
-    stream = pyte.Stream(screen)
-    seen: list[list[str]] = []
-    last = 0.0
-    for line in lines[1:]:
-        t, kind, data = json.loads(line)
-        assert kind == "o" and t >= last
-        last = t
-        stream.feed(data)
-        seen.append(list(screen.display))
-    return header, seen
+MARKING = """
+import sys, time
+from mpscope.core.export.asciicast import marker_sink
+mark = marker_sink()
+print("before", flush=True)
+time.sleep(0.2)
+mark("1. the first\\nchapter")
+print("during", flush=True)
+time.sleep(0.2)
+mark("2. 第二章")
+print("after", flush=True)
+"""
 
 
 @pytest.mark.timeout(120)
@@ -38,7 +36,8 @@ def test_a_lesson_cast_headless_shows_its_captions_in_chinese_aligned(tmp_path: 
     cast = tmp_path / "short.cast"
     argv = ["lesson", str(lesson), "--lang", "zh", "--cast", str(cast), "--headless"]
     assert main([*argv, "--size", "100x30"]) == 0
-    header, screens = _screens(cast)
+    recorded = read_cast(cast)
+    header, screens = recorded.header, [rows for _t, rows in recorded.frames]
     assert header["version"] == 2 and (header["width"], header["height"]) == (100, 30)
     captions = [row for screen in screens for row in screen if "平均值" in row]
     assert captions, "the first step's caption never showed"
@@ -61,3 +60,52 @@ def test_cast_size_and_paths_are_checked_first(
     assert main(["lesson", "--headless"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 3 and "no folder" in err[0] and "out of range" in err[1]
+
+
+@pytest.mark.timeout(120)
+def test_each_step_of_a_cast_lesson_begins_with_its_marker(tmp_path: Path) -> None:
+    lesson_path = tmp_path / "short.toml"
+    lesson_path.write_text(LESSON, encoding="utf-8")
+    cast = tmp_path / "short.cast"
+    assert main(["lesson", str(lesson_path), "--cast", str(cast), "--headless"]) == 0
+    recorded = read_cast(cast)
+    steps = parse_lesson(LESSON, "short.toml").steps
+    # a step with a title is its chapter; one without is named by its caption's start
+    assert [label for _t, label in recorded.markers] == [
+        "1. running_average",
+        "2. a small Task 3",
+    ]
+    assert [s.marker_in("en", n) for n, s in enumerate(steps, 1)] == [
+        label for _t, label in recorded.markers
+    ]
+    (first, _), (second, _) = recorded.markers
+    # each step's caption shows after its marker, and not before it
+    assert any(shows(rows, steps[0].caption) for rows in recorded.frames_between(first, second))
+    assert not any(shows(rows, steps[1].caption) for rows in recorded.frames_between(0, second))
+    assert any(shows(rows, steps[1].caption) for rows in recorded.frames_between(second, 1e9))
+
+
+def test_markers_come_from_the_command_in_order_with_its_output(tmp_path: Path) -> None:
+    cast = tmp_path / "marks.cast"
+    argv = [sys.executable, "-c", MARKING]
+    assert record_cast(argv, cast, (80, 24), "marks", headless=True) == 0
+    recorded = read_cast(cast)
+    assert [label for _t, label in recorded.markers] == ["1. the first chapter", "2. 第二章"]
+    first_at = recorded.markers[0][0]
+    before = recorded.frames_between(0, first_at)
+    assert before and any("before" in row for row in before[-1])
+    assert not any(any("during" in row for row in rows) for rows in before)
+    second_at = recorded.markers[1][0]
+    assert any(any("after" in r for r in rows) for rows in recorded.frames_between(second_at, 99))
+    assert not any(
+        any("after" in r for r in rows) for rows in recorded.frames_between(0, second_at)
+    )
+
+
+def test_a_command_not_recorded_has_no_marker_sink(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mpscope.core.export.asciicast import MARKER_ENV, marker_sink
+
+    monkeypatch.delenv(MARKER_ENV, raising=False)
+    assert marker_sink() is None
+    monkeypatch.setenv(MARKER_ENV, "not a number")
+    assert marker_sink() is None

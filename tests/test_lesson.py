@@ -1,6 +1,7 @@
 """Lessons: the TOML is checked whole before anything plays, the built-in seed lesson loads,
 and the app plays a lesson by itself: captions in English and Chinese, the stepper driven with
-next() and send(), a run started and waited for on its state."""
+next() and send(), a run started and waited for on its state, the Task 2 vs Task 3 screen and
+the DataLoader's screen waited for on theirs; captions held as long as they take to read."""
 
 from __future__ import annotations
 
@@ -8,13 +9,19 @@ from pathlib import Path
 
 import pytest
 
+from mpscope.core.lesson.loader_step import LOADER_FIELDS
 from mpscope.core.lesson.model import LessonError, Wait, load_lesson, parse_lesson
+from mpscope.core.lesson.reading import MIN_HOLD_S, reading_seconds
 from mpscope.core.stepper.result import GenState
 from mpscope.tui.cli import main
 from mpscope.tui.lesson.player import CaptionBar, LessonApp
+from mpscope.tui.screens.compare import CompareScreen
+from mpscope.tui.screens.loader import LoaderScreen
 from tests.test_app_pilot import driving, quit_app, wait_for
 
-SHORT = (Path(__file__).parent / "fixtures" / "short_lesson.toml").read_text(encoding="utf-8")
+FIXTURES = Path(__file__).parent / "fixtures"
+SHORT = (FIXTURES / "short_lesson.toml").read_text(encoding="utf-8")
+ROOMS = (FIXTURES / "rooms_lesson.toml").read_text(encoding="utf-8")
 
 
 def test_the_seed_lesson_follows_the_seed_and_loads() -> None:
@@ -23,7 +30,43 @@ def test_the_seed_lesson_follows_the_seed_and_loads() -> None:
     order = ["memory", "squares_gen", "running_average", "Task 1", "Task 2", "Task 3"]
     assert [text.index(word) for word in order] == sorted(text.index(w) for w in order)
     assert all(step.caption_zh for step in lesson.steps)  # every caption in Chinese too
+    assert all(step.title for step in lesson.steps)  # every step a chapter of the cast
     assert any(step.until.wait == Wait.FINISHED for step in lesson.steps)
+    # after Task 3, in the issue's order: the two on one timeline, tensors, the DataLoader
+    later = ["Task 3", "Task 2 vs Task 3", "Tensors", "DataLoader"]
+    titles = [step.title for step in lesson.steps]
+    found = [next(i for i, t in enumerate(titles) if w in t) for w in later]
+    assert found == sorted(found)
+    waits = [step.until.wait for step in lesson.steps]
+    assert Wait.COMPARED in waits and Wait.LOADED in waits
+    tensor = next(s for s in lesson.steps if s.run is not None and s.run.function == "tensor")
+    assert "handle" in tensor.caption and "句柄" in tensor.caption_zh
+
+
+def test_the_seed_lesson_lasts_about_three_minutes_of_reading() -> None:
+    """Holds follow the captions' length: about 3 minutes of reading in English (the runs go
+    on while their captions are read)."""
+    lesson = load_lesson("seed")
+    assert 150 <= lesson.least_seconds("en") <= 210
+    assert all(step.hold is None for step in lesson.steps)  # no padding: reading time only
+
+
+def test_a_caption_is_held_as_long_as_it_takes_to_read() -> None:
+    english = "a" * 125  # 12.5 characters a second
+    chinese = "汉" * 75  # 7.5 a second: a Chinese character carries more
+    assert reading_seconds(english) == reading_seconds(chinese) == 10.0
+    assert reading_seconds("send(10)" * 5) < reading_seconds("汉" * 40)  # code at its own rate
+    assert reading_seconds("ok") == MIN_HOLD_S
+    lesson = parse_lesson(
+        f"[[step]]\ncaption = '{english}'\n[[step]]\ncaption = 'x'\nhold = 1", "t"
+    )
+    app = LessonApp(lesson)
+    long, held = lesson.steps
+    assert app.hold_after(long, 0.0) == 10.0
+    assert app.hold_after(long, 9.0) == MIN_HOLD_S  # read while the run ran: still a look
+    assert app.hold_after(held, 30.0) == 1.0  # a step's own hold is its own
+    app.lesson_speed = 2.0
+    assert app.hold_after(long, 0.0) == 5.0
 
 
 @pytest.mark.parametrize(
@@ -38,6 +81,11 @@ def test_the_seed_lesson_follows_the_seed_and_loads() -> None:
         ("[[step]]\ncaption = 'a'\nhold = -1", "hold must be between"),
         ("[[step]]\nhold = 1", "caption must be a non-empty string"),
         ("[[step]\n", "is not valid TOML"),
+        ("[[step]]\ncaption = 'a'\nloader = { workers = 2 }", "loader: unknown setting 'workers'"),
+        ("[[step]]\ncaption = 'a'\nloader = { samples = 1.5 }", "loader.samples must be a whole"),
+        ("[[step]]\ncaption = 'a'\nloader = { num_workers = 0 }", "num_workers 0 has no worker"),
+        ("[[step]]\ncaption = 'a'\nuntil = 'loaded'", 'until = "loaded" needs loader'),
+        ("[[step]]\ncaption = 'a'\ntitle = ''", "step 1: title must be a non-empty string"),
     ],
 )
 def test_a_bad_lesson_is_one_line_naming_the_step(toml: str, says: str) -> None:
@@ -53,8 +101,22 @@ def test_mpscope_lesson_with_a_bad_file_is_one_line_and_exit_2(
     path.write_text("[[step]]\ncaption = 'a'\nuntil = 'later'\n", encoding="utf-8")
     assert main(["lesson", str(path)]) == 2
     assert main(["lesson", "no-such-lesson"]) == 2
+    path.write_text("[[step]]\ncaption = 'a'\n[[step]]\ncaption = 'b'\nkeys = ['j']\n", "utf-8")
+    assert main(["lesson", str(path), "--list"]) == 2  # checked before even a listing
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 2 and "until must be" in err[0] and "no lesson named" in err[1]
+    assert len(err) == 3 and "until must be" in err[0] and "no lesson named" in err[1]
+    assert "bad.toml: step 2: keys: the app has no key 'j'" in err[2]
+
+
+def test_the_loader_settings_a_lesson_may_set_are_the_dataloaders() -> None:
+    from mpscope.core.dataloader.run import LoaderSettings
+
+    fields = LoaderSettings.__dataclass_fields__
+    assert set(LOADER_FIELDS) <= set(fields)
+    assert all(
+        isinstance(getattr(LoaderSettings(), name), LOADER_FIELDS[name][0])
+        for name in LOADER_FIELDS
+    )
 
 
 def test_mpscope_lesson_list_prints_the_steps(capsys: pytest.CaptureFixture[str]) -> None:
@@ -86,3 +148,24 @@ def test_the_readme_lesson_example_is_a_lesson() -> None:
     block = readme.split("```toml\n", 1)[1].split("```", 1)[0]
     lesson = parse_lesson(block, "README")
     assert [step.until.wait for step in lesson.steps] == [Wait.SUSPENDED, Wait.FINISHED]
+
+
+async def test_a_lesson_waits_on_the_comparison_and_on_the_dataloaders_screen() -> None:
+    lesson = parse_lesson(ROOMS, "rooms.toml")
+    app = LessonApp(lesson, "zh", exit_at_end=False, speed=4.0)
+    async with driving(app) as pilot:
+        await wait_for(pilot, lambda: app.step_index == 3, 90, "Task 2 and Task 3 run")
+        await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen), 10, "the t screen")
+        assert "任务 2 对比任务 3" in str(app.caption)
+        await wait_for(pilot, lambda: app.step_index == 4, 20, "the comparison waited for")
+        assert app.late_steps == []  # each came: no "did not happen within"
+        await wait_for(pilot, lambda: isinstance(app.screen, LoaderScreen), 10, "key 4's screen")
+        loader = app.screen
+        assert isinstance(loader, LoaderScreen)
+        assert loader.settings.num_workers == 1 and loader.settings.load_time == 0.005 / 4
+        bar = loader.query_one(CaptionBar)  # the caption is on that screen of its own too
+        assert "a small DataLoader" in str(bar.render())
+        await wait_for(pilot, lambda: app.lesson_done, 90, "the DataLoader's run and the end")
+        assert loader.finished() and app.late_steps == []
+        assert "课程结束" in str(bar.render())
+        await quit_app(pilot)

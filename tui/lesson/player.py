@@ -88,6 +88,8 @@ class LessonApp(MpscopeApp):
         self.step_index = 0
         """The step being played (1-based); 0 before the first."""
         self.lesson_done = False
+        self.late_steps: list[int] = []
+        """The steps whose condition did not come within their timeout."""
         self.caption = Text(lesson.title_in(lang))
         """What the caption bars say."""
         self.shown_at = 0.0
@@ -131,6 +133,7 @@ class LessonApp(MpscopeApp):
             self.shown_at = time.monotonic()
             await self._do(step)
             if not await self._wait(step):
+                self.late_steps.append(index)
                 late = f"{WORDS[self.lang]['late']} {step.timeout:g}s"
                 self._say(f"{caption}  ({late})", title)
             await asyncio.sleep(self.hold_after(step, time.monotonic() - self.shown_at))
