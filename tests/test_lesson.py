@@ -17,6 +17,7 @@ from mpscope.tui.cli import main
 from mpscope.tui.lesson.player import CaptionBar, LessonApp
 from mpscope.tui.screens.compare import CompareScreen
 from mpscope.tui.screens.loader import LoaderScreen
+from tests.cast_reader import shows
 from tests.test_app_pilot import driving, quit_app, wait_for
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -132,14 +133,14 @@ async def test_the_app_plays_a_lesson_by_itself(lang: str) -> None:
     async with driving(app) as pilot:
         caption = app.query_one(CaptionBar)
         first = lesson.steps[0].caption_in(lang)
-        await wait_for(pilot, lambda: first in str(caption.render()), 10, "step 1's caption")
+        await wait_for(pilot, lambda: shows([str(caption.render())], first), 10, "step 1's caption")
         await wait_for(pilot, lambda: app.step_index == 2, 20, "step 1 done")
         stepper = app.query_one("#stepper").stepper  # type: ignore[attr-defined]
         assert stepper.state == GenState.SUSPENDED
         assert stepper.history[-1].value == 10.0  # next() then send(10): the running average
         await wait_for(pilot, lambda: app.lesson_done, 60, "the run and the lesson's end")
         assert app.state.finished and app.state.collected == 3
-        assert ("课程结束" if lang == "zh" else "lesson over") in str(caption.render())
+        assert shows([str(caption.render())], "课程结束" if lang == "zh" else "lesson over")
         await quit_app(pilot)
 
 
@@ -157,6 +158,8 @@ async def test_a_lesson_waits_on_the_comparison_and_on_the_dataloaders_screen() 
         await wait_for(pilot, lambda: app.step_index == 3, 90, "Task 2 and Task 3 run")
         await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen), 10, "the t screen")
         assert "任务 2 对比任务 3" in str(app.caption)
+        # the comparison may fill the screen: it carries the caption over its own footer
+        await wait_for(pilot, lambda: bool(app.screen.query(CaptionBar)), 5, "its caption")
         await wait_for(pilot, lambda: app.step_index == 4, 20, "the comparison waited for")
         assert app.late_steps == []  # each came: no "did not happen within"
         await wait_for(pilot, lambda: isinstance(app.screen, LoaderScreen), 10, "key 4's screen")
@@ -164,8 +167,23 @@ async def test_a_lesson_waits_on_the_comparison_and_on_the_dataloaders_screen() 
         assert isinstance(loader, LoaderScreen)
         assert loader.settings.num_workers == 1 and loader.settings.load_time == 0.005 / 4
         bar = loader.query_one(CaptionBar)  # the caption is on that screen of its own too
-        assert "a small DataLoader" in str(bar.render())
+        assert shows([str(bar.render())], "a small DataLoader")
         await wait_for(pilot, lambda: app.lesson_done, 90, "the DataLoader's run and the end")
         assert loader.finished() and app.late_steps == []
-        assert "课程结束" in str(bar.render())
+        assert shows([str(bar.render())], "课程结束")
         await quit_app(pilot)
+
+
+def test_a_chinese_caption_wraps_between_characters_and_fills_its_lines() -> None:
+    from rich.text import Text
+
+    from mpscope.tui.lesson.caption_bar import wrapped
+
+    step = next(s for s in load_lesson("seed").steps if s.title == "What crossed the queue")
+    caption = Text.assemble(("第 15 步，共 17 步", "bold"), "  ", step.caption_zh)
+    lines = wrapped(caption, 78)
+    assert all(line.cell_len <= 78 for line in lines)
+    assert all(line.cell_len >= 70 for line in lines[:-1])  # no short line before the last
+    assert "".join(line.plain for line in lines).replace(" ", "") == caption.plain.replace(" ", "")
+    assert not any(line.plain.startswith(("，", "。", "：")) for line in lines)
+    assert lines[0].spans and lines[0].spans[0].style == "bold"  # the styles go with the text

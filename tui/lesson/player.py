@@ -26,7 +26,7 @@ from pathlib import Path
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer
 
 from mpscope.core.dataloader.run import LoaderSettings
 from mpscope.core.export.asciicast import marker_sink
@@ -38,6 +38,7 @@ from mpscope.core.stepper.memory_lesson import DEFAULT_N
 from mpscope.core.stepper.result import GenState
 from mpscope.tui import app as app_module
 from mpscope.tui.app import MpscopeApp
+from mpscope.tui.lesson.caption_bar import CaptionBar
 from mpscope.tui.lesson.lesson_keys import key_actions
 from mpscope.tui.screens.compare import CompareScreen
 from mpscope.tui.screens.loader import LoaderScreen
@@ -53,22 +54,6 @@ WORDS = {
     "en": {"step": "step", "of": "of", "late": "did not happen within", "over": "lesson over"},
     "zh": {"step": "第", "of": "步，共", "late": "未在以下时间内发生：", "over": "课程结束"},
 }
-
-
-class CaptionBar(Static):
-    """The lesson's caption: which step, and what to look at."""
-
-    DEFAULT_CSS = """
-    CaptionBar {
-        height: auto;
-        max-height: 4;
-        padding: 0 1;
-        background: $boost;
-        color: $text;
-        border-top: tall $accent;
-    }
-    CaptionBar.-over-footer { dock: bottom; margin-bottom: 1; }
-    """
 
 
 class LessonApp(MpscopeApp):
@@ -119,9 +104,9 @@ class LessonApp(MpscopeApp):
         if title:
             where += f" · {title}"
         self.caption = Text.assemble((where, "bold"), "  ", text)
-        for screen in self.screen_stack:  # a screen of its own (the DataLoader's) has a bar too
+        for screen in self.screen_stack:  # a screen over the app has a bar of its own too
             for bar in screen.query(CaptionBar):
-                bar.update(self.caption)
+                bar.show(self.caption)
 
     async def _play(self) -> None:
         for index, step in enumerate(self.lesson.steps, 1):
@@ -132,6 +117,7 @@ class LessonApp(MpscopeApp):
             self._say(caption, title)
             self.shown_at = time.monotonic()
             await self._do(step)
+            await self._caption_everywhere()
             if not await self._wait(step):
                 self.late_steps.append(index)
                 late = f"{WORDS[self.lang]['late']} {step.timeout:g}s"
@@ -167,9 +153,7 @@ class LessonApp(MpscopeApp):
         if step.memory:
             await self.push_screen(MemoryLessonScreen(DEFAULT_N))
         if step.loader is not None:
-            loader = LoaderScreen(self._loader_settings(step.loader))
-            await self.push_screen(loader)
-            await loader.mount(CaptionBar(self.caption, classes="-over-footer"))
+            await self.push_screen(LoaderScreen(self._loader_settings(step.loader)))
         if step.stepper is not None:
             panel = self._shown_stepper()
             panel.load_example(step.stepper)
@@ -184,6 +168,13 @@ class LessonApp(MpscopeApp):
                     panel.send_text(call.removeprefix("send ").strip())
                 await asyncio.sleep(0.6 / max(self.lesson_speed, 0.01))  # one call at a time
             await self._until(lambda: not panel.busy, step.timeout)
+
+    async def _caption_everywhere(self) -> None:
+        """A screen a step opened over the app (the DataLoader's, the comparison, the memory
+        lesson) gets a caption bar of its own over its footer: it may cover the app's."""
+        for screen in self.screen_stack[1:]:
+            if not screen.query(CaptionBar):
+                await screen.mount(CaptionBar(self.caption, classes="-over-footer"))
 
     def _shown_stepper(self) -> StepperPanel:
         panels = self.query("#stepper")
