@@ -11,10 +11,12 @@ of a collect does not shorten it.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from typing import Any
 
+from mpscope.core.engine.collector_failure import failure_event, raise_if_unreadable
 from mpscope.core.engine.outbox import Outbox
 from mpscope.core.engine.result_channels import ResultReader
 from mpscope.core.engine.shared import POLL_S, RunShared
@@ -37,6 +39,31 @@ class MainCollector(threading.Thread):
         self._time_scale = time_scale  # the shared value the speed control sets
 
     def run(self) -> None:
+        """Collect; whatever this thread raises is the run's failure, said with its traceback
+        (never the interpreter's "Exception in thread" on stderr)."""
+        try:
+            self._collect()
+        except Exception as exc:
+            self._fail(exc)
+
+    def _fail(self, exc: BaseException) -> None:
+        """The collecting thread failed: say why, and stop the run as an error."""
+        shared = self._shared
+        with shared.lock:
+            event = failure_event(
+                shared.clock.now(), MAIN, os.getpid(), exc, shared.scenario.sharing
+            )
+            shared.collector_error = shared.collector_error or event.error
+            self._outbox.emit([event])
+            if shared.stop_reason is None:
+                shared.stop_reason = (
+                    "error",
+                    f"the main process's collecting thread failed: {event.error}; the results "
+                    "it collected are kept",
+                )
+            shared.wake.notify_all()
+
+    def _collect(self) -> None:
         # the processes' module imports torch: imported here, where torch is loaded already
         from mpscope.core.engine.worker import collect_one
 
@@ -53,8 +80,10 @@ class MainCollector(threading.Thread):
             if not batch and not ended and stopping:
                 return
             received = shared.require_mp().received
-            for message in batch:
+            for message in batch:  # each received, readable or not: its worker may let it go
                 acknowledge(received, message)
+            for message in batch:
+                raise_if_unreadable(message)
                 collect_one(
                     message,
                     MAIN,
