@@ -179,18 +179,22 @@ class MpscopeApp(RunDisplayApp):
         self.notify("the next task a worker takes will raise InjectedFailure")
 
     def action_show_error(self) -> None:
-        """The last failed task's traceback."""
+        """The collector's failure if it failed (the run's), else the last failed task's
+        traceback."""
+        from mpscope.tui.screens.failure import FailureScreen
+
+        if self.state.collector_failure is not None:
+            self.push_screen(FailureScreen.of_collector(self.state.collector_failure))
+            return
         if not self.state.failures:
             if self.replay_events is not None:
                 self.notify("no task has failed in this recording, so far")
             else:
                 self.notify("no task has failed (press f to make one fail)")
             return
-        from mpscope.tui.screens.failure import FailureScreen
-
         failure = self.state.failures[-1]
         lane = self.state.lanes.get(failure.worker)
-        self.push_screen(FailureScreen(failure, lane.pid if lane else 0))
+        self.push_screen(FailureScreen.of_task(failure, lane.pid if lane else 0))
 
     def action_compare(self) -> None:
         """Task 2 vs Task 3: the last finished run of each, on one axis from 0."""

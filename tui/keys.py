@@ -236,7 +236,7 @@ KEY_TABLE: Final[tuple[KeyRow, ...]] = (
     ),
     _row(
         RUN,
-        "show the last failed task's traceback",
+        "show the collector's traceback if it failed, else the last failed task's traceback",
         Key(
             "e",
             "show_error",

@@ -11,16 +11,19 @@ of a collect does not shorten it.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from typing import Any
 
+from mpscope.core.engine.collector_failure import failure_event, raise_if_unreadable
 from mpscope.core.engine.outbox import Outbox
 from mpscope.core.engine.result_channels import ResultReader
 from mpscope.core.engine.shared import POLL_S, RunShared
 from mpscope.core.engine.tensors import acknowledge
 from mpscope.core.engine.unsent import results_drained
 from mpscope.core.pipeline.events import COLLECTOR, MAIN, Record, decode
+from mpscope.core.pipeline.tasks import resolve_task_function
 
 
 class MainCollector(threading.Thread):
@@ -37,10 +40,37 @@ class MainCollector(threading.Thread):
         self._time_scale = time_scale  # the shared value the speed control sets
 
     def run(self) -> None:
+        """Collect; whatever this thread raises is the run's failure, said with its traceback
+        (never the interpreter's "Exception in thread" on stderr)."""
+        try:
+            self._collect()
+        except Exception as exc:
+            self._fail(exc)
+
+    def _fail(self, exc: BaseException) -> None:
+        """The collecting thread failed: say why, and stop the run as an error."""
+        shared = self._shared
+        with shared.lock:
+            event = failure_event(
+                shared.clock.now(), MAIN, os.getpid(), exc, shared.scenario.sharing
+            )
+            shared.collector_error = shared.collector_error or event.error
+            self._outbox.emit([event])
+            if shared.stop_reason is None:
+                shared.stop_reason = (
+                    "error",
+                    f"the main process's collecting thread failed: {event.error}; the results "
+                    "it collected are kept",
+                )
+            shared.wake.notify_all()
+
+    def _collect(self) -> None:
         # the processes' module imports torch: imported here, where torch is loaded already
         from mpscope.core.engine.worker import collect_one
 
         shared = self._shared
+        sc = shared.scenario  # the user's module, loaded so the types of its results unpickle
+        resolve_task_function(sc.function, sc.tensor_size, sc.device)
         with shared.lock:  # read from dead workers' channels before we began: first
             salvaged, shared.salvaged = shared.salvaged, []
         while salvaged or self.reader.open:  # until every worker's channel reached its end
@@ -53,8 +83,10 @@ class MainCollector(threading.Thread):
             if not batch and not ended and stopping:
                 return
             received = shared.require_mp().received
-            for message in batch:
+            for message in batch:  # each received, readable or not: its worker may let it go
                 acknowledge(received, message)
+            for message in batch:
+                raise_if_unreadable(message)
                 collect_one(
                     message,
                     MAIN,

@@ -30,6 +30,7 @@ from mpscope.core.engine.unsent import results_drained, worker_reaped
 from mpscope.core.engine.watch import Watch
 from mpscope.core.pipeline.events import (
     COLLECTOR,
+    CollectorFailed,
     Event,
     Note,
     TaskDone,
@@ -38,6 +39,9 @@ from mpscope.core.pipeline.events import (
     decode,
 )
 from mpscope.core.pipeline.scenario import Mode
+
+#: What a collector a signal ended says in place of a traceback.
+SIGNAL_NOTE: Final = "a signal ends a process where it stands: it leaves no traceback"
 
 #: At most this many rounds of batches are handled before the engine looks at exits again.
 DRAIN_ROUNDS: Final = 64
@@ -136,6 +140,8 @@ class ProcessMonitor:
                     event = decode(record)
                     if type(event) is WorkerLoopEnded and event.worker in procs:
                         procs[event.worker].loop_ended = True
+                    elif type(event) is CollectorFailed:
+                        shared.collector_error = shared.collector_error or event.error
                     out.extend(accept(event))
             self._outbox.emit(out)
 
@@ -205,13 +211,25 @@ class ProcessMonitor:
                         "with it; the results collected are kept",
                     )
         if proc.worker == COLLECTOR and not clean_exit:
-            with shared.lock:
-                if shared.stop_reason is None:
-                    shared.stop_reason = (
-                        "error",
-                        f"the collector (PID {proc.process.pid}) {reason}; "
-                        "the results it collected are kept",
-                    )
+            self._collector_died(proc, reason)
+
+    def _collector_died(self, proc: RunProcess, reason: str) -> None:
+        """The collector ended without finishing its loop: the run's failure. A collector that
+        raised has said why (``CollectorFailed``, with its traceback); one a signal ended
+        could not, so it is said here."""
+        shared, pid = self._shared, proc.process.pid
+        with shared.lock:
+            error = shared.collector_error
+            if not error:
+                error = shared.collector_error = reason
+                self._outbox.emit(
+                    [CollectorFailed(shared.clock.now(), COLLECTOR, pid, reason, "", SIGNAL_NOTE)]
+                )
+            if shared.stop_reason is None:
+                shared.stop_reason = (
+                    "error",
+                    f"the collector (PID {pid}) failed: {error}; the results it collected are kept",
+                )
 
     def _dead_forkserver(self, code: int) -> int | None:
         """The forkserver's PID if it has died (a forkserver's process that "exited with
@@ -233,7 +251,7 @@ class ProcessMonitor:
         conn = shared.require_mp().results.pop(proc.worker, None)
         if conn is None:
             return
-        kept = salvage(conn)
+        kept = salvage(proc.worker, conn)
         with shared.lock:
             shared.salvaged.extend(kept)
             proc.results_drained = True

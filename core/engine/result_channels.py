@@ -23,7 +23,6 @@ Nothing here imports torch: the forkserver preloads this module through :mod:`.w
 from __future__ import annotations
 
 import collections
-import contextlib
 import os
 import select
 import threading
@@ -44,6 +43,24 @@ class ResultsDrained:
 
     t: int
     worker: int
+
+
+@dataclass(slots=True)
+class UnreadableResult:
+    """A result message that came whole off ``worker``'s channel but could not be unpickled
+    (its ``__reduce__`` raised on load, or a tensor's storage was gone). It counts as received
+    (its worker need keep it no longer); a collector that meets one fails with ``exc``."""
+
+    worker: int
+    exc: BaseException
+
+
+def _load(worker: int, data: bytes) -> Any:
+    """A message off ``worker``'s channel, or an :class:`UnreadableResult`."""
+    try:
+        return ForkingPickler.loads(data)
+    except Exception as exc:
+        return UnreadableResult(worker, exc)
 
 
 def pickle_result(message: Any) -> bytes:
@@ -121,7 +138,7 @@ class ResultReader:
     def take(self, timeout_s: float) -> tuple[list[Any], list[int]]:
         """Results ready within ``timeout_s`` (at most one per channel, unpickled) and the
         workers whose channel reached its end meanwhile (each reported once). A message that
-        cannot be unpickled is skipped (its task then has no collected result)."""
+        cannot be unpickled comes as an :class:`UnreadableResult`."""
         if not self._open:
             return [], []
         results: list[Any] = []
@@ -136,8 +153,7 @@ class ResultReader:
                 conn.close()
                 ended.append(worker)
                 continue
-            with contextlib.suppress(Exception):
-                results.append(ForkingPickler.loads(data))
+            results.append(_load(worker, data))
         return results, ended
 
     def close(self) -> None:
@@ -148,16 +164,15 @@ class ResultReader:
         self._open.clear()
 
 
-def salvage(conn: Any) -> list[Any]:
+def salvage(worker: int, conn: Any) -> list[Any]:
     """What a dead worker's channel still holds, read without waiting (at most a pipe's
-    buffer: the rest died with the worker), then closed. Half a message is dropped."""
+    buffer: the rest died with the worker), then closed. Half a message is dropped; one that
+    cannot be unpickled comes as an :class:`UnreadableResult`."""
     results: list[Any] = []
     os.set_blocking(conn.fileno(), False)
     try:
         while True:
-            data = conn.recv_bytes()
-            with contextlib.suppress(Exception):
-                results.append(ForkingPickler.loads(data))
+            results.append(_load(worker, conn.recv_bytes()))
     except (EOFError, OSError):  # its end, half a message, or nothing more without waiting
         pass
     conn.close()

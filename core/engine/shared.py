@@ -173,6 +173,9 @@ class RunShared:
     #: Task 2: results read from dead workers' channels before the main process collects
     #: (see :func:`~.result_channels.salvage`); the collecting thread takes them first
     salvaged: list[Any] = field(default_factory=list)
+    #: the error line of the collector's failure, once it reported one (see
+    #: :mod:`.collector_failure`): the run then ends in error, saying so
+    collector_error: str = ""
     #: how the run ended ("" until it has), as ``RunFinished`` says
     outcome: str = ""
     #: benchmarks set this to a list: it then gets, for each TaskDone, the nanoseconds from its

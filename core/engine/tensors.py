@@ -85,9 +85,13 @@ class SentKeeper:
 def acknowledge(received: Any, message: Any) -> None:
     """The consumer's side: one more result of ``message``'s worker was received.
 
-    ``message`` is a result message (task, attempt, worker, ...); None (the end) is no result."""
-    if message is not None:
-        received[message[2]] += 1
+    ``message`` is a result message (task, attempt, worker, ...) or an unreadable one (which
+    carries its worker); None (the end) is no result."""
+    if message is None:
+        return
+    worker = message[2] if isinstance(message, tuple) else getattr(message, "worker", None)
+    if worker is not None:
+        received[worker] += 1
 
 
 def set_sharing_strategy(strategy: str) -> None:

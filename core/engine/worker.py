@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mpscope.core.engine.child_output import capture_process_output
+from mpscope.core.engine.collector_failure import failure_event, raise_if_unreadable
 from mpscope.core.engine.queue_take import QueueTaker
 from mpscope.core.engine.reporting import EventBatcher, LineToEvents, RunClock
 from mpscope.core.engine.result_channels import (
@@ -155,10 +156,15 @@ def _take_injected_failure(counter: Any) -> bool:
 
 
 def _report_crash(ctx: ProcessContext, exc: BaseException) -> None:
-    """Tell the engine why this process is about to die (its stderr is not on screen)."""
-    text = "".join(traceback.format_exception(exc))
+    """Tell the engine why this process is about to die (its stderr is not on screen): the
+    collector's failure is the run's (an event with its traceback), a worker's is a note."""
     with contextlib.suppress(Exception):
         t = RunClock(ctx.run_start).now()
+        if ctx.worker == COLLECTOR:
+            sharing = ctx.scenario.sharing
+            ctx.events.send([failure_event(t, COLLECTOR, os.getpid(), exc, sharing)])
+            return
+        text = "".join(traceback.format_exception(exc))
         ctx.events.send([Note(t, "error", clip(f"process crashed: {text}", MAX_TRACEBACK))])
 
 
@@ -301,8 +307,13 @@ def collect_one(
 
 
 def collector_process(ctx: ProcessContext) -> None:
-    """Task 3's dedicated collector: see :func:`_collect`."""
-    _reporting_crashes(_collect, ctx)
+    """Task 3's dedicated collector: see :func:`_collect`. If it fails it says why (with its
+    traceback) and exits with code 1, printing nothing."""
+    try:
+        _collect(ctx)
+    except Exception as exc:
+        _report_crash(ctx, exc)
+        sys.exit(1)
 
 
 def _collect(ctx: ProcessContext) -> None:
@@ -311,6 +322,9 @@ def _collect(ctx: ProcessContext) -> None:
     batcher = EventBatcher(ctx.events.send, run_clock.now)
     parent = _prepare_process(batcher, COLLECTOR)
     set_sharing_strategy(ctx.scenario.sharing)
+    # the user's module, loaded as the workers load it, so the types its results are made of
+    # unpickle here too
+    resolve_task_function(ctx.scenario.function, ctx.scenario.tensor_size, ctx.scenario.device)
     results = ResultReader(ctx.results)
     batcher.emit(WorkerReady(batcher.now(), COLLECTOR, os.getpid()))
     batcher.flush()
@@ -328,9 +342,15 @@ def _collect(ctx: ProcessContext) -> None:
             batch, ended = results.take(IDLE_POLL_S)
             if not batch and not ended and _orphaned(parent):
                 os._exit(3)
-        for message in batch:
+        for message in batch:  # each received, readable or not: its worker may let it go
             acknowledge(ctx.received, message)
-            collect_one(message, COLLECTOR, sc, scale.value, now, begin, end, run_clock.sleep)
+        try:
+            for message in batch:
+                raise_if_unreadable(message)
+                collect_one(message, COLLECTOR, sc, scale.value, now, begin, end, run_clock.sleep)
+        except Exception:
+            batcher.close()  # what it collected before it failed is said first
+            raise
         for worker in ended:
             batcher.emit((ResultsDrained, now(), worker))
     batcher.emit(WorkerLoopEnded(batcher.now(), COLLECTOR, "every worker's results were read"))

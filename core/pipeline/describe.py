@@ -11,6 +11,7 @@ import re
 from mpscope.core.pipeline.events import (
     COLLECTOR,
     MAIN,
+    CollectorFailed,
     Event,
     FeederBlocked,
     Note,
@@ -88,6 +89,8 @@ def describe(event: Event, state: RunState, verbose: bool = False) -> str | None
             return f"{who(state, event.collector)} collecting task {label}" if verbose else None
         case TaskCollected():
             return f"{who(state, event.collector)} collected task {label}"
+        case CollectorFailed():
+            return collector_failed_line(event)
         case TaskRequeued():
             return f"task {label} re-queued after {who(state, event.worker)} died"
         case TaskLost():
@@ -100,3 +103,15 @@ def describe(event: Event, state: RunState, verbose: bool = False) -> str | None
         case RunFinished():
             return f"run {event.outcome}: {event.message}"
     return None
+
+
+def collector_failed_line(event: CollectorFailed) -> str:
+    """``collector (PID 4087) FAILED: RuntimeError: …``, and what the pitfall means."""
+    name = "collector" if event.worker == COLLECTOR else "main process's collecting thread"
+    line = f"{name} (PID {event.pid}) FAILED: {event.error}"
+    return f"{line} — {event.explanation}" if event.explanation else line
+
+
+def traceback_lines(event: CollectorFailed) -> list[str]:
+    """The collector's traceback, indented, for ``--plain`` (the app shows it on ``e``)."""
+    return [f"    {line}" for line in event.traceback.rstrip("\n").splitlines()]

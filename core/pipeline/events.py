@@ -219,6 +219,21 @@ class TaskCollected(Event):
 
 
 @dataclass(slots=True)
+class CollectorFailed(Event):
+    """What took the results off the queue failed: Task 3's collector process (it raised, or
+    a signal ended it) or Task 2's collecting thread (it raised). ``error`` is one line,
+    ``traceback`` the formatted one ("" when a signal ended it: a signal leaves none), and
+    ``explanation`` says what a known pitfall means ("" when none fits)."""
+
+    kind: ClassVar[str] = "collector_failed"
+    worker: int  # COLLECTOR or MAIN
+    pid: int
+    error: str
+    traceback: str
+    explanation: str = ""
+
+
+@dataclass(slots=True)
 class TaskRequeued(Event):
     """A worker died holding this task; it goes back on the task queue."""
 
@@ -290,6 +305,7 @@ EVENT_TYPES: Final[dict[str, type[Event]]] = {
         TaskFailed,
         TaskCollecting,
         TaskCollected,
+        CollectorFailed,
         TaskRequeued,
         TaskLost,
         PrintedLine,

@@ -50,6 +50,25 @@ class Failure:
     traceback: str
 
 
+@dataclass(frozen=True, slots=True)
+class CollectorFailure:
+    """The collector (Task 3's process, Task 2's collecting thread) failed: the run's failure."""
+
+    worker: int  # COLLECTOR or MAIN
+    pid: int
+    error: str
+    traceback: str  # "" when a signal ended it
+    explanation: str = ""
+
+    @property
+    def who(self) -> str:
+        """``the collector (PID 4087)`` or ``the main process's collecting thread (PID 4079)``."""
+        name = (
+            "the collector" if self.worker == COLLECTOR else "the main process's collecting thread"
+        )
+        return f"{name} (PID {self.pid})"
+
+
 @dataclass(slots=True)
 class Lane:
     """One process of the run: a compute worker, the collector, or the main process."""

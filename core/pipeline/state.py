@@ -15,6 +15,7 @@ from typing import Any, Final
 from mpscope.core.pipeline.events import (
     COLLECTOR,
     MAIN,
+    CollectorFailed,
     Event,
     FeederBlocked,
     Note,
@@ -37,7 +38,7 @@ from mpscope.core.pipeline.events import (
     WorkerReady,
     WorkerSpawned,
 )
-from mpscope.core.pipeline.lanes import Bar, Failure, Lane, LaneStatus
+from mpscope.core.pipeline.lanes import Bar, CollectorFailure, Failure, Lane, LaneStatus
 from mpscope.core.pipeline.scenario import Mode, Scenario, ScenarioError
 
 RECENT_LINES: Final = 200
@@ -82,6 +83,8 @@ class RunState:
         self.outcome = ""
         self.outcome_message = ""
         self.failures: deque[Failure] = deque(maxlen=RECENT_FAILURES)
+        #: the collector's failure, if it failed (the run then ends in error)
+        self.collector_failure: CollectorFailure | None = None
         self.lost_tasks: deque[tuple[int, str, str]] = deque(maxlen=RECENT_FAILURES)
         self.notes: deque[tuple[int, str, str]] = deque(maxlen=RECENT_NOTES)
         self.printed: deque[tuple[int, int, str]] = deque(maxlen=RECENT_LINES)
@@ -314,6 +317,16 @@ class RunState:
         lane.status, lane.task, lane.task_label, lane.since = LaneStatus.IDLE, None, "", e.t
         self.labels.pop(e.task, None)
 
+    def _on_collector_failed(self, e: CollectorFailed) -> None:
+        if self.collector_failure is None:  # the first one says why; what follows, the fallout
+            self.collector_failure = CollectorFailure(
+                e.worker, e.pid, e.error, e.traceback, e.explanation
+            )
+        lane = self.lanes.get(e.worker)
+        if lane is not None and lane.status == LaneStatus.BUSY:  # it died collecting
+            lane.busy_ns += max(0, e.t - lane.since)
+            lane.status, lane.task, lane.task_label, lane.since = LaneStatus.IDLE, None, "", e.t
+
     def _on_lost(self, e: TaskLost) -> None:
         self.lost += 1
         self._take_back_outcome(e.task)
@@ -366,6 +379,7 @@ _HANDLERS: Final[dict[type[Event], Callable[[RunState, Any], None]]] = {
     TaskFailed: RunState._on_failed,
     TaskCollecting: RunState._on_collecting,
     TaskCollected: RunState._on_collected,
+    CollectorFailed: RunState._on_collector_failed,
     TaskLost: RunState._on_lost,
     PrintedLine: RunState._on_printed,
     RunPaused: RunState._on_paused,

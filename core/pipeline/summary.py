@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mpscope.core.pipeline.lanes import LaneStatus
+from mpscope.core.pipeline.scenario import Mode
 from mpscope.core.pipeline.state import RunState
 from mpscope.core.words import counted
 
@@ -43,21 +44,33 @@ class RunSummary:
     lost: int
     collected: int
     requeued: int
+    #: results of done or failed tasks that never reached the collector, once the run is
+    #: over (0 while it runs, and in Task 1, which collects nothing)
+    uncollected: int = 0
 
     @property
     def balanced(self) -> bool:
-        """Every task ended as exactly one of done, failed or lost."""
-        return self.done + self.failed + self.lost == self.total
+        """Every task ended as exactly one of done, failed or lost, and every done or failed
+        task's result was collected (once the run is over)."""
+        return self.done + self.failed + self.lost == self.total and not self.uncollected
 
     @property
     def ledger_line(self) -> str:
         """``done 9 + failed 1 + lost 0 = 10 tasks ✓``; when the events shown end before
         every task has an outcome (a replay stopped half-way, a recording cut short), says how
-        many have none: ``done 2 + failed 0 + lost 0 = 2 of 6 tasks ✗ 4 without an outcome``."""
+        many have none: ``done 2 + failed 0 + lost 0 = 2 of 6 tasks ✗ 4 without an outcome``;
+        when a run ended with results its collector never took (it died), says so: ``… = 10
+        tasks ✗ collected 8 of 10 results: 2 never collected``."""
         ended = self.done + self.failed + self.lost
-        if self.balanced:
-            return f"done {self.done} + failed {self.failed} + lost {self.lost} = " + (
-                f"{counted(self.total, 'task')} ✓"
+        if ended == self.total:
+            sum_line = f"done {self.done} + failed {self.failed} + lost {self.lost} = " + (
+                f"{counted(self.total, 'task')}"
+            )
+            if not self.uncollected:
+                return f"{sum_line} ✓"
+            return (
+                f"{sum_line} ✗ collected {self.collected} of {self.done + self.failed} results: "
+                f"{self.uncollected} never collected"
             )
         missing = f"{self.total - ended} without an outcome" if self.total > ended else "too many"
         return (
@@ -102,4 +115,12 @@ def summarize(state: RunState) -> RunSummary:
         lost=state.lost,
         collected=state.collected,
         requeued=state.requeued,
+        uncollected=_uncollected(state),
     )
+
+
+def _uncollected(state: RunState) -> int:
+    """Done or failed tasks whose result the collector never took, once the run is over."""
+    if not state.finished or state.mode not in (Mode.PIPELINE, Mode.COLLECT_AFTER):
+        return 0
+    return max(0, state.done + state.failed - state.collected)

@@ -20,8 +20,8 @@ from rich.cells import cell_len
 from rich.console import Console
 from rich.live import Live
 
-from mpscope.core.pipeline.describe import describe
-from mpscope.core.pipeline.events import Event, RunFinished
+from mpscope.core.pipeline.describe import describe, traceback_lines
+from mpscope.core.pipeline.events import CollectorFailed, Event, RunFinished
 from mpscope.core.pipeline.log_order import HOLD_NS, HeldInOrder, LogOrder
 from mpscope.core.pipeline.recording import RecordingWriter
 from mpscope.core.pipeline.scenario import Scenario
@@ -64,6 +64,7 @@ class _EventPrinter:
         self.timeline_seconds = timeline_seconds  # the Gantt's axis length, if fixed
         self.state = RunState()
         self.live: Live | None = None
+        self.was_live = False  # the run was shown live: its lines were never printed
         self._last_frame = 0.0
         self._held: HeldInOrder[str] = HeldInOrder()  # lines not printed yet
         self._order = LogOrder()
@@ -76,6 +77,8 @@ class _EventPrinter:
                 line = describe(event, self.state)
                 key = self._order.key(event)
                 if line is not None:
+                    if isinstance(event, CollectorFailed):  # the run's failure: whole
+                        line = "\n".join([line, *traceback_lines(event)])
                     self._held.put(key, f"{event.t / 1e9:8.3f}s  {line}")
             self.state.apply(event)
         self._print_held(older_than=max(self.state.now, now or 0) - self.hold_ns)
@@ -115,6 +118,10 @@ class _EventPrinter:
         width = max(20, min(100, self.console.width - label))
         self.console.print()
         self.console.print(summary_view(self.state, width, timeline_seconds=self.timeline_seconds))
+        failure = self.state.collector_failure
+        if failure is not None and failure.traceback and self.was_live:
+            self.console.print(f"the traceback of {failure.who}:", style="red")
+            self.console.print(failure.traceback.rstrip("\n"), markup=False, highlight=False)
 
 
 def run_plain(
@@ -199,6 +206,7 @@ def _live_view(printer: _EventPrinter) -> Iterator[None]:
     view = live_view(printer.state)
     with Live(view, console=console, transient=True, refresh_per_second=10) as live:
         printer.live = live
+        printer.was_live = True
         yield
     printer.live = None
 

@@ -246,6 +246,10 @@ def summary_view(
         parts.reverse()
     if timeline:
         parts += [Text("timeline", style="bold"), gantt(state, width, timeline_seconds)]
+    collector = state.collector_failure
+    if collector is not None:  # the run's failure, before the tasks'
+        said = f": {collector.explanation}" if collector.explanation else ""
+        parts.append(Text(f"{collector.who} failed: {collector.error}{said}", style="bold red"))
     failed = [f"failed task {f.label}: {f.error}" for f in state.failures]
     lost = [f"lost task {label}: {reason}" for _task, label, reason in state.lost_tasks]
     for what, count, lines in (("failed", state.failed, failed), ("lost", state.lost, lost)):

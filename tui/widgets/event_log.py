@@ -18,7 +18,14 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from mpscope.core.pipeline.describe import describe
-from mpscope.core.pipeline.events import Event, Note, PrintedLine, TaskFailed, TaskLost
+from mpscope.core.pipeline.events import (
+    CollectorFailed,
+    Event,
+    Note,
+    PrintedLine,
+    TaskFailed,
+    TaskLost,
+)
 from mpscope.core.pipeline.log_order import HOLD_NS, HeldInOrder
 from mpscope.core.pipeline.state import RunState
 
@@ -152,7 +159,7 @@ class EventLog(ScrollView, can_focus=True):
             if line is None:
                 continue
             style = ""
-            if isinstance(event, TaskFailed | TaskLost) or (
+            if isinstance(event, TaskFailed | TaskLost | CollectorFailed) or (
                 isinstance(event, Note) and event.level == "error"
             ):
                 style = "red"
