@@ -112,3 +112,37 @@ def test_plain_output_shows_tensors_in_one_line_and_no_numpy_warning() -> None:
     assert "finished task 1 → tensor float32[1000] 4.0 kB" in done.stdout
     assert "tensor([" not in done.stdout and "1., 1." not in done.stdout
     assert "NumPy" not in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("sharing", ["file_descriptor", "file_system"])
+def test_what_crossed_is_the_pickled_handle_measured_and_the_summary_adds_it_up(
+    sharing: str,
+) -> None:
+    from multiprocessing.reduction import ForkingPickler
+
+    import torch
+
+    from mpscope.core.pipeline.events import TaskDone
+    from mpscope.core.pipeline.tensor_summary import tensor_results_line
+    from mpscope.core.pipeline.values import size_text
+
+    sc = scenario(function="tensor", tensor_size=4096, count=4, sharing=sharing, work_time=0)
+    events, state = run_engine(sc, timeout=90)
+    done = of_kind(events, TaskDone)
+    assert len(done) == 4 and all(e.tensor_bytes == 4096 * 4 for e in done)
+    # the same message, pickled here the way the worker pickles it: a handle, not the data
+    # (under file_system that would start a torch_shm_manager in the test's own process)
+    e = done[0]
+    message = (e.task, e.attempt, e.worker, True, torch.zeros(4096), e.started, e.t)
+    handle = len(bytes(ForkingPickler.dumps(message))) if sharing == "file_descriptor" else 0
+    for e in done:  # names and counters in a handle differ by a few bytes between processes
+        assert not handle or abs(e.crossed - handle) <= 24, (e.crossed, handle)
+        assert e.crossed < 1000 < e.tensor_bytes
+    assert state.tensor_crossed == sum(e.crossed for e in done)
+    assert state.tensor_bytes == 4 * 4096 * 4
+    line = tensor_results_line(state)
+    assert line is not None and line.startswith(
+        f"4 tensor results: 65.5 kB of tensor data crossed as {size_text(state.tensor_crossed)} "
+        "of pickled handles"
+    )
+    assert f"sharing strategy {sharing}" in line

@@ -76,6 +76,8 @@ def _scenario_options(parser: argparse.ArgumentParser) -> None:
         default="square",
         help="task function: square, big (square + 256 KB: join-before-drain in Task 2), "
         "tensor (a float32 tensor of --tensor-size elements, shared, not copied), "
+        "fill-shared (one tensor the main process made with share_memory_(): each task fills "
+        "its slice of --tensor-size elements in place and sends no data back), "
         "module:function or path/to/file.py:function",
     )
     add("--work-time", default="0.3", help="simulated seconds of work per task (default 0.3)")
@@ -89,7 +91,11 @@ def _scenario_options(parser: argparse.ArgumentParser) -> None:
         default="file_descriptor",
         help="how tensors cross processes: file_descriptor (torch's default) | file_system",
     )
-    add("--tensor-size", default="1000", help="elements per --function tensor result (1000)")
+    add(
+        "--tensor-size",
+        default="1000",
+        help="elements per --function tensor result, or per fill-shared slice (1000)",
+    )
     add(
         "--device",
         default="cpu",

@@ -47,6 +47,7 @@ from mpscope.tui.widgets.lanes_view import LanesView
 from mpscope.tui.widgets.queue_strip import QueueStrip
 from mpscope.tui.widgets.run_header import RunHeader
 from mpscope.tui.widgets.summary_panel import SummaryPanel
+from mpscope.tui.widgets.tensor_strip import TensorStrip
 from mpscope.tui.widgets.worker_lane import WorkerLane
 
 __all__ = ["RunDisplayApp"]
@@ -119,6 +120,7 @@ class RunDisplayApp(App[int]):
             yield QueueStrip("result", id="result-queue")
             with Vertical(id="collector-box"):
                 yield WorkerLane(COLLECTOR, id="collector-lane")
+            yield TensorStrip(id="tensor-strip")
             with Vertical(id="dock"):
                 yield SummaryPanel(id="summary")
                 yield EventLog(id="log")
@@ -348,6 +350,7 @@ class RunDisplayApp(App[int]):
             if collector is not None and lane.worker != collector.worker:
                 lane.worker = collector.worker
             lane.show(state)
+            self.query_one(TensorStrip).show(state)
             if state.mode != self._layout_mode:  # what is shown depends on the mode only
                 self._layout_mode = state.mode
                 queues = state.mode != Mode.PRINT

@@ -27,6 +27,7 @@ from mpscope.core.engine.shared import (
     RunShared,
     kill_group,
 )
+from mpscope.core.engine.shared_fill import SharedFill
 from mpscope.core.engine.tensors import set_sharing_strategy
 from mpscope.core.pipeline.events import COLLECTOR, WorkerSpawned
 from mpscope.core.pipeline.scenario import Mode
@@ -55,6 +56,7 @@ def make_process_shared(shared: RunShared) -> ProcessShared:
         task_queue = ctx.Queue(maxsize=sc.queue_bound)
     slots = ctx.Array("q", [-1] * sc.workers, lock=False)
     received = ctx.Array("q", [0] * sc.workers, lock=False)  # see tensors.SentKeeper
+    fill = SharedFill.for_scenario(sc)  # made here, before any worker: each gets it at start
     with shared.lock:
         time_scale = ctx.Value("d", shared.time_scale, lock=False)
         run_start = ctx.Value("q", shared.clock.start_ns, lock=False)
@@ -62,7 +64,9 @@ def make_process_shared(shared: RunShared) -> ProcessShared:
         # process (the engine, when a worker died holding it; see task_queue)
         fail_next = ctx.Value("i", shared.failures_requested, lock=ctx.Lock())
         shared.clock.share(run_start)
-        made = ProcessShared(ctx, task_queue, {}, slots, time_scale, run_start, fail_next, received)
+        made = ProcessShared(
+            ctx, task_queue, {}, slots, time_scale, run_start, fail_next, received, fill
+        )
         shared.mp = made
     return made
 
@@ -87,6 +91,13 @@ class ProcessStarter:
         target = (
             worker_module.print_worker if sc.mode == Mode.PRINT else worker_module.compute_worker
         )
+        if self._mp.fill is not None:
+            self._outbox.note(
+                "info",
+                f"the main process made one tensor, {self._mp.fill.describe()}, with "
+                "share_memory_(); each worker gets it as it starts and fills its tasks' "
+                "slices in place",
+            )
         with real_stderr():
             for i in range(sc.workers):
                 if self._shared.stop_reason is not None:
@@ -118,6 +129,7 @@ class ProcessStarter:
             mp.time_scale,
             mp.fail_next,
             mp.received,
+            mp.fill,
         )
         role = "collector" if worker == COLLECTOR else "worker"
         name = f"mpscope-{role}-{worker}" if worker >= 0 else "mpscope-collector"

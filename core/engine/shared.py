@@ -134,6 +134,7 @@ class ProcessShared:
     run_start: Any  # shared int64: the run's start, kept by PausableClock
     fail_next: Any  # shared int with a lock: how many of the next tasks taken must raise
     received: Any  # shared int64 array: results of each worker its consumer received
+    fill: Any = None  # --function fill-shared: the one shared tensor (a shared_fill.SharedFill)
 
 
 @dataclass(eq=False, slots=True)

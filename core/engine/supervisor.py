@@ -24,6 +24,7 @@ from mpscope.core.engine.monitor import ProcessMonitor
 from mpscope.core.engine.outbox import Outbox
 from mpscope.core.engine.processes import ProcessStarter, kill_every_process, make_process_shared
 from mpscope.core.engine.shared import POLL_S, ProcessShared, RunShared
+from mpscope.core.engine.shared_fill import read_back_shared_tensor
 from mpscope.core.engine.shutdown import OrderedStop
 from mpscope.core.engine.task_queue import lose_stranded, put_end_sentinels
 from mpscope.core.pipeline.events import (
@@ -256,6 +257,8 @@ class Supervisor(threading.Thread):
             events = ledger.lose_unfinished(now(), "the run ended before it finished")
             uncollected = ledger.forget_uncollected()
             self._outbox.emit(events)
+        # every worker has gone: the main process reads the tensor they filled (fill-shared)
+        self._outbox.emit(read_back_shared_tensor(shared.mp, shared.scenario, shared.clock.now()))
         self._close_queues()
         outcome = shared.stop_reason or self._ended_early or COMPLETED
         lost = [shared.ledger.label(e.task) for e in events if isinstance(e, TaskLost)]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import gc
 import os
 import signal
@@ -56,8 +57,14 @@ from mpscope.core.pipeline.events import (
 )
 from mpscope.core.pipeline.ledger import TaskMessage
 from mpscope.core.pipeline.scenario import Mode, Scenario
-from mpscope.core.pipeline.tasks import resolve_task_function, run_task, simulated_seconds
-from mpscope.core.pipeline.values import describe_value
+from mpscope.core.pipeline.shared_fill import FILL_SHARED
+from mpscope.core.pipeline.tasks import (
+    resolve_task_function,
+    run_task,
+    simulated_seconds,
+    square,
+)
+from mpscope.core.pipeline.values import describe_value, shared_tensor_bytes
 
 with warnings.catch_warnings():  # torch without NumPy warns; nothing to tell a worker's user
     warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
@@ -86,6 +93,7 @@ class ProcessContext:
     time_scale: Any  # shared double: the speed control, read before each piece of work
     fail_next: Any  # shared int with a lock: how many of the next tasks taken must raise
     received: Any  # shared int64 array: results of each worker its consumer received
+    fill: Any = None  # --function fill-shared: the one shared tensor (see .shared_fill)
 
 
 def _die_with_parent() -> None:
@@ -189,7 +197,12 @@ def _compute(ctx: ProcessContext) -> None:
     parent = _prepare_process(batcher, ctx.worker)
     sc = ctx.scenario
     set_sharing_strategy(sc.sharing)
-    function = resolve_task_function(sc.function, sc.tensor_size, sc.device)
+    fill = ctx.fill  # the one shared tensor whose slices the tasks fill in place, or None
+    function = (
+        square
+        if fill is not None
+        else resolve_task_function(sc.function, sc.tensor_size, sc.device)
+    )
     # what was sent lives until received; Task 2 collects only once every worker left its
     # loop, so a limit there would wait for a collector that waits for it
     held = MAX_HELD if sc.mode == Mode.PIPELINE else sys.maxsize
@@ -222,11 +235,23 @@ def _compute(ctx: ProcessContext) -> None:
         try:
             fail = fail or (failing.value > 0 and _take_injected_failure(fail_next))
             seconds = simulated_seconds(sc.work_time, sc.jitter, sc.seed, task, scale.value)
-            value = run_task(function, payload, seconds, fail, sleep)
+            call = function if fill is None else functools.partial(fill.write, task)
+            value = run_task(call, payload, seconds, fail, sleep)
             finished = clock() - t0.value
             # pickled here, inside the task: a result that cannot travel is the task's failure
             data = pickle_result((task, attempt, worker, True, value, started, finished))
-            report = (TaskDone, finished, task, worker, started, describe_value(value), attempt)
+            text = describe_value(value) if fill is None else f"slice {task} written in place"
+            report = (
+                TaskDone,
+                finished,
+                task,
+                worker,
+                started,
+                text,
+                attempt,
+                len(data),  # what crossed: measured, the pickled message itself
+                shared_tensor_bytes(value),
+            )
         except BaseException as exc:  # whatever the task raised is its failure, not the worker's
             finished = clock() - t0.value
             value = None
@@ -296,7 +321,12 @@ def collect_one(
 ) -> None:
     """Process one result the way the seed's collector does (simulated handling time)."""
     task, attempt, worker, ok, output, _started, _finished = message
-    text = describe_value(output) if ok else str(output)
+    if not ok:
+        text = str(output)
+    elif output is None and scenario.function == FILL_SHARED:
+        text = f"nothing to take: slice {task} is in the shared tensor"
+    else:
+        text = describe_value(output)
     started = finished = clock()
     seconds = scenario.collect_time * time_scale
     if seconds > 0:  # with nothing to wait for, the end says it all (one clock reading)

@@ -19,6 +19,7 @@ from mpscope.core.pipeline.events import (
     RunFinished,
     RunPaused,
     RunStarted,
+    SharedTensorRead,
     SourceExhausted,
     TaskCollected,
     TaskCollecting,
@@ -35,6 +36,7 @@ from mpscope.core.pipeline.events import (
 )
 from mpscope.core.pipeline.scenario import Mode
 from mpscope.core.pipeline.state import RunState
+from mpscope.core.pipeline.values import size_text
 from mpscope.core.words import counted
 
 
@@ -82,7 +84,8 @@ def describe(event: Event, state: RunState, verbose: bool = False) -> str | None
         case TaskStarted():
             return f"{who(state, event.worker)} took task {label}"
         case TaskDone():
-            return f"{who(state, event.worker)} finished task {label} → {event.output}"
+            crossed = f" · crossed as {size_text(event.crossed)}" if event.tensor_bytes else ""
+            return f"{who(state, event.worker)} finished task {label} → {event.output}{crossed}"
         case TaskFailed():
             return f"{who(state, event.worker)} task {label} FAILED: {event.error}"
         case TaskCollecting():
@@ -100,6 +103,12 @@ def describe(event: Event, state: RunState, verbose: bool = False) -> str | None
             return f"{prefix}{who(state, event.worker, event.text)}: {event.text}"
         case RunPaused():
             return "paused" if event.paused else "resumed"
+        case SharedTensorRead():
+            return (
+                f"the main process read the shared tensor ({size_text(event.nbytes)}, never "
+                f"sent): {event.right} of {counted(event.slices, 'slice')} right, "
+                f"{event.wrong} wrong, {event.unwritten} never written"
+            )
         case RunFinished():
             return f"run {event.outcome}: {event.message}"
     return None

@@ -19,7 +19,10 @@ import json
 from dataclasses import dataclass
 from typing import Any, ClassVar, Final
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
+#: Schemas this mpscope reads: 2 added ``TaskDone.crossed`` and ``tensor_bytes`` (absent in 1:
+#: read as 0) and :class:`SharedTensorRead`, so a schema 1 recording is a schema 2 one.
+READABLE_SCHEMAS: Final = (1, 2)
 COLLECTOR: Final = -1
 MAIN: Final = -2
 
@@ -163,7 +166,11 @@ class TaskStarted(Event):
 
 @dataclass(slots=True)
 class TaskDone(Event):
-    """A worker finished a task and put its result on the result queue."""
+    """A worker finished a task and put its result on the result queue.
+
+    ``crossed`` is the length of the pickled result message the worker wrote to its result
+    pipe (measured, not estimated: for a tensor, torch's handle to its shared storage);
+    ``tensor_bytes`` the bytes of tensor data the result refers to, which did not cross."""
 
     kind: ClassVar[str] = "task_done"
     task: int
@@ -171,6 +178,8 @@ class TaskDone(Event):
     started: int
     output: str
     attempt: int = 1
+    crossed: int = 0
+    tensor_bytes: int = 0
 
 
 @dataclass(slots=True)
@@ -280,6 +289,26 @@ class SpeedChanged(Event):
 
 
 @dataclass(slots=True)
+class SharedTensorRead(Event):
+    """The main process read the one shared tensor the workers filled in place (``--function
+    fill-shared``), after every worker had gone, and checked it element by element.
+
+    ``writers`` has one character per slice: the index into ``pids`` (space-separated) of the
+    PID the tensor itself records as its writer (see :mod:`~.shared_fill`), ``.`` for none."""
+
+    kind: ClassVar[str] = "shared_tensor_read"
+    slices: int
+    slice_elements: int
+    nbytes: int
+    right: int  # slices whose every element is what their task computes
+    wrong: int  # slices written, with at least one element off
+    unwritten: int  # slices no worker wrote (their task failed or was lost)
+    pids: str
+    writers: str
+    detail: str = ""  # the first element that is off, in words
+
+
+@dataclass(slots=True)
 class RunFinished(Event):
     """The run is over and every process of it has been joined."""
 
@@ -311,6 +340,7 @@ EVENT_TYPES: Final[dict[str, type[Event]]] = {
         PrintedLine,
         RunPaused,
         SpeedChanged,
+        SharedTensorRead,
         RunFinished,
     )
 }

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO, Final
 
 from mpscope.core.pipeline.events import (
+    READABLE_SCHEMAS,
     SCHEMA_VERSION,
     Event,
     EventDecodeError,
@@ -205,9 +206,10 @@ def _check_header(first: str, path: Path) -> None:
         header = None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise RecordingError(f"{path} is not an mpscope recording (no header line)")
-    if header.get("schema") != SCHEMA_VERSION:
+    if header.get("schema") not in READABLE_SCHEMAS:
         raise RecordingError(
-            f"{path} uses schema {header.get('schema')!r}; this mpscope reads {SCHEMA_VERSION}"
+            f"{path} uses schema {header.get('schema')!r}; this mpscope reads "
+            + " and ".join(str(s) for s in READABLE_SCHEMAS)
         )
 
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Final
 
+from mpscope.core.pipeline.shared_fill import FILL_SHARED, MAX_SLICES
 from mpscope.core.words import counted
 
 
@@ -207,7 +208,8 @@ def make_scenario(
     function = settings.get("function", base.function)
     if not isinstance(function, str) or not function.strip():
         raise ScenarioError(
-            f"{shown('function')} must be 'square', 'big', 'tensor', module:function "
+            f"{shown('function')} must be 'square', 'big', 'tensor', '{FILL_SHARED}', "
+            "module:function "
             "or file.py:function"
         )
     fail_on_raw = settings.get("fail_on", base.fail_on)
@@ -244,7 +246,31 @@ def make_scenario(
         device=_choice(shown("device"), settings.get("device", base.device), DEVICES),
     )
     notes.extend(_fail_on_notes(scenario, shown("fail_on")))
+    if scenario.function == FILL_SHARED:
+        scenario = _fit_shared_tensor(scenario, shown, notes)
     return scenario, notes
+
+
+def _fit_shared_tensor(
+    scenario: Scenario, shown: Callable[[str], str], notes: list[str]
+) -> Scenario:
+    """``--function fill-shared`` makes one tensor of a slice per task: at most
+    :data:`MAX_SLICES` slices, and :data:`MAX_TENSOR_SIZE` elements in all."""
+    if scenario.task_total > MAX_SLICES:
+        count = MAX_SLICES * (scenario.batch_size if scenario.source == "batches" else 1)
+        notes.append(
+            f"{shown('count')} {scenario.count}: {FILL_SHARED} writes one slice per task, "
+            f"at most {MAX_SLICES} slices; capped at {count}"
+        )
+        scenario = dataclasses.replace(scenario, count=count)
+    most = MAX_TENSOR_SIZE // scenario.task_total
+    if scenario.tensor_size > most:
+        notes.append(
+            f"{shown('tensor_size')} {scenario.tensor_size} × {scenario.task_total} slices is "
+            f"more than {MAX_TENSOR_SIZE} elements; capped at {most} a slice"
+        )
+        scenario = dataclasses.replace(scenario, tensor_size=most)
+    return scenario
 
 
 def _fail_on_notes(scenario: Scenario, option: str) -> list[str]:

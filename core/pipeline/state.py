@@ -23,6 +23,7 @@ from mpscope.core.pipeline.events import (
     RunFinished,
     RunPaused,
     RunStarted,
+    SharedTensorRead,
     SourceExhausted,
     SpeedChanged,
     TaskCollected,
@@ -40,6 +41,7 @@ from mpscope.core.pipeline.events import (
 )
 from mpscope.core.pipeline.lanes import Bar, CollectorFailure, Failure, Lane, LaneStatus
 from mpscope.core.pipeline.scenario import Mode, Scenario, ScenarioError
+from mpscope.core.pipeline.shared_fill import FILL_SHARED
 
 RECENT_LINES: Final = 200
 RECENT_FAILURES: Final = 100
@@ -88,6 +90,16 @@ class RunState:
         self.lost_tasks: deque[tuple[int, str, str]] = deque(maxlen=RECENT_FAILURES)
         self.notes: deque[tuple[int, str, str]] = deque(maxlen=RECENT_NOTES)
         self.printed: deque[tuple[int, int, str]] = deque(maxlen=RECENT_LINES)
+        #: what the results weighed: bytes of the pickled result messages that crossed (all
+        #: done tasks), and of tensor results, how many, their data and what crossed for them
+        self.crossed = 0
+        self.tensor_results = 0
+        self.tensor_bytes = 0
+        self.tensor_crossed = 0
+        #: --function fill-shared: task (slice) -> the worker whose report says it wrote it
+        self.slice_writers: dict[int, int] = {}
+        #: --function fill-shared: the main process's read of the tensor, once every worker left
+        self.shared_read: SharedTensorRead | None = None
 
     # -- derived figures -------------------------------------------------------------------
 
@@ -290,6 +302,13 @@ class RunState:
 
     def _on_done(self, e: TaskDone) -> None:
         self.done += 1
+        self.crossed += e.crossed
+        if e.tensor_bytes:
+            self.tensor_results += 1
+            self.tensor_bytes += e.tensor_bytes
+            self.tensor_crossed += e.crossed
+        if self.scenario is not None and self.scenario.function == FILL_SHARED:
+            self.slice_writers[e.task] = e.worker
         self._finish_on_lane(e.worker, e.task, e.started, e.t, True)
         self._after_outcome(e.task, True)
 
@@ -351,6 +370,9 @@ class RunState:
     def _on_speed(self, e: SpeedChanged) -> None:
         self.time_scale = e.time_scale
 
+    def _on_shared_read(self, e: SharedTensorRead) -> None:
+        self.shared_read = e
+
     def _on_finished(self, e: RunFinished) -> None:
         self.outcome, self.outcome_message = e.outcome, e.message
         if self.source_total is None:  # stopped before the source ran dry
@@ -384,5 +406,6 @@ _HANDLERS: Final[dict[type[Event], Callable[[RunState, Any], None]]] = {
     PrintedLine: RunState._on_printed,
     RunPaused: RunState._on_paused,
     SpeedChanged: RunState._on_speed,
+    SharedTensorRead: RunState._on_shared_read,
     RunFinished: RunState._on_finished,
 }

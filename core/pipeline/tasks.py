@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mpscope.core.loading import SpecError, exception_line, load_callable
+from mpscope.core.pipeline.shared_fill import FILL_SHARED
 
 TaskFunction = Callable[[Any], Any]
 
@@ -84,6 +85,8 @@ def resolve_task_function(spec: str, tensor_size: int = 1000, device: str = "cpu
 
 def check_task_function(spec: str) -> None:
     """Raise :class:`SpecError` if ``spec`` cannot serve as a task function in a worker."""
+    if spec == FILL_SHARED:  # the worker fills the shared tensor itself (see shared_fill)
+        return
     function = resolve_task_function(spec)
     if spec in BUILTIN_FUNCTIONS:
         return

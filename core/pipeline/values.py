@@ -39,6 +39,18 @@ def tensor_bytes(value: Any) -> int:
     return int(value.element_size()) * int(value.numel())
 
 
+def shared_tensor_bytes(value: Any) -> int:
+    """The bytes of tensor data ``value`` refers to (itself, or the tensors in a list, tuple or
+    dict it holds), which torch's pickler sends as handles to shared storage, not as bytes."""
+    if is_tensor(value):
+        return tensor_bytes(value)
+    if isinstance(value, list | tuple):
+        return sum(tensor_bytes(v) for v in value if is_tensor(v))
+    if isinstance(value, dict):
+        return sum(tensor_bytes(v) for v in value.values() if is_tensor(v))
+    return 0
+
+
 def describe_tensor(value: Any) -> str:
     """``tensor float32[1000] 4.0 kB shared`` (``[]`` for a scalar, ``[2,3]`` for a matrix)."""
     dtype = str(value.dtype).removeprefix("torch.")

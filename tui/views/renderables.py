@@ -18,6 +18,7 @@ from mpscope.core.pipeline.lanes import Bar, Lane, LaneStatus
 from mpscope.core.pipeline.scenario import Mode
 from mpscope.core.pipeline.state import RunState
 from mpscope.core.pipeline.summary import RunSummary, summarize
+from mpscope.core.pipeline.tensor_summary import shared_read_lines, tensor_results_line
 
 TASK_COLOURS = (
     "#4e9af1",
@@ -241,9 +242,16 @@ def summary_view(
     )
     # work: from the first task's start to the last one's end
     totals.append(f"\n{queues}wall {summary.wall_s:.2f}s   work {summary.work_s:.2f}s")
+    tensors = tensor_results_line(state)
+    if tensors is not None:
+        totals.append(f"\n{tensors}")
+    for line in shared_read_lines(state):
+        totals.append(f"\n{line}", style="red" if line.endswith("✗") else "")
     parts: list[RenderableType] = [summary_table(summary, compact), totals]
     if compact:
         parts.reverse()
+    elif (strip := tensor_strip_view(state, width)) is not None:
+        parts.append(strip)
     if timeline:
         parts += [Text("timeline", style="bold"), gantt(state, width, timeline_seconds)]
     collector = state.collector_failure
@@ -260,3 +268,11 @@ def summary_view(
             parts.append(Text(f"… {count - len(named)} more {what} before these", style="red"))
         parts.extend(Text(line, style="red") for line in named)
     return Group(*parts)
+
+
+def tensor_strip_view(state: RunState, width: int) -> RenderableType | None:
+    """The shared tensor's strip (imported late: :mod:`.tensor_strip` uses this module's
+    neighbours only, and most runs have none)."""
+    from mpscope.tui.views.tensor_strip import tensor_strip_view as view
+
+    return view(state, width)
