@@ -1,0 +1,195 @@
+"""``--mode distributed``: torchrun starts the ranks, the viewer listens to their reports.
+
+:func:`run_distributed` opens a :class:`.Listener` (127.0.0.1, an ephemeral port, a new token),
+starts ``python -m torch.distributed.run --standalone --nproc-per-node N -m
+mpscope.core.distributed.train`` in its own session with the address and token in its
+environment, and waits for it (or for ``stop``, or the run's time limit). torchrun's output
+goes to a file; if torchrun fails, its failure summary (with the failed rank's traceback,
+which ``@record`` writes) is the run's error. At the end torchrun's session is ended, and so is
+any process still carrying this run's token in its environment (a rank is a session of its own,
+and outlives a torchrun that was killed), so nothing outlives the run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from mpscope.core.distributed.events import DistEvent, DistFinished, DistStarted
+from mpscope.core.distributed.listener import Listener, new_token
+from mpscope.core.distributed.wire import ADDRESS_ENV, TOKEN_ENV
+
+TRAIN_MODULE: Final = "mpscope.core.distributed.train"
+STOP_GRACE: Final = 15.0
+
+
+@dataclass(frozen=True, slots=True)
+class DistSettings:
+    """A distributed run: the world, the loop, the straggler and the faults to show."""
+
+    world_size: int = 2
+    steps: int = 10
+    compute_time: float = 0.02
+    slow_rank: int = -1
+    slow_time: float = 0.1
+    batch: int = 32
+    features: int = 32
+    hidden: int = 64
+    seed: int = 0
+    crash_rank: int = -1
+    kill_rank: int = -1
+    fault_step: int = 1
+    time_limit: float = 300.0
+
+    def to_json(self) -> str:
+        """JSON text of every field."""
+        return json.dumps(dataclasses.asdict(self), separators=(",", ":"))
+
+    @staticmethod
+    def from_json(text: str) -> DistSettings:
+        """Inverse of :meth:`to_json` (unknown fields ignored)."""
+        data = json.loads(text)
+        known = {f.name for f in dataclasses.fields(DistSettings)}
+        return DistSettings(**{k: v for k, v in data.items() if k in known})
+
+    def train_args(self) -> list[str]:
+        """The rank script's options."""
+        return [
+            *("--steps", str(self.steps), "--batch", str(self.batch)),
+            *("--features", str(self.features), "--hidden", str(self.hidden)),
+            *("--compute-time", repr(self.compute_time), "--seed", str(self.seed)),
+            *("--slow-rank", str(self.slow_rank), "--slow-time", repr(self.slow_time)),
+            *("--crash-rank", str(self.crash_rank), "--kill-rank", str(self.kill_rank)),
+            *("--fault-step", str(self.fault_step)),
+        ]
+
+    def launcher(self) -> list[str]:
+        """The torchrun command (``python -m torch.distributed.run``) that starts the ranks."""
+        return [
+            sys.executable,
+            *("-m", "torch.distributed.run", "--standalone", "--nnodes", "1"),
+            *("--nproc-per-node", str(self.world_size), "--max-restarts", "0"),
+            *("-m", TRAIN_MODULE, *self.train_args()),
+        ]
+
+
+def rank_environment(address: str, token: str) -> dict[str, str]:
+    """torchrun's environment: ours plus the viewer's address and token (ranks inherit it)."""
+    return {
+        **os.environ,
+        ADDRESS_ENV: address,
+        TOKEN_ENV: token,
+        "OMP_NUM_THREADS": "1",
+        "PYTHONWARNINGS": "ignore:Failed to initialize NumPy",
+    }
+
+
+def processes_with_token(token: str) -> list[int]:
+    """PIDs of the processes whose environment carries this run's token (torchrun, ranks)."""
+    mark = f"{TOKEN_ENV}={token}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        with contextlib.suppress(OSError):
+            if mark in (entry / "environ").read_bytes().split(b"\0"):
+                found.append(int(entry.name))
+    return found
+
+
+def end_processes(proc: subprocess.Popen[bytes], token: str) -> None:
+    """End torchrun's session (SIGTERM: it stops its ranks; then SIGKILL), then anything else
+    still carrying the token (ranks of a torchrun that was killed)."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=STOP_GRACE)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=5)
+    deadline = time.monotonic() + 5
+    while (left := processes_with_token(token)) and time.monotonic() < deadline:
+        for pid in left:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.05)
+
+
+def failure_summary(output: str) -> str:
+    """torchrun's failure summary (from its ``=====`` line before ``FAILED`` to the end), or
+    the output's last lines."""
+    lines = output.rstrip().splitlines()
+    for i in range(len(lines) - 1):
+        if set(lines[i].strip()) == {"="} and "FAILED" in lines[i + 1]:
+            return "\n".join(lines[i:])
+    return "\n".join(lines[-20:])
+
+
+def torch_version() -> str:
+    """The installed torch's version, without importing it into the viewer."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("torch")
+    except PackageNotFoundError:
+        return "?"
+
+
+def run_distributed(
+    settings: DistSettings,
+    emit: Callable[[DistEvent], None],
+    stop: threading.Event | None = None,
+) -> str:
+    """Run the ranks to their end; every event to ``emit`` (under one lock); the outcome."""
+    start = time.monotonic_ns()
+    token = new_token()
+    listener = Listener(token, emit, start)
+    command = settings.launcher()
+    listener.emit(
+        DistStarted(0, settings.to_json(), torch_version(), listener.address, " ".join(command))
+    )
+    listener.start()
+    outcome, error = "completed", ""
+    with tempfile.TemporaryFile() as output:
+        proc = subprocess.Popen(
+            command,
+            env=rank_environment(listener.address, token),
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + settings.time_limit
+        try:
+            while proc.poll() is None:
+                if stop is not None and stop.is_set():
+                    outcome = "stopped"
+                    break
+                if time.monotonic() > deadline:
+                    outcome, error = "error", f"the run took over {settings.time_limit:g} s"
+                    break
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=0.1)
+        finally:
+            end_processes(proc, token)
+            listener.close()
+        if outcome == "completed" and proc.returncode != 0:
+            output.seek(0)
+            text = output.read().decode(errors="replace")
+            outcome, error = "error", failure_summary(text)
+    listener.emit(DistFinished(time.monotonic_ns() - start, outcome, error[:8000]))
+    return outcome

@@ -1,0 +1,176 @@
+"""The state of a distributed run as a pure fold of its events.
+
+One lane per rank (rank, local rank, PID, host, its steps). A step's time on a rank splits
+into compute and the time inside collectives; since an all-reduce ends for everyone when the
+last rank arrives, a rank's collective time is mostly waiting for the slowest rank. Per step:
+its time across the world (first rank's start to last rank's end) and whether every rank's
+parameter checksum agrees.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mpscope.core.distributed.events import (
+    DistEvent,
+    DistFinished,
+    DistStarted,
+    RankJoined,
+    RankLeft,
+    ReportDropped,
+    Span,
+    StepReported,
+)
+from mpscope.core.distributed.run import DistSettings
+
+
+@dataclass(slots=True)
+class RankStep:
+    """One step on one rank."""
+
+    step: int
+    begun: int
+    ended: int
+    spans: list[Span]
+    checksum: str
+
+    @property
+    def collective_ns(self) -> int:
+        """Time inside collectives."""
+        return sum(end - start for kind, _n, start, end in self.spans if kind == "collective")
+
+    @property
+    def total_ns(self) -> int:
+        """The step's time on this rank."""
+        return max(0, self.ended - self.begun)
+
+    @property
+    def compute_ns(self) -> int:
+        """The step's time outside collectives."""
+        return max(0, self.total_ns - self.collective_ns)
+
+
+@dataclass(slots=True)
+class Lane:
+    """One rank."""
+
+    rank: int
+    local_rank: int = -1
+    pid: int = 0
+    host: str = ""
+    offset_ns: int = 0
+    rtt_ns: int = 0
+    steps: list[RankStep] = field(default_factory=list)
+    left: str = ""
+
+    @property
+    def collective_ns(self) -> int:
+        """Time this rank spent inside collectives."""
+        return sum(s.collective_ns for s in self.steps)
+
+    @property
+    def busy_ns(self) -> int:
+        """Time of this rank's steps."""
+        return sum(s.total_ns for s in self.steps)
+
+    @property
+    def wait_fraction(self) -> float:
+        """Share of this rank's step time spent inside collectives."""
+        return self.collective_ns / self.busy_ns if self.busy_ns else 0.0
+
+
+@dataclass(slots=True)
+class DistState:
+    """Everything the views show; change it only with :meth:`apply`."""
+
+    settings: DistSettings | None = None
+    torch_version: str = ""
+    address: str = ""
+    launcher: str = ""
+    world_size: int = 0
+    lanes: dict[int, Lane] = field(default_factory=dict)
+    checksums: dict[int, dict[int, str]] = field(default_factory=dict)
+    dropped: dict[str, int] = field(default_factory=dict)
+    last_drop: str = ""
+    now: int = 0
+    outcome: str = ""
+    error: str = ""
+
+    def apply(self, event: DistEvent) -> None:
+        """Fold one event in."""
+        self.now = max(self.now, event.t)
+        if isinstance(event, StepReported):
+            lane = self.lanes.setdefault(event.rank, Lane(event.rank))
+            lane.steps.append(
+                RankStep(event.step, event.begun, event.t, list(event.spans), event.checksum)
+            )
+            if event.checksum:
+                self.checksums.setdefault(event.step, {})[event.rank] = event.checksum
+        elif isinstance(event, RankJoined):
+            lane = self.lanes.setdefault(event.rank, Lane(event.rank))
+            lane.local_rank, lane.pid, lane.host = event.local_rank, event.pid, event.host
+            lane.offset_ns, lane.rtt_ns = event.offset_ns, event.rtt_ns
+            self.world_size = max(self.world_size, event.world_size)
+        elif isinstance(event, RankLeft):
+            self.lanes.setdefault(event.rank, Lane(event.rank)).left = event.reason
+        elif isinstance(event, ReportDropped):
+            self.dropped[event.reason] = self.dropped.get(event.reason, 0) + 1
+            self.last_drop = f"{event.reason} from {event.peer}: {event.detail}"
+        elif isinstance(event, DistStarted):
+            self.settings = DistSettings.from_json(event.settings) if event.launcher else None
+            self.torch_version, self.address = event.torch_version, event.address
+            self.launcher = event.launcher
+            if self.settings is not None:
+                self.world_size = self.settings.world_size
+        elif isinstance(event, DistFinished):
+            self.outcome, self.error = event.outcome, event.error
+
+    def disagreeing_steps(self) -> list[int]:
+        """Steps whose ranks reported different checksums."""
+        return sorted(s for s, ranks in self.checksums.items() if len(set(ranks.values())) > 1)
+
+    def checksums_agree(self) -> bool | None:
+        """True if every step's checksums agree; None before any step has two of them."""
+        if not any(len(ranks) > 1 for ranks in self.checksums.values()):
+            return None
+        return not self.disagreeing_steps()
+
+    def step_times(self) -> dict[int, int]:
+        """Each step's time across the world: first rank's start to last rank's end."""
+        spans: dict[int, tuple[int, int]] = {}
+        for lane in self.lanes.values():
+            for s in lane.steps:
+                a, b = spans.get(s.step, (s.begun, s.ended))
+                spans[s.step] = (min(a, s.begun), max(b, s.ended))
+        return {step: b - a for step, (a, b) in sorted(spans.items())}
+
+    @property
+    def wait_fraction(self) -> float:
+        """Share of all ranks' step time spent inside collectives."""
+        busy = sum(lane.busy_ns for lane in self.lanes.values())
+        waited = sum(lane.collective_ns for lane in self.lanes.values())
+        return waited / busy if busy else 0.0
+
+    def straggler(self) -> int | None:
+        """The rank the others wait for: the one that spends the least time in collectives,
+        if the others spend at least twice its time there; None otherwise."""
+        lanes = [lane for lane in self.lanes.values() if lane.steps]
+        if len(lanes) < 2:
+            return None
+        lanes.sort(key=lambda lane: lane.collective_ns)
+        least, others = lanes[0], lanes[1:]
+        if min(lane.collective_ns for lane in others) >= 2 * max(1, least.collective_ns):
+            return least.rank
+        return None
+
+    def hosts(self) -> list[str]:
+        """The hosts the ranks run on, in rank order."""
+        return list(dict.fromkeys(self.lanes[r].host for r in sorted(self.lanes)))
+
+
+def fold(events: list[DistEvent]) -> DistState:
+    """The state after ``events``."""
+    state = DistState()
+    for event in events:
+        state.apply(event)
+    return state
