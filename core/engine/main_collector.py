@@ -23,7 +23,7 @@ from mpscope.core.engine.shared import POLL_S, RunShared
 from mpscope.core.engine.tensors import acknowledge
 from mpscope.core.engine.unsent import results_drained
 from mpscope.core.pipeline.events import COLLECTOR, MAIN, Record, decode
-from mpscope.core.pipeline.tasks import resolve_task_function
+from mpscope.core.pipeline.tasks import load_result_types
 
 
 class MainCollector(threading.Thread):
@@ -70,7 +70,7 @@ class MainCollector(threading.Thread):
 
         shared = self._shared
         sc = shared.scenario  # the user's module, loaded so the types of its results unpickle
-        resolve_task_function(sc.function, sc.tensor_size, sc.device)
+        load_result_types(sc.function)
         with shared.lock:  # read from dead workers' channels before we began: first
             salvaged, shared.salvaged = shared.salvaged, []
         while salvaged or self.reader.open:  # until every worker's channel reached its end

@@ -59,6 +59,7 @@ from mpscope.core.pipeline.ledger import TaskMessage
 from mpscope.core.pipeline.scenario import Mode, Scenario
 from mpscope.core.pipeline.shared_fill import FILL_SHARED
 from mpscope.core.pipeline.tasks import (
+    load_result_types,
     resolve_task_function,
     run_task,
     simulated_seconds,
@@ -354,7 +355,7 @@ def _collect(ctx: ProcessContext) -> None:
     set_sharing_strategy(ctx.scenario.sharing)
     # the user's module, loaded as the workers load it, so the types its results are made of
     # unpickle here too
-    resolve_task_function(ctx.scenario.function, ctx.scenario.tensor_size, ctx.scenario.device)
+    load_result_types(ctx.scenario.function)
     results = ResultReader(ctx.results)
     batcher.emit(WorkerReady(batcher.now(), COLLECTOR, os.getpid()))
     batcher.flush()

@@ -83,6 +83,14 @@ def resolve_task_function(spec: str, tensor_size: int = 1000, device: str = "cpu
     return load_callable(spec)
 
 
+def load_result_types(spec: str) -> None:
+    """Load the user's module behind ``spec`` in a collector, as the workers load it, so the
+    types its results are made of unpickle there too (nothing to load for a built-in)."""
+    if spec == FILL_SHARED or spec in BUILTIN_FUNCTIONS:
+        return
+    load_callable(spec)
+
+
 def check_task_function(spec: str) -> None:
     """Raise :class:`SpecError` if ``spec`` cannot serve as a task function in a worker."""
     if spec == FILL_SHARED:  # the worker fills the shared tensor itself (see shared_fill)
