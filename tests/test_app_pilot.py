@@ -780,8 +780,12 @@ async def test_x_on_a_replay_shows_it_stopped() -> None:
         await pilot.press("e")  # no f in a replay: the note must not send the user there
         await quit_app(pilot)
     assert outcome == "stopped"
-    # the tasks after the stop have no outcome in what was shown: said so, not "does not add up"
-    assert re.search(r"= \d+ of 6 tasks ✗ \d+ without an outcome", text), text
+    # what was shown when it stopped is said as it is, never "does not add up": the tasks
+    # without an outcome yet, or (a busy machine plays further before x lands) the results
+    # not collected yet
+    assert re.search(
+        r"= \d+ of 6 tasks ✗ \d+ without an outcome|= 6 tasks ✗ collected \d of 6 results", text
+    ), text
     assert any("no task has failed in this recording" in note for note in seen)
 
 

@@ -35,6 +35,7 @@ APP_MEANINGS = {
     "1": "Task 1 (print), Task 2 (collect after), Task 3 (pipeline)",
     "4": "a real torch DataLoader",
     "t": "task 2 vs task 3",
+    "b": "shared memory vs a pickled copy",
     "+": "one worker more / fewer",
     "<": "slower / faster",
     "k": "SIGKILL",

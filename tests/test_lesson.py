@@ -166,7 +166,9 @@ async def test_a_lesson_waits_on_the_comparison_and_on_the_dataloaders_screen() 
         loader = app.screen
         assert isinstance(loader, LoaderScreen)
         assert loader.settings.num_workers == 1 and loader.settings.load_time == 0.005 / 4
-        bar = loader.query_one(CaptionBar)  # the caption is on that screen of its own too
+        # the caption is on that screen of its own too (mounted once the screen is)
+        await wait_for(pilot, lambda: bool(loader.query(CaptionBar)), 5, "its caption bar")
+        bar = loader.query_one(CaptionBar)
         assert shows([str(bar.render())], "a small DataLoader")
         await wait_for(pilot, lambda: app.lesson_done, 90, "the DataLoader's run and the end")
         assert loader.finished() and app.late_steps == []

@@ -203,6 +203,13 @@ class MpscopeApp(RunDisplayApp):
         self._land_tokens()
         self.push_screen(CompareScreen(self.finished_runs))
 
+    def action_tensor_bench(self) -> None:
+        """Tensors across processes: shared memory vs a pickled copy, measured on this machine."""
+        from mpscope.tui.screens.tensor_bench import TensorBenchScreen
+
+        self._land_tokens()
+        self.push_screen(TensorBenchScreen())
+
     def action_record(self) -> None:
         """Record this run to a file (from its start while its events are kept)."""
         recorder = self.recorder

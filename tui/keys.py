@@ -181,6 +181,17 @@ KEY_TABLE: Final[tuple[KeyRow, ...]] = (
             footer=False,
         ),
     ),
+    _row(
+        RUN,
+        "tensors across processes: shared memory vs a pickled copy, measured now (1 and 16 MB)",
+        Key(
+            "b",
+            "tensor_bench",
+            "Tensors",
+            ("Tensors: shared memory vs a copy", "measure both ways across a process boundary"),
+            footer=False,
+        ),
+    ),
     # the footer shows each pair once (both keys are in the help screen and the palette)
     _row(
         Where.LIVE,

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from typing import Final
 
 from mpscope.core.pipeline.scenario import Mode, Scenario
+from mpscope.core.pipeline.shared_fill import FILL_SHARED
 from mpscope.core.words import counted
 
 SHM_PATH: Final = "/dev/shm"
@@ -37,13 +38,18 @@ _REBUILD_FILES: Final = (
 )
 
 FD_NOTE: Final = (
-    "it ran out of file descriptors: under --sharing file_descriptor every tensor in flight "
-    "is an open file in its producer and its consumer; --sharing file_system passes names "
-    "instead (or raise the limit: ulimit -n)"
+    "out of file descriptors: under --sharing file_descriptor each tensor in flight keeps a "
+    "file open; --sharing file_system passes names (or raise ulimit -n)"
 )
 PRODUCER_GONE: Final = (
-    "a tensor's producer exited before its tensor was read: under --sharing file_descriptor "
-    "the consumer fetches the storage from the process that sent it, which must still be alive"
+    "a tensor's producer could not hand over its storage: under --sharing file_descriptor "
+    "the consumer fetches each tensor's storage from the process that sent it, which must "
+    "still be alive and able to open one more file (it exited, or ran out of file "
+    "descriptors); --sharing file_system passes names instead"
+)
+PRODUCER_EXITED: Final = (
+    "a tensor's producer exited before its tensor was read, and its shared memory went with "
+    "it: a producer must keep what it sent alive until the consumer has it"
 )
 
 
@@ -57,12 +63,20 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
         current = current.__cause__ or current.__context__
 
 
+def _words(exc: BaseException) -> str:
+    """``str(exc)``, or "" for an exception whose ``__str__`` raises."""
+    try:
+        return str(exc)
+    except Exception:
+        return ""
+
+
 def out_of_fds(exc: BaseException) -> bool:
     """True if ``exc`` (or what it came from) says the process ran out of file descriptors."""
     for e in _chain(exc):
         if isinstance(e, OSError) and e.errno in (errno.EMFILE, errno.ENFILE):
             return True
-        if any(words in str(e) for words in _FD_WORDS):
+        if any(words in _words(e) for words in _FD_WORDS):
             return True
     return False
 
@@ -78,11 +92,15 @@ def producer_gone(exc: BaseException) -> bool:
 
 
 def explain(exc: BaseException, sharing: str) -> str:
-    """What a known pitfall behind ``exc`` means, in a sentence; "" when none fits."""
-    if out_of_fds(exc):
-        return FD_NOTE if sharing == "file_descriptor" else "it ran out of file descriptors"
-    if producer_gone(exc):
-        return PRODUCER_GONE
+    """What a known pitfall behind ``exc`` means, in a sentence; "" when none fits (or when
+    ``exc`` is too broken to read: this never raises)."""
+    try:
+        if out_of_fds(exc):
+            return FD_NOTE if sharing == "file_descriptor" else "out of file descriptors"
+        if producer_gone(exc):
+            return PRODUCER_GONE if sharing == "file_descriptor" else PRODUCER_EXITED
+    except Exception:  # a hostile exception (its traceback, its cause) explains nothing
+        return ""
     return ""
 
 
@@ -112,23 +130,33 @@ def _size(n: int) -> str:
     return f"{n} B"
 
 
+def shm_needed(scenario: Scenario) -> tuple[int, str] | None:
+    """The least shared memory a run keeps at once, and what it is, in words; None for a run
+    that keeps no tensors there."""
+    each = scenario.tensor_size * FLOAT32_BYTES
+    if scenario.mode == Mode.PRINT:
+        return None
+    if scenario.function == "tensor":
+        in_flight = tensors_in_flight(scenario)
+        return in_flight * each, f"{counted(in_flight, 'result')} × {_size(each)}"
+    if scenario.function == FILL_SHARED:
+        return scenario.task_total * each, f"one tensor of {counted(scenario.task_total, 'slice')}"
+    return None
+
+
 def shm_warning(scenario: Scenario) -> str | None:
-    """A warning when ``--function tensor``'s results need more shared memory than /dev/shm
-    has free (a full /dev/shm shows as a bus error or a failed task); None when they fit."""
-    if scenario.function != "tensor" or scenario.mode == Mode.PRINT:
+    """A warning when the run's tensors need more shared memory than /dev/shm has free (a
+    full /dev/shm shows as a bus error or a failed task); None when they fit."""
+    need = shm_needed(scenario)
+    if need is None:
         return None
     free = shm_free_bytes()
-    if free is None:
-        return None
-    each = scenario.tensor_size * FLOAT32_BYTES
-    in_flight = tensors_in_flight(scenario)
-    needed = in_flight * each
-    if needed <= free:
+    needed, what = need
+    if free is None or needed <= free:
         return None
     return (
         f"/dev/shm has {_size(free)} free, but this run keeps at least {_size(needed)} of "
-        f"tensors in shared memory at once ({counted(in_flight, 'result')} × {_size(each)}): "
-        "tasks may fail or crash with a bus error; use a smaller --tensor-size or fewer "
-        "tasks, or give the container more (docker run --shm-size=1g; Docker's default is "
-        "64 MB)"
+        f"tensors in shared memory at once ({what}): tasks may fail or crash with a bus error; "
+        "use a smaller --tensor-size or fewer tasks, or give the container more (docker run "
+        "--shm-size=1g; Docker's default is 64 MB)"
     )

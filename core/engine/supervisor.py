@@ -22,6 +22,7 @@ from mpscope.core.engine.feeder import Feeder
 from mpscope.core.engine.main_collector import MainCollector, nobody_collects
 from mpscope.core.engine.monitor import ProcessMonitor
 from mpscope.core.engine.outbox import Outbox
+from mpscope.core.engine.pitfalls import shm_warning
 from mpscope.core.engine.processes import ProcessStarter, kill_every_process, make_process_shared
 from mpscope.core.engine.shared import POLL_S, ProcessShared, RunShared
 from mpscope.core.engine.shared_fill import read_back_shared_tensor
@@ -62,6 +63,8 @@ class Supervisor(threading.Thread):
         self._outbox = outbox
         self._controls = controls
         self._notes = list(notes)
+        if (shm := shm_warning(shared.scenario)) is not None:  # each run, restarts too
+            self._notes.append(shm)
         self.monitor = ProcessMonitor(shared, outbox)
         self._feeder: Feeder | None = None
         self._main_collector: MainCollector | None = None

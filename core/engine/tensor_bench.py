@@ -22,12 +22,17 @@ from __future__ import annotations
 import io
 import multiprocessing
 import pickle
+import threading
 import time
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
+from mpscope.core.engine.child_output import real_stderr
+
 WAYS: Final = ("shared (fresh)", "shared (already)", "copy")
+RECEIVE_TIMEOUT_S: Final = 120.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,23 +86,49 @@ def _produce(way: str, size: int, count: int, go: Any, out: Any, done: Any) -> N
     done.wait()  # the consumer has everything: now the handles may go
 
 
-def measure(way: str, size: int, count: int) -> Crossing:
-    """Send ``count`` results of ``size`` bytes one ``way`` from a fresh process; time them."""
+class MeasureStopped(Exception):
+    """The measurement was stopped (its ``stop`` event set) before it finished."""
+
+
+def _receive(out: Any, producer: Any, stop: threading.Event | None) -> Any:
+    """The next value from ``out``: a bounded wait that gives up at once when ``stop`` is set
+    or the producer has died, instead of waiting on a queue nobody will fill."""
+    import queue
+
+    deadline = time.monotonic() + RECEIVE_TIMEOUT_S
+    while True:
+        try:
+            return out.get(timeout=0.2)
+        except queue.Empty:
+            if stop is not None and stop.is_set():
+                raise MeasureStopped from None
+            if producer.exitcode is not None:
+                raise RuntimeError(
+                    f"the producer process exited (code {producer.exitcode}) before sending"
+                ) from None
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"nothing received in {RECEIVE_TIMEOUT_S:g} s") from None
+
+
+def measure(way: str, size: int, count: int, stop: threading.Event | None = None) -> Crossing:
+    """Send ``count`` results of ``size`` bytes one ``way`` from a fresh process; time them.
+    Raises :class:`MeasureStopped` if ``stop`` is set first; the producer never outlives it."""
     torch = _quiet_torch()
     import torch.multiprocessing as tmp
 
     context = (multiprocessing if way == "copy" else tmp).get_context(
         "forkserver"
     )  # fork after torch threads can hang
-    out, go, done = context.Queue(), context.Event(), context.Event()
-    producer = context.Process(target=_produce, args=(way, size, count, go, out, done))
-    producer.start()
+    with real_stderr():  # a full-screen app's stderr has no fd for the helpers started here
+        out, go, done = context.Queue(), context.Event(), context.Event()
+        producer = context.Process(target=_produce, args=(way, size, count, go, out, done))
+        producer.start()
     try:
-        out.get(timeout=120)  # the producer is up: its start is not part of the figure
+        _receive(out, producer, stop)  # the producer is up: its start is not part of the figure
         started = time.perf_counter()
         go.set()
         for _ in range(count):
-            value = out.get(timeout=120)
+            value = _receive(out, producer, stop)
         elapsed = time.perf_counter() - started
         if way == "copy":
             crossed = len(pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
@@ -106,16 +137,33 @@ def measure(way: str, size: int, count: int) -> Crossing:
         del value
     finally:
         done.set()
-        producer.join(30)
+        producer.join(2 if stop is not None and stop.is_set() else 30)
         if producer.is_alive():
             producer.kill()
             producer.join(5)
+        out.cancel_join_thread()  # what a stopped producer left unread must not hold us
+        out.close()
     return Crossing(way, size, count, elapsed * 1000 / count, crossed)
+
+
+def measure_each(
+    sizes: tuple[int, ...], count_for: dict[int, int], stop: threading.Event | None = None
+) -> Iterator[Crossing]:
+    """Every way for every size, in one run, each as soon as it is measured; nothing more is
+    started once ``stop`` is set (the app's screen closing)."""
+    for size in sizes:
+        for way in WAYS:
+            if stop is not None and stop.is_set():
+                return
+            try:
+                yield measure(way, size, count_for[size], stop)
+            except MeasureStopped:
+                return
 
 
 def measure_all(sizes: tuple[int, ...], count_for: dict[int, int]) -> list[Crossing]:
     """Every way for every size, in one run."""
-    return [measure(way, size, count_for[size]) for size in sizes for way in WAYS]
+    return list(measure_each(sizes, count_for))
 
 
 def size_text(count: int) -> str:

@@ -30,6 +30,7 @@ from typing import Any
 
 from mpscope.core.engine.child_output import capture_process_output
 from mpscope.core.engine.collector_failure import failure_event, raise_if_unreadable
+from mpscope.core.engine.pitfalls import explain
 from mpscope.core.engine.queue_take import QueueTaker
 from mpscope.core.engine.reporting import EventBatcher, LineToEvents, RunClock
 from mpscope.core.engine.result_channels import (
@@ -42,6 +43,7 @@ from mpscope.core.engine.tensors import MAX_HELD, SentKeeper, acknowledge, set_s
 from mpscope.core.loading import exception_line
 from mpscope.core.pipeline.events import (
     COLLECTOR,
+    MAX_TEXT,
     MAX_TRACEBACK,
     Note,
     PrintedLine,
@@ -256,7 +258,7 @@ def _compute(ctx: ProcessContext) -> None:
         except BaseException as exc:  # whatever the task raised is its failure, not the worker's
             finished = clock() - t0.value
             value = None
-            data, report = _failure(exc, task, attempt, worker, started, finished)
+            data, report = _failure(exc, task, attempt, worker, started, finished, sc.sharing)
         put(data)
         keeper.sent(value, lambda: _orphaned(parent))  # a tensor lives until it is received
         end(report)  # reported (sent, for a task longer than a flush) before the slot clears,
@@ -269,11 +271,20 @@ def _compute(ctx: ProcessContext) -> None:
 
 
 def _failure(
-    exc: BaseException, task: int, attempt: int, worker: int, started: int, finished: int
+    exc: BaseException,
+    task: int,
+    attempt: int,
+    worker: int,
+    started: int,
+    finished: int,
+    sharing: str,
 ) -> tuple[bytes, Record]:
     """The result message and the report of a task that raised ``exc`` (any exception, even
-    one whose ``__str__`` raises, or a result that cannot be pickled)."""
-    value = clip(exception_line(exc))
+    one whose ``__str__`` raises, or a result that cannot be pickled); a known tensor pitfall
+    behind it (running out of file descriptors) is said after the exception's line."""
+    note = explain(exc, sharing)
+    line = exception_line(exc)
+    value = clip(f"{clip(line, MAX_TEXT - len(note) - 3)} — {note}") if note else clip(line)
     try:
         text = clip("".join(traceback.format_exception(exc)), MAX_TRACEBACK)
     except BaseException:  # a traceback that cannot be formatted

@@ -1,0 +1,93 @@
+"""``b``: the tensor comparison screen measures for real, fills in as it goes, stops what it
+measures when closed, and draws the same picture every time from figures (snapshot)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from rich.console import Console
+from textual.pilot import Pilot
+
+from mpscope.core.engine.tensor_bench import WAYS, Crossing
+from mpscope.tui.screens import tensor_bench
+from mpscope.tui.screens.tensor_bench import TensorBenchScreen, bench_table
+from tests.app_support import replay_app
+
+pytestmark = pytest.mark.timeout(120)
+
+Snap = Callable[..., bool]
+SMALL = (64 << 10, 256 << 10)
+
+
+def _text(screen: TensorBenchScreen) -> str:
+    console = Console(record=True, width=108, color_system=None)
+    console.print(screen.view.render())
+    return console.export_text()
+
+
+@pytest.fixture
+def small(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small sizes: the screen's own measurement, in a second or two."""
+    monkeypatch.setattr(tensor_bench, "SIZES", SMALL)
+    monkeypatch.setattr(tensor_bench, "COUNT_FOR", {SMALL[0]: 3, SMALL[1]: 2})
+
+
+async def test_b_measures_every_way_and_says_what_it_means(small: None) -> None:
+    app = replay_app("task3")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("b")
+        screen = app.screen
+        assert isinstance(screen, TensorBenchScreen)
+        assert "measuring…" in _text(screen)
+        for _ in range(600):
+            if not screen.view.measuring:
+                break
+            await pilot.pause(0.1)
+        assert not screen.view.measuring and screen.view.error == ""
+        results = {(r.size, r.way): r for r in screen.view.results}
+        assert set(results) == {(size, way) for size in SMALL for way in WAYS}
+        text = _text(screen)
+        assert "measuring" not in text and "·" not in text.split("crossed")[0]
+        handle = results[(SMALL[1], "shared (already)")].crossed
+        assert handle < 2000 and results[(SMALL[1], "copy")].crossed >= SMALL[1]
+        assert f"crossed as {handle} B" in text  # the measured handle, in the sentence
+        await pilot.press("escape")
+        assert not isinstance(app.screen, TensorBenchScreen)
+
+
+async def test_closing_while_measuring_stops_and_leaves_no_process(small: None) -> None:
+    app = replay_app("task3")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("b")
+        screen = app.screen
+        assert isinstance(screen, TensorBenchScreen)
+        await pilot.pause(0.3)
+        await pilot.press("escape")
+        for _ in range(100):  # the measuring thread ends within a moment
+            if not any(w.group == "tensor-bench" and w.is_running for w in app.workers):
+                break
+            await pilot.pause(0.1)
+        assert not any(w.group == "tensor-bench" and w.is_running for w in app.workers)
+        assert len(screen.view.results) < len(SMALL) * len(WAYS)  # it did stop early
+
+
+def test_a_failing_measurement_is_said_not_raised() -> None:
+    text = Console(record=True, width=108, color_system=None)
+    text.print(bench_table([], SMALL, measuring=False, error="TimeoutError: nothing received"))
+    assert "could not measure: TimeoutError: nothing received" in text.export_text()
+
+
+FIGURES = [
+    Crossing(way, size, 5, ms, crossed)
+    for size, row in ((1 << 20, (4.24, 0.71, 2.48)), (16 << 20, (52.6, 0.89, 35.1)))
+    for way, ms, crossed in zip(WAYS, row, (342, 342, size + 32), strict=True)
+]
+
+
+def test_the_comparison_screen(snap_compare: Snap) -> None:
+    async def show(pilot: Pilot[object]) -> None:
+        await pilot.app.push_screen(TensorBenchScreen(shown=FIGURES))
+        await pilot.pause(0.2)
+
+    assert snap_compare(replay_app("task3"), terminal_size=(120, 40), run_before=show)
