@@ -17,7 +17,7 @@ from mpscope.tui.app import MpscopeApp
 from tests.app_support import midrun_app, replay_app
 
 Snap = Callable[..., bool]
-RECORDINGS = ["task1", "task2", "task3", "failure", "killed"]
+RECORDINGS = ["task1", "task2", "task3", "failure", "killed", "tensor", "fill_shared"]
 SIZES = [(80, 24), (120, 40)]
 
 
@@ -38,20 +38,26 @@ def test_recorded_run(snap_compare: Snap, name: str, size: tuple[int, int]) -> N
     assert snap_compare(replay_app(name), terminal_size=size, run_before=_until_finished)
 
 
+async def _show_log(pilot: Pilot[object]) -> None:
+    from mpscope.tui.widgets.event_log import EventLog
+
+    await _until_finished(pilot)
+    await pilot.press("l")
+    log = pilot.app.query_one(EventLog)
+    for _ in range(100):  # until the log shows its newest line
+        if log.max_scroll_y > 0 and log.scroll_offset.y >= log.max_scroll_y:
+            break
+        await pilot.pause(0.05)
+    await pilot.pause(0.5)  # the log redraws at most four times a second
+
+
 def test_log_after_a_run(snap_compare: Snap) -> None:
-    async def show_log(pilot: Pilot[object]) -> None:
-        from mpscope.tui.widgets.event_log import EventLog
+    assert snap_compare(replay_app("failure"), terminal_size=(120, 40), run_before=_show_log)
 
-        await _until_finished(pilot)
-        await pilot.press("l")
-        log = pilot.app.query_one(EventLog)
-        for _ in range(100):  # until the log shows its newest line
-            if log.max_scroll_y > 0 and log.scroll_offset.y >= log.max_scroll_y:
-                break
-            await pilot.pause(0.05)
-        await pilot.pause(0.5)  # the log redraws at most four times a second
 
-    assert snap_compare(replay_app("failure"), terminal_size=(120, 40), run_before=show_log)
+def test_tensor_results_in_the_log(snap_compare: Snap) -> None:
+    """Each tensor result in one line: dtype, shape, bytes, shared, and what crossed."""
+    assert snap_compare(replay_app("tensor"), terminal_size=(120, 40), run_before=_show_log)
 
 
 def test_failure_traceback_screen(snap_compare: Snap) -> None:

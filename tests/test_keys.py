@@ -38,6 +38,7 @@ APP_MEANINGS = {
     "b": "shared memory vs a pickled copy",
     "+": "one worker more / fewer",
     "<": "slower / faster",
+    "T": "the seed's square",
     "k": "SIGKILL",
     "f": "the next task raise",
     "e": "the last failed task's traceback",
@@ -127,7 +128,7 @@ def test_the_readme_names_the_keys_a_replay_leaves_out() -> None:
         for name in key.shown_names
     }
     assert named == live_only
-    assert {"mode", "workers", "kill", "inject"} == LIVE_ONLY_ACTIONS
+    assert {"mode", "workers", "kill", "inject", "cycle_function"} == LIVE_ONLY_ACTIONS
 
 
 def test_the_footer_starts_with_the_keys_the_readme_says_an_80_column_one_shows() -> None:

@@ -22,7 +22,14 @@ from textual.binding import BindingType
 from textual.screen import Screen
 
 from mpscope.core.pipeline.lanes import LaneStatus
-from mpscope.core.pipeline.scenario import MAX_WORKERS, MODE_TITLES, Mode, Scenario
+from mpscope.core.pipeline.scenario import (
+    MAX_WORKERS,
+    MODE_TITLES,
+    Mode,
+    Scenario,
+    with_function,
+)
+from mpscope.core.pipeline.tasks import FUNCTION_WORDS, next_function
 from mpscope.tui.keys import LIVE_ONLY_ACTIONS, RUN, bindings_for, palette_entries
 from mpscope.tui.run_display import RunDisplayApp
 from mpscope.tui.session.bridge import Replay
@@ -42,6 +49,11 @@ class MpscopeApp(RunDisplayApp):
     TITLE = "mpscope"
     CSS_PATH = "app.tcss"
     BINDINGS: ClassVar[list[BindingType]] = bindings_for(RUN)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """As :class:`RunDisplayApp`; the run's own task function is kept for ``T``'s cycle."""
+        super().__init__(*args, **kwargs)
+        self._first_function = self.scenario.function
 
     # -- which keys, and the palette ---------------------------------------------------------
 
@@ -119,6 +131,23 @@ class MpscopeApp(RunDisplayApp):
             return
         self.scenario = dataclasses.replace(self.scenario, workers=workers)
         await self.action_restart()
+
+    async def action_cycle_function(self) -> None:
+        """What each task returns, in turn: the run's own function (the seed's square, or
+        the user's ``--function``), tensor results, one shared tensor; restarts the run."""
+        if self.replay_events is not None:
+            self.notify("not in a replay", severity="warning")
+            return
+        function = next_function(self.scenario.function, self._first_function)
+        self.scenario, notes = with_function(self.scenario, function)
+        await self.action_restart()
+        words = FUNCTION_WORDS.get(function, function)
+        if self.scenario.mode == Mode.PRINT:
+            self.notify(f"Task 1 only prints; in Task 2 and 3 each task will return {words}")
+        else:
+            self.notify(f"each task now returns {words}")
+        for note in notes:
+            self.notify(note, severity="warning")
 
     def action_speed(self, step: int) -> None:
         """Slower or faster: scales work and collect times (or replay time)."""

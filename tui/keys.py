@@ -237,6 +237,18 @@ KEY_TABLE: Final[tuple[KeyRow, ...]] = (
     ),
     _row(
         Where.LIVE,
+        "what each task returns: the seed's square → a tensor → one shared tensor (restarts)",
+        Key(
+            "T",
+            "cycle_function",
+            "Tensor",
+            ("Next task function", "square, tensor results, one shared tensor (restarts)"),
+            key_display="T",
+            footer=False,
+        ),
+    ),
+    _row(
+        Where.LIVE,
         "kill a worker with SIGKILL (a busy one if any), to watch its task go back on the queue",
         Key("k", "kill", "Kill", ("Kill a worker", "SIGKILL a busy worker; its task is re-queued")),
     ),

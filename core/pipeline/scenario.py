@@ -251,6 +251,16 @@ def make_scenario(
     return scenario, notes
 
 
+def with_function(scenario: Scenario, function: str) -> tuple[Scenario, list[str]]:
+    """``scenario`` with each task running ``function`` (the app's ``T``), fitted to what that
+    function allows (one shared tensor's slices), and notes for what was capped."""
+    notes: list[str] = []
+    changed = dataclasses.replace(scenario, function=function)
+    if function == FILL_SHARED:
+        changed = _fit_shared_tensor(changed, lambda name: name.replace("_", " "), notes)
+    return changed, notes
+
+
 def _fit_shared_tensor(
     scenario: Scenario, shown: Callable[[str], str], notes: list[str]
 ) -> Scenario:

@@ -12,7 +12,7 @@ import pickle
 import random
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from mpscope.core.loading import SpecError, exception_line, load_callable
 from mpscope.core.pipeline.shared_fill import FILL_SHARED
@@ -72,6 +72,22 @@ BUILTIN_FUNCTIONS: dict[str, TaskFunction] = {
     "big": big_square,
     "tensor": tensor_result,
 }
+
+
+#: What each task returns, in words, for the functions ``T`` cycles through in the app.
+FUNCTION_WORDS: Final = {
+    "square": "the seed's square (an int)",
+    "tensor": "a tensor (shared memory: a handle crosses, not the data)",
+    FILL_SHARED: "nothing: it fills its slice of one shared tensor in place",
+}
+
+
+def next_function(current: str, first: str) -> str:
+    """The task function after ``current`` in the app's cycle: the run's own function
+    ``first`` (the seed's square, or the user's), tensor results, one shared tensor."""
+    own = first if first not in ("tensor", FILL_SHARED) else "square"
+    cycle = [own, "tensor", FILL_SHARED]
+    return cycle[(cycle.index(current) + 1) % len(cycle)] if current in cycle else own
 
 
 def resolve_task_function(spec: str, tensor_size: int = 1000, device: str = "cpu") -> TaskFunction:

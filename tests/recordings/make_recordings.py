@@ -1,6 +1,6 @@
 """Regenerate the small recordings the snapshot tests are fed from.
 
-    python -m tests.recordings.make_recordings
+    python -m tests.recordings.make_recordings [NAME ...]
 
 Each is a real run (real processes, real PIDs) recorded with :class:`RecordingWriter`; the
 snapshot tests replay them instantly, so the pictures are the same on every machine.
@@ -8,6 +8,7 @@ snapshot tests replay them instantly, so the pictures are the same on every mach
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -40,13 +41,22 @@ def record(name: str, kill_worker: int | None = None, **settings: Any) -> None:
     print(f"{name}: {writer.count} events")
 
 
-def main() -> None:
-    record("task3")
-    record("task2", mode="collect-after")
-    record("task1", mode="print", print_count=3, print_delay=0.05)
-    record("failure", fail_on=(3,))
-    record("killed", kill_worker=1, work_time=0.3)
+RECORDINGS: dict[str, dict[str, Any]] = {
+    "task3": {},
+    "task2": dict(mode="collect-after"),
+    "task1": dict(mode="print", print_count=3, print_delay=0.05),
+    "failure": dict(fail_on=(3,)),
+    "killed": dict(kill_worker=1, work_time=0.3),
+    "tensor": dict(function="tensor", tensor_size=4096),
+    "fill_shared": dict(function="fill-shared", count=12, tensor_size=1000),
+}
+
+
+def main(names: list[str]) -> None:
+    """Record the recordings named (every one without names: then every snapshot changes)."""
+    for name in names or list(RECORDINGS):
+        record(name, **RECORDINGS[name])
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

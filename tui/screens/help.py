@@ -49,6 +49,17 @@ that never comes back, `e` pick an example, `m` the memory lesson, Esc back to i
 - When the run ends, the summary shows per-PID counts and utilisation and checks that
   done + failed + lost = every task.
 
+# Tensors: what torch.multiprocessing adds
+
+- A tensor crosses a queue as a **handle to shared memory**, not as its bytes: `T` makes each
+  task return a tensor (the log says `tensor float32[1000] 4.0 kB shared · crossed as 362 B`),
+  then fill **one shared tensor** in place; `b` measures shared memory against a pickled copy.
+- **`spawn` is the CUDA-safe start method**: a forked child (fork, and forkserver's children
+  are forks too) cannot use the CUDA its parent initialised, so CUDA tensors need `-s spawn`.
+  Without a GPU, `--device cuda` says so and keeps the tensors on the CPU.
+- `--sharing file_descriptor` (torch's default) keeps a file open per tensor in flight;
+  `file_system` passes names instead. Too little `/dev/shm` is a warning before the run.
+
 # What the seed's code gets wrong, and what you see here instead
 
 - **Join before drain** (Task 2): a process that put results on a queue cannot exit until
