@@ -8,6 +8,7 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -33,7 +34,7 @@ def _gone(pid: int, timeout: float = 5.0) -> bool:
     return False
 
 
-@pytest.mark.parametrize("function", ["spawns", "forks"])
+@pytest.mark.parametrize("function", ["spawns", "forks", "escapes", "daemonizes"])
 @pytest.mark.parametrize("mode", [Mode.PIPELINE, Mode.COLLECT_AFTER])
 def test_a_tasks_child_processes_end_with_the_run(function: str, mode: Mode) -> None:
     children = Path(hostile_tasks.CHILDREN_FILE)
@@ -54,3 +55,56 @@ def test_a_tasks_child_processes_end_with_the_run(function: str, mode: Mode) -> 
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(int(line), signal.SIGKILL)
         children.unlink(missing_ok=True)
+
+
+def test_a_child_in_its_own_session_ends_with_a_worker_that_is_killed() -> None:
+    """The worker dies first: what it started comes back to the main process (a subreaper),
+    which ends it when it reaps the worker."""
+    children = Path(hostile_tasks.CHILDREN_FILE)
+    children.unlink(missing_ok=True)
+    killed: list[int] = []
+
+    def kill_after_start(engine: Any, event: Any, state: Any) -> None:
+        if not killed and children.exists() and children.read_text().strip():
+            lane = next(lane for lane in state.workers() if lane.pid)
+            killed.append(lane.pid)
+            engine.kill_worker(lane.worker)
+
+    try:
+        _events, state = run_engine(
+            scenario(function=f"{HOSTILE}:escapes", work_time=0.3, count=4, workers=1),
+            timeout=30,
+            on_event=kill_after_start,
+        )
+        assert killed, "no worker was killed"
+        assert_balanced(state)
+        [pid] = [int(line) for line in children.read_text().split()]
+        assert _gone(pid), f"PID {pid}, started in its own session, outlived its killed worker"
+    finally:
+        with contextlib.suppress(FileNotFoundError, ValueError):
+            for line in children.read_text().split():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(int(line), signal.SIGKILL)
+        children.unlink(missing_ok=True)
+
+
+def test_strangers_are_only_what_left_the_session() -> None:
+    """A child of ours in our own session (like a DataLoader's worker), and the forkserver,
+    are never ended as strangers; a child in a session of its own, unknown, is."""
+    import subprocess
+
+    from mpscope.core.engine import orphans
+
+    same = subprocess.Popen(["sleep", "30"])
+    own = subprocess.Popen(["sleep", "30"], start_new_session=True)
+    known = subprocess.Popen(["sleep", "30"], start_new_session=True)
+    try:
+        time.sleep(0.1)
+        ended = orphans.end_strangers({known.pid})
+        assert own.pid in ended and same.pid not in ended and known.pid not in ended
+        assert same.poll() is None and known.poll() is None
+        assert _gone(own.pid)  # killed and reaped (it is ours now: no zombie left)
+    finally:
+        for proc in (same, own, known):
+            proc.kill()
+            proc.wait(5)

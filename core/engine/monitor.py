@@ -16,6 +16,7 @@ import time
 from typing import Any, Final
 
 from mpscope.core.engine.lifecycle import dead_forkserver
+from mpscope.core.engine.orphans import end_strangers
 from mpscope.core.engine.outbox import Outbox
 from mpscope.core.engine.result_channels import ResultsDrained, salvage
 from mpscope.core.engine.shared import (
@@ -162,6 +163,8 @@ class ProcessMonitor:
         shared, now = self._shared, self._shared.clock.now
         proc.process.join(TERM_WAIT_S)
         kill_group(proc.process.pid)  # what its tasks started ends with it
+        # and what it left when it died (orphans come back to this subreaper): see .orphans
+        end_strangers({p.process.pid for p in list(shared.procs.values())})
         self._drain_pipe_of(proc)  # its last events (the end of its loop) come first
         unreported = proc.process.exitcode is None  # its forkserver did not say
         code = -9 if unreported else proc.process.exitcode

@@ -20,14 +20,12 @@ Unless a field says otherwise, it is read and changed under ``RunShared.lock``.
 from __future__ import annotations
 
 import collections
-import contextlib
-import os
-import signal
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from mpscope.core.engine.orphans import kill_tree
 from mpscope.core.pipeline.ledger import Ledger
 from mpscope.core.pipeline.scenario import Mode, Scenario
 
@@ -39,10 +37,10 @@ TERM_WAIT_S: Final = 1.0
 
 
 def kill_group(pid: int) -> None:
-    """SIGKILL the process group a run process leads (its pid; see :mod:`.worker`): whatever
-    its tasks started. Nothing happens if there is no such group."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)
+    """SIGKILL the process group a run process leads (its pid; see :mod:`.worker`) and every
+    descendant of it, even one in a session of its own: whatever its tasks started (see
+    :mod:`.orphans`). Nothing happens if there is no such group."""
+    kill_tree(pid)
 
 
 def process_gone(pid: int) -> bool:

@@ -30,6 +30,7 @@ from typing import Any
 
 from mpscope.core.engine.child_output import capture_process_output
 from mpscope.core.engine.collector_failure import failure_event, raise_if_unreadable
+from mpscope.core.engine.orphans import become_subreaper
 from mpscope.core.engine.pitfalls import explain
 from mpscope.core.engine.queue_take import QueueTaker
 from mpscope.core.engine.reporting import EventBatcher, LineToEvents, RunClock
@@ -124,6 +125,7 @@ def _prepare_process(batcher: EventBatcher, worker: int) -> int:
     _die_with_parent()
     with contextlib.suppress(OSError):  # its own session and process group: the engine ends
         os.setsid()  # the group, so what a task starts does not outlive the run
+    become_subreaper()  # and what leaves the group stays below this process (see .orphans)
     gc.freeze()  # torch's many objects: out of the way of every later garbage collection
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the engine's to handle
     capture_process_output(

@@ -1,0 +1,149 @@
+"""What a task starts must not outlive the run, even when it leaves the worker's session.
+
+Each run process leads a session and process group of its own (:mod:`.worker`), and the
+engine ends that group with it. A task's child that calls ``setsid()`` (``subprocess.Popen(...,
+start_new_session=True)``, a daemon's double fork) leaves the group, so ending the group
+misses it. Two Linux "child subreapers" (``prctl(PR_SET_CHILD_SUBREAPER)``) keep track of it:
+
+- each run process is one, so whatever its tasks started, however it was orphaned inside,
+  stays in its tree of descendants while it lives: :func:`kill_tree` ends that whole tree;
+- the main process is one, so what a run process leaves behind when it dies comes back to
+  the main process as its child, not to init: :func:`end_strangers` ends those children
+  that are not the run's own (they are in a session of their own, unlike the forkserver, the
+  resource tracker or a DataLoader's workers, and not a process the engine started).
+
+``torch_shm_manager`` (torch's helper for ``file_system`` sharing, which leaves the session of
+the process that started it) is left alone: it ends by itself once nobody uses it, and
+killing it would leave its shared memory behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import time
+from collections.abc import Collection
+from typing import Final, NamedTuple
+
+PR_SET_CHILD_SUBREAPER: Final = 36
+#: ``/proc/PID/stat``'s name for torch's shared-memory manager (15 characters at most)
+SPARED: Final = ("torch_shm_manag",)
+
+
+class ProcInfo(NamedTuple):
+    """What ``/proc/PID/stat`` says of a process."""
+
+    ppid: int
+    session: int
+    name: str
+
+
+def become_subreaper() -> bool:
+    """Make this process a child subreaper (Linux); False where that cannot be done."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return int(libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def proc_info(pid: int) -> ProcInfo | None:
+    """``pid``'s parent, session and name, or None if it is gone (or a zombie)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            text = stat.read()
+    except OSError:
+        return None
+    name, _, rest = text.partition(" (")[2].rpartition(")")
+    fields = rest.split()
+    if len(fields) < 5 or fields[0] in ("Z", "X"):
+        return None
+    return ProcInfo(int(fields[1]), int(fields[3]), name)  # state ppid pgrp session
+
+
+def _every_process() -> dict[int, ProcInfo]:
+    found: dict[int, ProcInfo] = {}
+    with contextlib.suppress(OSError):
+        for entry in os.listdir("/proc"):
+            if entry.isdigit() and (info := proc_info(int(entry))) is not None:
+                found[int(entry)] = info
+    return found
+
+
+def descendants(pid: int) -> list[int]:
+    """Every living process below ``pid``, children first."""
+    children: dict[int, list[int]] = {}
+    for child, info in _every_process().items():
+        children.setdefault(info.ppid, []).append(child)
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _kill(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL the process group ``pid`` leads and every descendant of ``pid``, in its group or
+    not (``pid`` itself only through its group: the caller ends the process it started)."""
+    below = [p for p in descendants(pid) if not _spared(p)]
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+    for child in below:
+        _kill(child)
+
+
+def _spared(pid: int) -> bool:
+    info = proc_info(pid)
+    return info is not None and info.name in SPARED
+
+
+def multiprocessing_helpers() -> set[int]:
+    """The PIDs of multiprocessing's forkserver and resource tracker, if they run: never
+    strangers, whatever session they are in."""
+    import multiprocessing.forkserver as forkserver
+    import multiprocessing.resource_tracker as resource_tracker
+
+    pids = (
+        getattr(getattr(forkserver, "_forkserver", None), "_forkserver_pid", None),
+        getattr(getattr(resource_tracker, "_resource_tracker", None), "_pid", None),
+    )
+    return {pid for pid in pids if isinstance(pid, int)}
+
+
+def end_strangers(known: Collection[int]) -> list[int]:
+    """SIGKILL and reap the children of this process that a dead run process left behind:
+    in a session other than this process's, not in ``known`` (the run's own processes),
+    not spared. Returns their PIDs."""
+    me, my_session = os.getpid(), os.getsid(0)
+    known = {*known, *multiprocessing_helpers()}
+    strangers = [
+        pid
+        for pid, info in _every_process().items()
+        if info.ppid == me
+        and info.session != my_session
+        and pid not in known
+        and info.name not in SPARED
+    ]
+    for pid in strangers:
+        for below in descendants(pid):
+            _kill(below)
+        _kill(pid)
+        _reap(pid)
+    return strangers
+
+
+def _reap(pid: int, timeout_s: float = 1.0) -> None:
+    """Wait (bounded) for a child of ours that was SIGKILLed, so it leaves no zombie."""
+    deadline = time.monotonic() + timeout_s
+    with contextlib.suppress(ChildProcessError, OSError):
+        while os.waitpid(pid, os.WNOHANG) == (0, 0) and time.monotonic() < deadline:
+            time.sleep(0.01)
