@@ -57,7 +57,8 @@ def test_a_tasks_child_processes_end_with_the_run(function: str, mode: Mode) -> 
         children.unlink(missing_ok=True)
 
 
-def test_a_child_in_its_own_session_ends_with_a_worker_that_is_killed() -> None:
+@pytest.mark.parametrize("function", ["escapes", "daemonizes"])
+def test_a_child_in_its_own_session_ends_with_a_worker_that_is_killed(function: str) -> None:
     """The worker dies first: what it started comes back to the main process (a subreaper),
     which ends it when it reaps the worker."""
     children = Path(hostile_tasks.CHILDREN_FILE)
@@ -72,7 +73,7 @@ def test_a_child_in_its_own_session_ends_with_a_worker_that_is_killed() -> None:
 
     try:
         _events, state = run_engine(
-            scenario(function=f"{HOSTILE}:escapes", work_time=0.3, count=4, workers=1),
+            scenario(function=f"{HOSTILE}:{function}", work_time=0.3, count=4, workers=1),
             timeout=30,
             on_event=kill_after_start,
         )
@@ -88,23 +89,25 @@ def test_a_child_in_its_own_session_ends_with_a_worker_that_is_killed() -> None:
         children.unlink(missing_ok=True)
 
 
-def test_strangers_are_only_what_left_the_session() -> None:
-    """A child of ours in our own session (like a DataLoader's worker), and the forkserver,
-    are never ended as strangers; a child in a session of its own, unknown, is."""
+def test_strangers_are_only_what_a_run_process_left() -> None:
+    """Children of ours that carry a run process's mark are strangers once the engine does
+    not know them; an unmarked child (a tmux server that came back to us, a DataLoader's
+    worker) and a known one are never touched."""
     import subprocess
 
     from mpscope.core.engine import orphans
 
-    same = subprocess.Popen(["sleep", "30"])
-    own = subprocess.Popen(["sleep", "30"], start_new_session=True)
-    known = subprocess.Popen(["sleep", "30"], start_new_session=True)
+    marked = {**os.environ, orphans.RUN_MARK: str(os.getpid())}
+    plain = subprocess.Popen(["sleep", "30"], start_new_session=True)
+    left = subprocess.Popen(["sleep", "30"], start_new_session=True, env=marked)
+    known = subprocess.Popen(["sleep", "30"], env=marked)
     try:
         time.sleep(0.1)
         ended = orphans.end_strangers({known.pid})
-        assert own.pid in ended and same.pid not in ended and known.pid not in ended
-        assert same.poll() is None and known.poll() is None
-        assert _gone(own.pid)  # killed and reaped (it is ours now: no zombie left)
+        assert ended == [left.pid]
+        assert plain.poll() is None and known.poll() is None
+        assert _gone(left.pid)  # killed and reaped (it is ours now: no zombie left)
     finally:
-        for proc in (same, own, known):
+        for proc in (plain, left, known):
             proc.kill()
             proc.wait(5)

@@ -13,6 +13,7 @@ import contextlib
 import os
 import signal
 
+from mpscope.core.engine.orphans import signal_with_tree
 from mpscope.core.engine.outbox import Outbox
 from mpscope.core.engine.shared import TERM_WAIT_S, RunShared
 from mpscope.core.pipeline.events import RunPaused, SpeedChanged
@@ -32,7 +33,7 @@ class RunControls:
             if proc is None or proc.exited or not proc.process.is_alive():
                 return False
             try:
-                os.kill(proc.process.pid, signal.SIGKILL)
+                signal_with_tree(proc.process.pid, signal.SIGKILL)  # see .orphans
             except ProcessLookupError:
                 return False
             return True

@@ -6,11 +6,15 @@ start_new_session=True)``, a daemon's double fork) leaves the group, so ending t
 misses it. Two Linux "child subreapers" (``prctl(PR_SET_CHILD_SUBREAPER)``) keep track of it:
 
 - each run process is one, so whatever its tasks started, however it was orphaned inside,
-  stays in its tree of descendants while it lives: :func:`kill_tree` ends that whole tree;
+  stays in its tree of descendants while it lives: it ends that tree itself when its loop
+  ends (:func:`end_own_descendants`), and the engine ends it with the process
+  (:func:`signal_with_tree` before the process is signalled, :func:`kill_tree` after);
 - the main process is one, so what a run process leaves behind when it dies comes back to
   the main process as its child, not to init: :func:`end_strangers` ends those children
-  that are not the run's own (they are in a session of their own, unlike the forkserver, the
-  resource tracker or a DataLoader's workers, and not a process the engine started).
+  that carry the mark every run process puts in its environment (:data:`RUN_MARK`, the main
+  process's PID), which what its tasks start inherits, and that the engine did not start
+  itself. Nothing else that comes back to the main process (a tmux server, say) is touched;
+  a task's child started with an empty environment is not recognised.
 
 ``torch_shm_manager`` (torch's helper for ``file_system`` sharing, which leaves the session of
 the process that started it) is left alone: it ends by itself once nobody uses it, and
@@ -28,6 +32,8 @@ from collections.abc import Collection
 from typing import Final, NamedTuple
 
 PR_SET_CHILD_SUBREAPER: Final = 36
+#: the environment variable each run process sets to the main process's PID
+RUN_MARK: Final = "MPSCOPE_RUN_OF"
 #: ``/proc/PID/stat``'s name for torch's shared-memory manager (15 characters at most)
 SPARED: Final = ("torch_shm_manag",)
 
@@ -38,6 +44,21 @@ class ProcInfo(NamedTuple):
     ppid: int
     session: int
     name: str
+
+
+def mark_as_run_process(main_pid: int) -> None:
+    """Mark this process, and what it starts from now on, as a run process of ``main_pid``."""
+    if main_pid > 0:
+        os.environ[RUN_MARK] = str(main_pid)
+
+
+def _marked_for(pid: int, main_pid: int) -> bool:
+    """True if ``pid``'s environment carries the mark of ``main_pid``'s runs."""
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as environ:
+            return f"{RUN_MARK}={main_pid}".encode() in environ.read().split(b"\0")
+    except OSError:
+        return False
 
 
 def become_subreaper() -> bool:
@@ -101,6 +122,24 @@ def kill_tree(pid: int) -> None:
         _kill(child)
 
 
+def signal_with_tree(pid: int, sig: int) -> None:
+    """Send ``sig`` to ``pid`` and SIGKILL every descendant it had just before (found first:
+    once ``pid`` is dead, what it started is no longer below it). Raises ProcessLookupError
+    as ``os.kill`` does."""
+    below = [p for p in descendants(pid) if not _spared(p)]
+    os.kill(pid, sig)
+    for child in below:
+        _kill(child)
+
+
+def end_own_descendants() -> None:
+    """SIGKILL every descendant of this process (a run process at its end: it is a subreaper,
+    so all that its tasks started and left running is below it)."""
+    for child in descendants(os.getpid()):
+        if not _spared(child):
+            _kill(child)
+
+
 def _spared(pid: int) -> bool:
     info = proc_info(pid)
     return info is not None and info.name in SPARED
@@ -121,17 +160,14 @@ def multiprocessing_helpers() -> set[int]:
 
 def end_strangers(known: Collection[int]) -> list[int]:
     """SIGKILL and reap the children of this process that a dead run process left behind:
-    in a session other than this process's, not in ``known`` (the run's own processes),
-    not spared. Returns their PIDs."""
-    me, my_session = os.getpid(), os.getsid(0)
+    marked as this process's runs', not in ``known`` (the run's own processes), not spared.
+    Returns their PIDs."""
+    me = os.getpid()
     known = {*known, *multiprocessing_helpers()}
     strangers = [
         pid
         for pid, info in _every_process().items()
-        if info.ppid == me
-        and info.session != my_session
-        and pid not in known
-        and info.name not in SPARED
+        if info.ppid == me and pid not in known and info.name not in SPARED and _marked_for(pid, me)
     ]
     for pid in strangers:
         for below in descendants(pid):

@@ -130,6 +130,7 @@ class ProcessStarter:
             mp.fail_next,
             mp.received,
             mp.fill,
+            os.getpid(),
         )
         role = "collector" if worker == COLLECTOR else "worker"
         name = f"mpscope-{role}-{worker}" if worker >= 0 else "mpscope-collector"

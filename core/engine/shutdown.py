@@ -11,7 +11,6 @@ reaped, so its task is settled and every event it sent is read before it is join
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import time
 
@@ -19,6 +18,7 @@ from mpscope.core.engine.controls import RunControls
 from mpscope.core.engine.feeder import Feeder
 from mpscope.core.engine.main_collector import MainCollector, nobody_collects
 from mpscope.core.engine.monitor import ProcessMonitor
+from mpscope.core.engine.orphans import signal_with_tree
 from mpscope.core.engine.outbox import Outbox
 from mpscope.core.engine.result_channels import ResultReader
 from mpscope.core.engine.shared import (
@@ -134,7 +134,7 @@ class OrderedStop:
                 break
             for p in alive:
                 with contextlib.suppress(ProcessLookupError):
-                    os.kill(p.process.pid, sig)
+                    signal_with_tree(p.process.pid, sig)  # what its tasks started: .orphans
             self._wait_for(alive, TERM_WAIT_S, drain_results=True)
         for p in procs:
             if not p.exited:

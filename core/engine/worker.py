@@ -30,7 +30,11 @@ from typing import Any
 
 from mpscope.core.engine.child_output import capture_process_output
 from mpscope.core.engine.collector_failure import failure_event, raise_if_unreadable
-from mpscope.core.engine.orphans import become_subreaper
+from mpscope.core.engine.orphans import (
+    become_subreaper,
+    end_own_descendants,
+    mark_as_run_process,
+)
 from mpscope.core.engine.pitfalls import explain
 from mpscope.core.engine.queue_take import QueueTaker
 from mpscope.core.engine.reporting import EventBatcher, LineToEvents, RunClock
@@ -98,6 +102,7 @@ class ProcessContext:
     fail_next: Any  # shared int with a lock: how many of the next tasks taken must raise
     received: Any  # shared int64 array: results of each worker its consumer received
     fill: Any = None  # --function fill-shared: the one shared tensor (see .shared_fill)
+    main_pid: int = 0  # mpscope's main process: what a task starts is marked as its run's
 
 
 def _die_with_parent() -> None:
@@ -118,7 +123,7 @@ def _keep_inherited_fds_from_helpers() -> None:
                 os.set_inheritable(int(name), False)
 
 
-def _prepare_process(batcher: EventBatcher, worker: int) -> int:
+def _prepare_process(batcher: EventBatcher, worker: int, main_pid: int) -> int:
     """Common start of every run process; returns the parent PID to watch."""
     parent = os.getppid()
     _keep_inherited_fds_from_helpers()
@@ -126,6 +131,7 @@ def _prepare_process(batcher: EventBatcher, worker: int) -> int:
     with contextlib.suppress(OSError):  # its own session and process group: the engine ends
         os.setsid()  # the group, so what a task starts does not outlive the run
     become_subreaper()  # and what leaves the group stays below this process (see .orphans)
+    mark_as_run_process(main_pid)  # inherited by what tasks start: known as the run's later
     gc.freeze()  # torch's many objects: out of the way of every later garbage collection
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the engine's to handle
     capture_process_output(
@@ -188,6 +194,8 @@ def _reporting_crashes(body: Callable[[ProcessContext], None], ctx: ProcessConte
     except BaseException as exc:
         _report_crash(ctx, exc)
         raise
+    finally:  # what its tasks started and left running ends with it (it is a subreaper)
+        end_own_descendants()
 
 
 def compute_worker(ctx: ProcessContext) -> None:
@@ -199,7 +207,7 @@ def _compute(ctx: ProcessContext) -> None:
     """Take tasks until the end sentinel, put results, report."""
     run_clock = RunClock(ctx.run_start)
     batcher = EventBatcher(ctx.events.send, run_clock.now)
-    parent = _prepare_process(batcher, ctx.worker)
+    parent = _prepare_process(batcher, ctx.worker, ctx.main_pid)
     sc = ctx.scenario
     set_sharing_strategy(sc.sharing)
     fill = ctx.fill  # the one shared tensor whose slices the tasks fill in place, or None
@@ -304,7 +312,7 @@ def _print_counts(ctx: ProcessContext) -> None:
     """Print 1..N with a delay, as the seed's ``worker_print`` does."""
     run_clock = RunClock(ctx.run_start)
     batcher = EventBatcher(ctx.events.send, run_clock.now)
-    _prepare_process(batcher, ctx.worker)
+    _prepare_process(batcher, ctx.worker, ctx.main_pid)
     sc = ctx.scenario
     pid = os.getpid()
     batcher.emit(WorkerReady(batcher.now(), ctx.worker, pid))
@@ -364,7 +372,7 @@ def _collect(ctx: ProcessContext) -> None:
     """Drain the result queue while workers compute."""
     run_clock = RunClock(ctx.run_start)
     batcher = EventBatcher(ctx.events.send, run_clock.now)
-    parent = _prepare_process(batcher, COLLECTOR)
+    parent = _prepare_process(batcher, COLLECTOR, ctx.main_pid)
     set_sharing_strategy(ctx.scenario.sharing)
     # the user's module, loaded as the workers load it, so the types its results are made of
     # unpickle here too
