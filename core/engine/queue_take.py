@@ -12,6 +12,7 @@ have been stable since Python 3.4.
 
 from __future__ import annotations
 
+import contextlib
 import select
 from multiprocessing.reduction import ForkingPickler
 from typing import Any
@@ -40,8 +41,12 @@ class QueueTaker:
         try:
             if not self._poller.poll(0):
                 return False, None
+            # the room first: a process killed from here on leaves the queue one slot roomier
+            # than it is (its message is still in the pipe, for whoever takes the lock next),
+            # never one short; short for ever, a bounded queue's put() would block for ever
+            with contextlib.suppress(ValueError):  # all its room is free: a dead taker's
+                q._sem.release()  # early release gave this message's slot back already
             data = q._reader.recv_bytes()
-            q._sem.release()
         finally:
             q._rlock.release()
         return True, ForkingPickler.loads(data)
