@@ -111,3 +111,19 @@ def test_strangers_are_only_what_a_run_process_left() -> None:
         for proc in (plain, left, known):
             proc.kill()
             proc.wait(5)
+
+
+def _is_subreaper() -> bool:
+    import ctypes
+
+    flag = ctypes.c_int(-1)
+    ctypes.CDLL(None).prctl(37, ctypes.byref(flag), 0, 0, 0)  # PR_GET_CHILD_SUBREAPER
+    return flag.value == 1
+
+
+def test_the_main_process_is_a_subreaper_only_while_a_run_goes() -> None:
+    """So that what it starts between runs and daemonizes (tmux's server) goes to init."""
+    seen: list[bool] = []
+    run_engine(scenario(count=2), timeout=30, on_event=lambda *_: seen.append(_is_subreaper()))
+    assert any(seen)
+    assert not _is_subreaper()

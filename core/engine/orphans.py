@@ -9,12 +9,12 @@ misses it. Two Linux "child subreapers" (``prctl(PR_SET_CHILD_SUBREAPER)``) keep
   stays in its tree of descendants while it lives: it ends that tree itself when its loop
   ends (:func:`end_own_descendants`), and the engine ends it with the process
   (:func:`signal_with_tree` before the process is signalled, :func:`kill_tree` after);
-- the main process is one, so what a run process leaves behind when it dies comes back to
-  the main process as its child, not to init: :func:`end_strangers` ends those children
-  that carry the mark every run process puts in its environment (:data:`RUN_MARK`, the main
-  process's PID), which what its tasks start inherits, and that the engine did not start
-  itself. Nothing else that comes back to the main process (a tmux server, say) is touched;
-  a task's child started with an empty environment is not recognised.
+- the main process is one while a run goes (:func:`subreaping`), so what a run process
+  leaves behind when it dies comes back to the main process as its child, not to init:
+  :func:`end_strangers` ends those children that carry the mark every run process puts in
+  its environment (:data:`RUN_MARK`, the main process's PID), which what its tasks exec
+  inherits, and that the engine did not start itself. Nothing else that comes back to the
+  main process (a tmux server, say) is touched; a fork that never exec'd is not recognised.
 
 ``torch_shm_manager`` (torch's helper for ``file_system`` sharing, which leaves the session of
 the process that started it) is left alone: it ends by itself once nobody uses it, and
@@ -27,8 +27,9 @@ import contextlib
 import ctypes
 import os
 import signal
+import threading
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from typing import Final, NamedTuple
 
 PR_SET_CHILD_SUBREAPER: Final = 36
@@ -61,13 +62,37 @@ def _marked_for(pid: int, main_pid: int) -> bool:
         return False
 
 
-def become_subreaper() -> bool:
-    """Make this process a child subreaper (Linux); False where that cannot be done."""
+def become_subreaper(on: bool = True) -> bool:
+    """Make this process a child subreaper (Linux), or no longer one; False where that
+    cannot be done."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
-        return int(libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)) == 0
+        return int(libc.prctl(PR_SET_CHILD_SUBREAPER, int(on), 0, 0, 0)) == 0
     except (OSError, AttributeError):
         return False
+
+
+_runs_going = 0
+_runs_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def subreaping() -> Iterator[None]:
+    """This process is a subreaper while any run is going (runs nest, threads share it), and
+    no longer once the last has ended: what else it starts that daemonizes (a tmux server, in
+    tests) then goes to init as usual, never to this process."""
+    global _runs_going
+    with _runs_lock:
+        _runs_going += 1
+        if _runs_going == 1:
+            become_subreaper(True)
+    try:
+        yield
+    finally:
+        with _runs_lock:
+            _runs_going -= 1
+            if _runs_going == 0:
+                become_subreaper(False)
 
 
 def proc_info(pid: int) -> ProcInfo | None:

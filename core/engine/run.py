@@ -42,7 +42,6 @@ from __future__ import annotations
 
 from mpscope.core.engine import lifecycle
 from mpscope.core.engine.controls import RunControls
-from mpscope.core.engine.orphans import become_subreaper
 from mpscope.core.engine.outbox import Outbox
 from mpscope.core.engine.processes import kill_every_process
 from mpscope.core.engine.shared import RunShared
@@ -66,7 +65,6 @@ class Engine:
     def start(self) -> None:
         """Start the run in the engine thread; returns at once."""
         self._shared.clock.start()
-        become_subreaper()  # what a dead run process leaves comes back here (see .orphans)
         lifecycle.register(self)
         self._supervisor.start()
 

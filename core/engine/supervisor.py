@@ -21,6 +21,7 @@ from mpscope.core.engine.controls import RunControls
 from mpscope.core.engine.feeder import Feeder
 from mpscope.core.engine.main_collector import MainCollector, nobody_collects
 from mpscope.core.engine.monitor import ProcessMonitor
+from mpscope.core.engine.orphans import subreaping
 from mpscope.core.engine.outbox import Outbox
 from mpscope.core.engine.pitfalls import shm_warning
 from mpscope.core.engine.processes import ProcessStarter, kill_every_process, make_process_shared
@@ -77,7 +78,8 @@ class Supervisor(threading.Thread):
         shared = self._shared
         outcome, message = "error", "the engine failed"
         try:
-            outcome, message = self._start_and_supervise()
+            with subreaping():  # what a dead run process leaves comes back here: .orphans
+                outcome, message = self._start_and_supervise()
         except BaseException as exc:  # the engine must always end its run cleanly
             message = f"engine error: {type(exc).__name__}: {exc}"
             self._give_up(message)
