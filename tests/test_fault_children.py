@@ -34,6 +34,15 @@ def _gone(pid: int, timeout: float = 5.0) -> bool:
     return False
 
 
+def _end_noted(children: Path) -> None:
+    """End (by PID) what a hostile task noted it started, whatever the test found."""
+    with contextlib.suppress(FileNotFoundError, ValueError):
+        for line in children.read_text().split():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(line), signal.SIGKILL)
+    children.unlink(missing_ok=True)
+
+
 @pytest.mark.parametrize("function", ["spawns", "forks", "escapes", "daemonizes"])
 @pytest.mark.parametrize("mode", [Mode.PIPELINE, Mode.COLLECT_AFTER])
 def test_a_tasks_child_processes_end_with_the_run(function: str, mode: Mode) -> None:
@@ -50,11 +59,7 @@ def test_a_tasks_child_processes_end_with_the_run(function: str, mode: Mode) -> 
         assert len(pids) == 1
         assert _gone(pids[0]), f"PID {pids[0]}, started by a task, outlived the run"
     finally:
-        with contextlib.suppress(FileNotFoundError, ValueError):
-            for line in children.read_text().split():
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(int(line), signal.SIGKILL)
-        children.unlink(missing_ok=True)
+        _end_noted(children)
 
 
 @pytest.mark.parametrize("function", ["escapes", "daemonizes"])
@@ -82,11 +87,7 @@ def test_a_child_in_its_own_session_ends_with_a_worker_that_is_killed(function: 
         [pid] = [int(line) for line in children.read_text().split()]
         assert _gone(pid), f"PID {pid}, started in its own session, outlived its killed worker"
     finally:
-        with contextlib.suppress(FileNotFoundError, ValueError):
-            for line in children.read_text().split():
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(int(line), signal.SIGKILL)
-        children.unlink(missing_ok=True)
+        _end_noted(children)
 
 
 def test_strangers_are_only_what_a_run_process_left() -> None:
