@@ -134,10 +134,8 @@ class MpscopeApp(RunDisplayApp):
 
     async def action_cycle_function(self) -> None:
         """What each task returns, in turn: the run's own function (the seed's square, or
-        the user's ``--function``), tensor results, one shared tensor; restarts the run."""
-        if self.replay_events is not None:
-            self.notify("not in a replay", severity="warning")
-            return
+        the user's ``--function``), tensor results, one shared tensor; restarts the run (a
+        replay does not offer it: :meth:`check_action`)."""
         function = next_function(self.scenario.function, self._first_function)
         self.scenario, notes = with_function(self.scenario, function)
         await self.action_restart()

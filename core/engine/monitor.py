@@ -16,14 +16,13 @@ import time
 from typing import Any, Final
 
 from mpscope.core.engine.lifecycle import dead_forkserver
-from mpscope.core.engine.orphans import end_strangers
+from mpscope.core.engine.orphans import end_strangers, kill_tree
 from mpscope.core.engine.outbox import Outbox
 from mpscope.core.engine.result_channels import ResultsDrained, salvage
 from mpscope.core.engine.shared import (
     TERM_WAIT_S,
     RunProcess,
     RunShared,
-    kill_group,
     process_gone,
 )
 from mpscope.core.engine.task_queue import release_locks_died_holding
@@ -162,7 +161,7 @@ class ProcessMonitor:
         """A process's sentinel fired: report its exit and settle the task it held."""
         shared, now = self._shared, self._shared.clock.now
         proc.process.join(TERM_WAIT_S)
-        kill_group(proc.process.pid)  # what its tasks started ends with it
+        kill_tree(proc.process.pid)  # what its tasks started ends with it
         # and what it left when it died (orphans come back to this subreaper): see .orphans
         end_strangers({p.process.pid for p in list(shared.procs.values())})
         self._drain_pipe_of(proc)  # its last events (the end of its loop) come first

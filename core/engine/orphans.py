@@ -43,7 +43,6 @@ class ProcInfo(NamedTuple):
     """What ``/proc/PID/stat`` says of a process."""
 
     ppid: int
-    session: int
     name: str
 
 
@@ -96,7 +95,7 @@ def subreaping() -> Iterator[None]:
 
 
 def proc_info(pid: int) -> ProcInfo | None:
-    """``pid``'s parent, session and name, or None if it is gone (or a zombie)."""
+    """``pid``'s parent and name, or None if it is gone (or a zombie)."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
             text = stat.read()
@@ -104,9 +103,9 @@ def proc_info(pid: int) -> ProcInfo | None:
         return None
     name, _, rest = text.partition(" (")[2].rpartition(")")
     fields = rest.split()
-    if len(fields) < 5 or fields[0] in ("Z", "X"):
+    if len(fields) < 2 or fields[0] in ("Z", "X"):
         return None
-    return ProcInfo(int(fields[1]), int(fields[3]), name)  # state ppid pgrp session
+    return ProcInfo(int(fields[1]), name)  # fields: state, ppid, ...
 
 
 def _every_process() -> dict[int, ProcInfo]:
@@ -119,16 +118,19 @@ def _every_process() -> dict[int, ProcInfo]:
 
 
 def descendants(pid: int) -> list[int]:
-    """Every living process below ``pid``, children first."""
+    """Every living process below ``pid``, children first, but the spared (:data:`SPARED`),
+    from one read of ``/proc``."""
+    every = _every_process()
     children: dict[int, list[int]] = {}
-    for child, info in _every_process().items():
+    for child, info in every.items():
         children.setdefault(info.ppid, []).append(child)
     found: list[int] = []
     todo = [pid]
     while todo:
         for child in children.get(todo.pop(), []):
-            found.append(child)
             todo.append(child)
+            if every[child].name not in SPARED:
+                found.append(child)
     return found
 
 
@@ -140,7 +142,7 @@ def _kill(pid: int) -> None:
 def kill_tree(pid: int) -> None:
     """SIGKILL the process group ``pid`` leads and every descendant of ``pid``, in its group or
     not (``pid`` itself only through its group: the caller ends the process it started)."""
-    below = [p for p in descendants(pid) if not _spared(p)]
+    below = descendants(pid)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
     for child in below:
@@ -151,7 +153,7 @@ def signal_with_tree(pid: int, sig: int) -> None:
     """Send ``sig`` to ``pid`` and SIGKILL every descendant it had just before (found first:
     once ``pid`` is dead, what it started is no longer below it). Raises ProcessLookupError
     as ``os.kill`` does."""
-    below = [p for p in descendants(pid) if not _spared(p)]
+    below = descendants(pid)
     os.kill(pid, sig)
     for child in below:
         _kill(child)
@@ -161,13 +163,7 @@ def end_own_descendants() -> None:
     """SIGKILL every descendant of this process (a run process at its end: it is a subreaper,
     so all that its tasks started and left running is below it)."""
     for child in descendants(os.getpid()):
-        if not _spared(child):
-            _kill(child)
-
-
-def _spared(pid: int) -> bool:
-    info = proc_info(pid)
-    return info is not None and info.name in SPARED
+        _kill(child)
 
 
 def multiprocessing_helpers() -> set[int]:

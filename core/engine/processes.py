@@ -19,13 +19,13 @@ from typing import Any, Final
 from mpscope.core.engine import lifecycle
 from mpscope.core.engine.child_output import real_stderr
 from mpscope.core.engine.monitor import ProcessMonitor
+from mpscope.core.engine.orphans import kill_tree
 from mpscope.core.engine.outbox import Outbox
 from mpscope.core.engine.shared import (
     TERM_WAIT_S,
     ProcessShared,
     RunProcess,
     RunShared,
-    kill_group,
 )
 from mpscope.core.engine.shared_fill import SharedFill
 from mpscope.core.engine.tensors import set_sharing_strategy
@@ -154,7 +154,7 @@ def kill_every_process(shared: RunShared) -> None:
         if not proc.exited:
             with contextlib.suppress(ProcessLookupError, AttributeError):
                 os.kill(proc.process.pid, signal.SIGKILL)
-                kill_group(proc.process.pid)
+                kill_tree(proc.process.pid)
             with contextlib.suppress(Exception):
                 proc.process.join(TERM_WAIT_S)
             proc.exited = True

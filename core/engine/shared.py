@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from mpscope.core.engine.orphans import kill_tree
+from mpscope.core.engine.orphans import proc_info
 from mpscope.core.pipeline.ledger import Ledger
 from mpscope.core.pipeline.scenario import Mode, Scenario
 
@@ -36,20 +36,9 @@ POLL_S: Final = 0.05
 TERM_WAIT_S: Final = 1.0
 
 
-def kill_group(pid: int) -> None:
-    """SIGKILL the process group a run process leads (its pid; see :mod:`.worker`) and every
-    descendant of it, even one in a session of its own: whatever its tasks started (see
-    :mod:`.orphans`). Nothing happens if there is no such group."""
-    kill_tree(pid)
-
-
 def process_gone(pid: int) -> bool:
     """True if ``pid`` has ended (a zombie, or no such process), whoever its parent is."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
-            return stat.read().rpartition(")")[2].split()[0] in ("Z", "X")
-    except (OSError, IndexError):
-        return True
+    return proc_info(pid) is None
 
 
 @dataclass(slots=True)

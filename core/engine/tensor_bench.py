@@ -22,6 +22,7 @@ from __future__ import annotations
 import io
 import multiprocessing
 import pickle
+import queue
 import threading
 import time
 import warnings
@@ -93,8 +94,6 @@ class MeasureStopped(Exception):
 def _receive(out: Any, producer: Any, stop: threading.Event | None) -> Any:
     """The next value from ``out``: a bounded wait that gives up at once when ``stop`` is set
     or the producer has died, instead of waiting on a queue nobody will fill."""
-    import queue
-
     deadline = time.monotonic() + RECEIVE_TIMEOUT_S
     while True:
         try:

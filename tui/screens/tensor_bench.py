@@ -196,9 +196,5 @@ class TensorBenchScreen(ClosableModal[None]):
         self.view.measuring, self.view.error = False, error
         self.view.refresh(layout=True)
 
-    def on_unmount(self) -> None:
+    def on_unmount(self) -> None:  # closed (Esc, q, b) or the app ending
         self._stop.set()  # the producer in flight ends within a moment; nothing more starts
-
-    def action_close(self) -> None:
-        self._stop.set()
-        super().action_close()
