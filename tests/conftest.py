@@ -1,7 +1,11 @@
 """Shared fixtures: every test must leave no child process behind.
 
 The forkserver and the resource tracker are multiprocessing's own long-lived helpers (one per
-test session); everything else a test starts (workers, collectors, CLI subprocesses) must be
+test session). ``torch_shm_manager`` is torch's, for ``file_system`` sharing: this process
+stays its client once it has received such a tensor, so it lives until this process ends, and
+(the main process being a subreaper while a run goes) it is this process's child by then.
+Killing it would break every later run forked from here, so it is neither counted nor ended.
+Everything else a test starts (workers, collectors, CLI subprocesses) must be
 gone when it ends.
 """
 
@@ -16,16 +20,22 @@ import psutil
 import pytest
 
 HELPERS = ("multiprocessing.forkserver", "multiprocessing.resource_tracker")
+#: ``torch_shm_manager`` as psutil names it (the kernel keeps 15 characters)
+TORCH_HELPER = "torch_shm_manag"
 
 
 def _helper(proc: psutil.Process, me: int) -> bool:
-    """The forkserver or resource tracker itself (a direct child), not what it forked."""
+    """The forkserver, resource tracker or torch_shm_manager itself (a direct child), not what
+    it forked."""
     try:
         cmdline = " ".join(proc.cmdline())
         parent = proc.ppid()
+        name = proc.name()
     except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
         return True
-    return parent == me and any(name in cmdline for name in HELPERS)
+    if parent != me:
+        return False
+    return name.startswith(TORCH_HELPER) or any(helper in cmdline for helper in HELPERS)
 
 
 def leftover_children(wait: float = 5.0) -> list[psutil.Process]:

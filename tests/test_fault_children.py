@@ -128,3 +128,28 @@ def test_the_main_process_is_a_subreaper_only_while_a_run_goes() -> None:
     run_engine(scenario(count=2), timeout=30, on_event=lambda *_: seen.append(_is_subreaper()))
     assert any(seen)
     assert not _is_subreaper()
+
+
+def test_a_torch_shm_manager_that_came_back_is_spared_and_reaped_when_it_ends(
+    tmp_path: Path,
+) -> None:
+    """torch's file_system helper is never a stranger (killing it would break later runs and
+    leave its memory behind); once it ends by itself it is reaped, not left a zombie."""
+    from mpscope.core.engine import orphans
+
+    helper = tmp_path / "torch_shm_manager"  # the kernel names it "torch_shm_manag"
+    helper.symlink_to("/bin/sleep")
+    marked = {**os.environ, orphans.RUN_MARK: str(os.getpid())}
+    alive = os.posix_spawn(str(helper), [str(helper), "30"], marked)
+    quick = os.posix_spawn(str(helper), [str(helper), "0"], marked)
+    try:
+        deadline = time.monotonic() + 5
+        while orphans.proc_info(quick) is not None and time.monotonic() < deadline:
+            time.sleep(0.02)  # until it is a zombie
+        assert orphans.end_strangers(set()) == []
+        assert orphans.proc_info(alive) is not None
+        with pytest.raises(ChildProcessError):
+            os.waitpid(quick, os.WNOHANG)  # already reaped
+    finally:
+        os.kill(alive, signal.SIGKILL)
+        os.waitpid(alive, 0)

@@ -18,7 +18,9 @@ misses it. Two Linux "child subreapers" (``prctl(PR_SET_CHILD_SUBREAPER)``) keep
 
 ``torch_shm_manager`` (torch's helper for ``file_system`` sharing, which leaves the session of
 the process that started it) is left alone: it ends by itself once nobody uses it, and
-killing it would leave its shared memory behind.
+killing it would leave its shared memory behind. The main process stays its client once it
+has received such a tensor, so a manager a worker started comes back to the main process
+and lives as long as it: it is reaped when it ends (:func:`reap_ended_helpers`), never killed.
 """
 
 from __future__ import annotations
@@ -94,18 +96,26 @@ def subreaping() -> Iterator[None]:
                 become_subreaper(False)
 
 
-def proc_info(pid: int) -> ProcInfo | None:
-    """``pid``'s parent and name, or None if it is gone (or a zombie)."""
+def _stat(pid: int) -> tuple[str, int, str] | None:
+    """``pid``'s state letter, parent and name from ``/proc/PID/stat``; None if it is gone."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
             text = stat.read()
     except OSError:
         return None
     name, _, rest = text.partition(" (")[2].rpartition(")")
-    fields = rest.split()
-    if len(fields) < 2 or fields[0] in ("Z", "X"):
+    fields = rest.split()  # state, ppid, ...
+    if len(fields) < 2:
         return None
-    return ProcInfo(int(fields[1]), name)  # fields: state, ppid, ...
+    return fields[0], int(fields[1]), name
+
+
+def proc_info(pid: int) -> ProcInfo | None:
+    """``pid``'s parent and name, or None if it is gone (or a zombie)."""
+    stat = _stat(pid)
+    if stat is None or stat[0] in ("Z", "X"):
+        return None
+    return ProcInfo(stat[1], stat[2])
 
 
 def _every_process() -> dict[int, ProcInfo]:
@@ -195,7 +205,24 @@ def end_strangers(known: Collection[int]) -> list[int]:
             _kill(below)
         _kill(pid)
         _reap(pid)
+    reap_ended_helpers()
     return strangers
+
+
+def reap_ended_helpers() -> list[int]:
+    """Reap the spared helpers (:data:`SPARED`) that came back to this process and have since
+    ended by themselves, so they stay no zombies; returns their PIDs."""
+    me = os.getpid()
+    ended: list[int] = []
+    with contextlib.suppress(OSError):
+        for entry in os.listdir("/proc"):
+            if entry.isdigit() and (stat := _stat(int(entry))) is not None:
+                state, ppid, name = stat
+                if ppid == me and state == "Z" and name in SPARED:
+                    with contextlib.suppress(ChildProcessError, OSError):
+                        os.waitpid(int(entry), os.WNOHANG)
+                    ended.append(int(entry))
+    return ended
 
 
 def _reap(pid: int, timeout_s: float = 1.0) -> None:
