@@ -139,6 +139,11 @@ def test_bad_input_is_one_line_and_exit_2(
     assert says in err and "\n" not in err and "Traceback" not in err
 
 
-def test_record_without_plain_says_so(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["run", "--mode", "dataloader", "--record", "x.jsonl"]) == 2
-    assert "goes with --plain" in capsys.readouterr().err
+def test_a_recording_that_cannot_be_written_is_said_before_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "no" / "x.jsonl"
+    assert main(["run", "--mode", "dataloader", "--record", str(missing)]) == 2
+    assert f"no folder {missing.parent}" in capsys.readouterr().err
+    assert main(["run", "--mode", "dataloader", "--plain", "--record", str(tmp_path)]) == 2
+    assert "is a folder" in capsys.readouterr().err

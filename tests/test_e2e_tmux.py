@@ -126,3 +126,33 @@ def test_replay_follow_keeps_up_with_a_recording_being_written(tmp_path: Path) -
         assert not alive, [(p.pid, p.cmdline()) for p in alive]
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True, timeout=10)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "--mode dataloader -n 48 --load-time 0.03 --train-time 0.02",
+        "-s fork --tasks 12 --work-time 0.3 --speed 1",
+    ],
+    ids=["dataloader", "fork-run"],
+)
+def test_pausing_in_the_real_terminal_harms_no_task(tmp_path: Path, command: str) -> None:
+    """In a real terminal Textual handles SIGCONT (for Ctrl+Z); a child forked from the app
+    once ran that handler when a pause ended, and every task or batch in hand failed."""
+    session = f"mpscope-pause-{os.getpid()}"
+    _tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "40", f"{MPSCOPE} run {command}")
+    try:
+        _wait_for(session, r"worker 1 (·|pid) ?(PID )?\d+", timeout=60)
+        for _ in range(2):
+            _tmux("send-keys", "-t", session, "space")
+            time.sleep(0.4)
+            _tmux("send-keys", "-t", session, "space")
+            time.sleep(0.4)
+        screen = _wait_for(session, r"finished: \w+|■ (completed|error)", timeout=60)
+        assert "finished: completed" in screen or "■ completed" in screen, screen
+        assert "RuntimeError" not in screen
+        if "--tasks" in command:
+            assert "done 12 + failed 0 + lost 0 = 12 tasks ✓" in screen
+        _tmux("send-keys", "-t", session, "q")
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True, timeout=10)

@@ -30,7 +30,8 @@ from mpscope.tui.cli import main
 from tests.trace_checker import check_trace
 
 RECORDINGS = Path(__file__).parent / "recordings"
-ALL = sorted(p.stem for p in RECORDINGS.glob("*.jsonl"))
+#: the engine's recordings (``loader_*`` are DataLoader runs: their own format, tested below)
+ALL = sorted(p.stem for p in RECORDINGS.glob("*.jsonl") if not p.stem.startswith("loader_"))
 
 
 def _export(name: str, tmp_path: Path) -> dict[str, object]:
@@ -143,3 +144,14 @@ def test_a_dataloader_recording_exports_with_a_track_per_worker_and_a_flow_per_b
     built = [e for e in events if e.get("ph") == "X" and e["name"].startswith("batch ")]
     received = [e for e in events if e.get("flow_in")]
     assert built and len(received) == len(built)  # every batch built reached the loop
+
+
+def test_a_dataloader_worker_killed_with_k_is_an_instant_on_its_track(tmp_path: Path) -> None:
+    trace = tmp_path / "loader_killed.trace.json"
+    assert main(["export", str(RECORDINGS / "loader_killed.jsonl"), "-o", str(trace)]) == 0
+    events = check_trace(trace)["traceEvents"]
+    assert isinstance(events, list)
+    (killed,) = [e for e in events if e.get("ph") == "i" and e["name"] == "killed by mpscope"]
+    tracks = {e["pid"]: e["args"]["name"] for e in events if e.get("name") == "process_name"}
+    assert tracks[killed["pid"]].startswith("DataLoader worker 0")
+    assert killed["args"] == {"worker": 0, "signal": "SIGKILL"}

@@ -118,6 +118,18 @@ def _settings(args: argparse.Namespace) -> object:
     )
 
 
+def _check_writable(path: str) -> None:
+    """A recording that cannot be written is a mistake said before the run, not after it."""
+    from pathlib import Path
+
+    target = Path(path)
+    if target.is_dir():
+        raise LoaderUsageError(f"--record {path}: is a folder")
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise LoaderUsageError(f"--record {path}: no folder {folder}")
+
+
 def run_loader_command(argv: Sequence[str]) -> int:
     """Parse, check and run; exit code (2 on bad input, with one line on stderr)."""
     import sys
@@ -132,13 +144,13 @@ def run_loader_command(argv: Sequence[str]) -> int:
         args = _parser().parse_args(list(argv))
         settings = _settings(args)
         assert isinstance(settings, LoaderSettings)
-        if not args.plain and args.record:
-            raise LoaderUsageError("--record of a DataLoader run goes with --plain")
+        if args.record:
+            _check_writable(args.record)
     except (LoaderUsageError, SpecError) as exc:
         print(f"mpscope: error: {exc}", file=sys.stderr)
         return 2
     if not args.plain:
         from mpscope.tui.loader_app import run_loader_app
 
-        return run_loader_app(settings)
+        return run_loader_app(settings, record=args.record)
     return run_plain_loader(settings, args.record)

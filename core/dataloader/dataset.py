@@ -4,7 +4,9 @@ Only public hooks: the wrapped dataset reads :func:`torch.utils.data.get_worker_
 worker's id, :func:`observed_collate` wraps ``collate_fn`` (it returns ``(key, batch)`` so the
 main loop knows which worker built the batch it got), :func:`worker_init` is ``worker_init_fn``.
 Reports go through a ``SimpleQueue`` (a synchronous pipe write: nothing is left in a buffer
-when a worker exits), two records per batch.
+when a worker exits), two records per batch. Times come from the run's
+:class:`~mpscope.core.dataloader.controls.LoaderClock` (pauses left out), which the wrappers
+carry into the workers.
 """
 
 from __future__ import annotations
@@ -18,13 +20,17 @@ from typing import Any
 from torch.utils.data import Dataset, IterableDataset, get_worker_info
 from torch.utils.data._utils.collate import default_collate
 
+from mpscope.core.dataloader.controls import LoaderClock
+from mpscope.core.engine.child_signals import drop_inherited_handlers
+
 Report = Any  # a multiprocessing SimpleQueue (put is all that is used)
 
 
 class SeededRange(Dataset[Any]):
     """The seed's range of numbers as a map-style dataset: sample ``i`` is ``first + i``,
     after a load time of ``load_time`` seconds plus a seeded share of ``jitter``, and
-    ``slow_time`` seconds for every ``slow_every``-th sample (0: none)."""
+    ``slow_time`` seconds for every ``slow_every``-th sample (0: none). With a ``clock`` the
+    load time is the clock's (divided by its speed, a pause left out)."""
 
     def __init__(
         self,
@@ -35,11 +41,12 @@ class SeededRange(Dataset[Any]):
         seed: int = 0,
         slow_every: int = 0,
         slow_time: float = 0.0,
+        clock: LoaderClock | None = None,
     ) -> None:
         self.count, self.first = count, first
         self.load_time, self.jitter, self.seed = load_time, jitter, seed
         self.slow_every, self.slow_time = slow_every, slow_time
-        self.time_scale = 1.0
+        self.clock = clock
 
     def __len__(self) -> int:
         return self.count
@@ -54,8 +61,10 @@ class SeededRange(Dataset[Any]):
     def __getitem__(self, index: int) -> int:
         if not 0 <= index < self.count:
             raise IndexError(index)
-        seconds = self.load_seconds(index) * self.time_scale
-        if seconds > 0:
+        seconds = self.load_seconds(index)
+        if self.clock is not None:
+            self.clock.sleep(seconds)
+        elif seconds > 0:
             time.sleep(seconds)
         return self.first + index
 
@@ -63,9 +72,9 @@ class SeededRange(Dataset[Any]):
 class _Reporter:
     """The worker's side of the channel: the open batch and its counters."""
 
-    def __init__(self, report: Report, epoch_start: int) -> None:
+    def __init__(self, report: Report, clock: LoaderClock) -> None:
         self.report = report
-        self.epoch_start = epoch_start
+        self.clock = clock
         self.epoch = 0  # set by the loop before each ``iter()``: fresh workers copy it
         self.worker = -1
         self.batches = 0
@@ -75,14 +84,14 @@ class _Reporter:
 
     def before(self, index: int) -> int:
         """A sample starts loading: open a batch if none is; return the start time."""
-        started = time.monotonic_ns()
+        started = self.clock.now()
         if self.worker < 0:
             info = get_worker_info()
             self.worker = info.id if info is not None else 0
         if not self.indices:
             self.begun = started
             key = self.key()
-            self.report.put(("begun", started - self.epoch_start, self.worker, key, index))
+            self.report.put(("begun", started, self.worker, key, index))
         self.indices.append(index)
         return started
 
@@ -94,13 +103,13 @@ class _Reporter:
 
     def after(self, started: int) -> None:
         """The sample has loaded."""
-        self.slowest = max(self.slowest, time.monotonic_ns() - started)
+        self.slowest = max(self.slowest, self.clock.now() - started)
 
     def built(self) -> str:
         key = self.key()
-        now = time.monotonic_ns() - self.epoch_start
+        now = self.clock.now()
         indices = ",".join(str(i) for i in self.indices)
-        begun = (self.begun - self.epoch_start) if self.indices else now
+        begun = self.begun if self.indices else now
         self.report.put(("built", now, self.worker, key, begun, indices, self.slowest))
         self.batches += 1
         self.indices, self.slowest = [], 0
@@ -144,9 +153,9 @@ class ObservedIterable(IterableDataset[Any]):
             yield sample
 
 
-def observe(dataset: Any, report: Report, epoch_start: int) -> tuple[Any, Callable[..., Any]]:
+def observe(dataset: Any, report: Report, clock: LoaderClock) -> tuple[Any, Callable[..., Any]]:
     """The observing dataset and ``collate_fn`` for ``dataset`` (map- or iterable-style)."""
-    reporter = _Reporter(report, epoch_start)
+    reporter = _Reporter(report, clock)
     wrapped: Any
     if isinstance(dataset, IterableDataset):
         wrapped = ObservedIterable(dataset, reporter)
@@ -169,17 +178,17 @@ class ObservedCollate:
         return self.reporter.built(), batch
 
 
-def worker_init(report: Report, epoch_start: int) -> Callable[[int], None]:
+def worker_init(report: Report, clock: LoaderClock) -> Callable[[int], None]:
     """A ``worker_init_fn`` that reports the worker's id and PID."""
-    return _WorkerInit(report, epoch_start)
+    return _WorkerInit(report, clock)
 
 
 class _WorkerInit:
     """Picklable ``worker_init_fn`` (spawn and forkserver pickle it)."""
 
-    def __init__(self, report: Report, epoch_start: int) -> None:
-        self.report, self.epoch_start = report, epoch_start
+    def __init__(self, report: Report, clock: LoaderClock) -> None:
+        self.report, self.clock = report, clock
 
     def __call__(self, worker_id: int) -> None:
-        now = time.monotonic_ns() - self.epoch_start
-        self.report.put(("up", now, worker_id, os.getpid()))
+        drop_inherited_handlers()  # forked from the app: not Textual's SIGCONT, SIGWINCH
+        self.report.put(("up", self.clock.now(), worker_id, os.getpid()))

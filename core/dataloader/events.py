@@ -83,6 +83,15 @@ class StepDone(LoaderEvent):
 
 
 @dataclass(slots=True)
+class WorkerKilled(LoaderEvent):
+    """mpscope sent SIGKILL to this DataLoader worker (key ``k``): what follows is torch's."""
+
+    kind: ClassVar[str] = "worker_killed"
+    worker: int
+    pid: int
+
+
+@dataclass(slots=True)
 class LoaderFinished(LoaderEvent):
     """The run ended: ``outcome`` is completed, stopped or error; ``error`` as torch said it."""
 
@@ -100,6 +109,7 @@ EVENT_TYPES: Final[dict[str, type[LoaderEvent]]] = {
         BatchBuilt,
         BatchReceived,
         StepDone,
+        WorkerKilled,
         LoaderFinished,
     )
 }

@@ -13,7 +13,7 @@ from typing import TextIO
 
 from mpscope.core.dataloader.events import LoaderEvent, LoaderRecordError, from_json, to_json
 from mpscope.core.dataloader.run import LoaderSettings, run_loader
-from mpscope.core.dataloader.state import LoaderState, fold
+from mpscope.core.dataloader.state import LoaderState, fold, killed_note
 
 WIDTH = 72
 
@@ -51,8 +51,7 @@ def summary_lines(state: LoaderState) -> list[str]:
     for worker in sorted({b.worker for b in state.bars.values() if b.worker >= 0}):
         spans = []
         for n, bar in enumerate(b for b in state.bars.values() if b.worker == worker):
-            end = bar.built if bar.built >= 0 else state.now
-            spans.append((bar.begun, end, "▓" if n % 2 else "█"))
+            spans.append((bar.begun, state.bar_end(bar), "▓" if n % 2 else "█"))
         pid = state.pids.get(worker, state.main_pid if s.num_workers == 0 else 0)
         label = f"worker {worker}" if s.num_workers else "main"
         lines.append(f"{label:<8} pid {pid:<7}  │{_lane(spans, total)}│")
@@ -69,6 +68,8 @@ def summary_lines(state: LoaderState) -> list[str]:
     lines.append(f"outcome: {state.outcome}")
     if state.error:
         lines.append(f"error: {state.error}")
+    if note := killed_note(state):
+        lines.append(note)
     return lines
 
 

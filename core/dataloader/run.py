@@ -3,7 +3,9 @@
 :func:`run_loader` builds the DataLoader with the user's options, times ``next()`` on its
 iterator in the main process (the loop's waits for data) and a simulated training step, and
 hands every event to ``emit`` (from the loop's thread and from the thread draining the workers'
-reports; ``emit`` is called under one lock, in the order the records arrived).
+reports; ``emit`` is called under one lock, in the order the records arrived). A
+:class:`~mpscope.core.dataloader.controls.LoaderControl` pauses it, changes its speed and kills
+its workers; its clock leaves the pauses out of every time.
 """
 
 from __future__ import annotations
@@ -14,11 +16,11 @@ import inspect
 import json
 import os
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
+from mpscope.core.dataloader.controls import LoaderClock, LoaderControl
 from mpscope.core.dataloader.dataset import SeededRange, observe, worker_init
 from mpscope.core.dataloader.events import (
     BatchBegun,
@@ -28,6 +30,7 @@ from mpscope.core.dataloader.events import (
     LoaderFinished,
     LoaderStarted,
     StepDone,
+    WorkerKilled,
     WorkerUp,
 )
 
@@ -79,8 +82,9 @@ def has_in_order() -> bool:
     return "in_order" in inspect.signature(DataLoader).parameters
 
 
-def build_dataset(settings: LoaderSettings) -> Any:
-    """The built-in dataset, or the user's from ``--dataset path.py:factory``."""
+def build_dataset(settings: LoaderSettings, clock: LoaderClock | None = None) -> Any:
+    """The built-in dataset (on ``clock``'s time, if given), or the user's from
+    ``--dataset path.py:factory`` (its own time: the speed control does not change it)."""
     if settings.dataset:
         from mpscope.core.dataloader.user_dataset import load_user_dataset
 
@@ -92,6 +96,7 @@ def build_dataset(settings: LoaderSettings) -> Any:
         seed=settings.seed,
         slow_every=settings.slow_every,
         slow_time=settings.slow_time,
+        clock=clock,
     )
 
 
@@ -114,9 +119,10 @@ def loader_options(settings: LoaderSettings) -> dict[str, Any]:
 class _Emitter:
     """One lock around ``emit``; the reports' drain thread."""
 
-    def __init__(self, emit: Callable[[LoaderEvent], None]) -> None:
+    def __init__(self, emit: Callable[[LoaderEvent], None], control: LoaderControl) -> None:
         self.emit_fn = emit
-        self.lock = threading.Lock()
+        self.control = control
+        self.lock = threading.RLock()  # a kill from inside emit emits its event too
 
     def emit(self, event: LoaderEvent) -> None:
         with self.lock:
@@ -134,6 +140,7 @@ class _Emitter:
             elif tag == "built":
                 self.emit(BatchBuilt(*record[1:]))
             elif tag == "up":
+                self.control.worker_up(record[2], record[3])
                 self.emit(WorkerUp(*record[1:]))
 
 
@@ -142,8 +149,10 @@ def run_loader(
     emit: Callable[[LoaderEvent], None],
     stop: threading.Event | None = None,
     dataset: Any = None,
+    control: LoaderControl | None = None,
 ) -> str:
-    """Run the DataLoader for ``settings.epochs`` epochs; return the outcome.
+    """Run the DataLoader for ``settings.epochs`` epochs; return the outcome. ``control``, if
+    given, pauses the run, sets its speed and kills its workers while it goes.
 
     Errors the DataLoader raises in the main process (a sample that raised in a worker, a
     worker killed by a signal) end the run as ``error`` with torch's own message."""
@@ -151,10 +160,12 @@ def run_loader(
     import torch.multiprocessing as mp
     from torch.utils.data import DataLoader
 
-    start = time.monotonic_ns()
-    out = _Emitter(emit)
-    out.emit(LoaderStarted(0, settings.to_json(), os.getpid(), torch.__version__))
     context = mp.get_context(settings.start_method)
+    clock = LoaderClock(context)
+    control = control or LoaderControl()
+    out = _Emitter(emit, control)
+    control.attach(clock, lambda t, worker, pid: out.emit(WorkerKilled(t, worker, pid)))
+    out.emit(LoaderStarted(0, settings.to_json(), os.getpid(), torch.__version__))
     report = context.SimpleQueue()
     # daemon: a worker killed inside ``report.put`` keeps the queue's write lock for ever;
     # the run must still end (and the interpreter exit), with the drain given up after 10 s
@@ -164,12 +175,12 @@ def run_loader(
     loader: Any = None
     iterator: Any = None
     try:
-        source = build_dataset(settings) if dataset is None else dataset
-        wrapped, collate = observe(source, report, start)
+        source = build_dataset(settings, clock) if dataset is None else dataset
+        wrapped, collate = observe(source, report, clock)
         loader = DataLoader(
             wrapped,
             collate_fn=collate,
-            worker_init_fn=worker_init(report, start),
+            worker_init_fn=worker_init(report, clock),
             **loader_options(settings),
         )
         step = 0
@@ -177,19 +188,19 @@ def run_loader(
             wrapped.reporter.epoch = epoch  # workers started by this iter() copy it
             iterator = iter(loader)
             while True:
+                control.wait_running(stop)
                 if stop is not None and stop.is_set():
                     outcome = "stopped"
                     break
-                asked = time.monotonic_ns() - start
+                asked = clock.now()
                 try:
                     key, _batch = next(iterator)
                 except StopIteration:
                     break
-                got = time.monotonic_ns() - start
+                got = clock.now()
                 out.emit(BatchReceived(got, key, asked))
-                if settings.train_time > 0:
-                    time.sleep(settings.train_time)
-                out.emit(StepDone(time.monotonic_ns() - start, step, key, got))
+                clock.sleep(settings.train_time)
+                out.emit(StepDone(clock.now(), step, key, got))
                 step += 1
             iterator = None
             if outcome != "completed":
@@ -200,6 +211,7 @@ def run_loader(
         # the iterator's __del__ shuts its workers down and unregisters their PIDs from
         # torch's SIGCHLD check; after an error, a reference cycle through the traceback would
         # keep it alive (and a later SIGCHLD would raise its error again), so collect it now
+        control.release()  # a stopped worker could not shut down
         iterator = loader = None
         if outcome == "error":
             gc.collect()
@@ -208,5 +220,5 @@ def run_loader(
         )
         closer.start()  # not in this thread: the write lock may be a killed worker's
         drainer.join(timeout=10)
-        out.emit(LoaderFinished(time.monotonic_ns() - start, outcome, error[:4000]))
+        out.emit(LoaderFinished(clock.now(), outcome, error[:4000]))
     return outcome

@@ -18,6 +18,7 @@ from mpscope.core.dataloader.events import (
     LoaderFinished,
     LoaderStarted,
     StepDone,
+    WorkerKilled,
     WorkerUp,
 )
 from mpscope.core.dataloader.run import LoaderSettings
@@ -44,6 +45,8 @@ class LoaderState:
     main_pid: int = 0
     torch_version: str = ""
     pids: dict[int, int] = field(default_factory=dict)
+    killed: dict[int, int] = field(default_factory=dict)  # worker -> PID, killed by mpscope
+    killed_at: dict[int, int] = field(default_factory=dict)  # worker -> when
     bars: dict[str, Bar] = field(default_factory=dict)
     waits: list[tuple[int, int, str]] = field(default_factory=list)
     steps: list[tuple[int, int, str]] = field(default_factory=list)
@@ -73,6 +76,9 @@ class LoaderState:
             self.waiting_since = event.t
         elif isinstance(event, WorkerUp):
             self.pids[event.worker] = event.pid
+        elif isinstance(event, WorkerKilled):
+            self.killed[event.worker] = event.pid
+            self.killed_at[event.worker] = event.t
         elif isinstance(event, LoaderStarted):
             self.settings = LoaderSettings.from_json(event.settings)
             self.main_pid, self.torch_version = event.main_pid, event.torch_version
@@ -92,6 +98,13 @@ class LoaderState:
             default=-1,
         )
         return 0 if earliest < 0 else got - max(asked, earliest)
+
+    def bar_end(self, bar: Bar) -> int:
+        """Where a batch's bar ends: when it was built; if not (yet), now, or when its worker
+        was killed."""
+        if bar.built >= 0:
+            return bar.built
+        return self.killed_at.get(bar.worker, self.now)
 
     def ready(self) -> list[Bar]:
         """Batches built and not yet given to the loop (waiting in the main process)."""
@@ -132,6 +145,18 @@ class LoaderState:
         if share <= 0.2:
             return f"{line}: compute-bound, the workers wait for the loop"
         return f"{line}: balanced, neither side waits long"
+
+
+def killed_note(state: LoaderState) -> str:
+    """What a kill from mpscope did, in a line; empty if there was none."""
+    if not state.killed:
+        return ""
+    who = ", ".join(f"worker {w} (pid {pid})" for w, pid in sorted(state.killed.items()))
+    return (
+        f"killed by mpscope (SIGKILL): {who}; the error is the DataLoader's own (a batch it "
+        "built that was on its way is lost with it: file_descriptor sharing passes its "
+        "memory through the worker)"
+    )
 
 
 def fold(events: list[LoaderEvent]) -> LoaderState:

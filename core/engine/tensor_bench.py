@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from mpscope.core.engine.child_output import real_stderr
+from mpscope.core.engine.child_signals import drop_inherited_handlers
 
 WAYS: Final = ("shared (fresh)", "shared (already)", "copy")
 RECEIVE_TIMEOUT_S: Final = 120.0
@@ -66,6 +67,7 @@ def _quiet_torch() -> Any:
 
 
 def _produce(way: str, size: int, count: int, go: Any, out: Any, done: Any) -> None:
+    drop_inherited_handlers()  # forked from the app: not its handlers (see .child_signals)
     torch = _quiet_torch()
 
     elements = size // 4

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mpscope.core.engine.child_output import capture_process_output
+from mpscope.core.engine.child_signals import drop_inherited_handlers
 from mpscope.core.engine.collector_failure import failure_event, raise_if_unreadable
 from mpscope.core.engine.orphans import (
     become_subreaper,
@@ -133,6 +134,7 @@ def _prepare_process(batcher: EventBatcher, worker: int, main_pid: int) -> int:
     become_subreaper()  # and what leaves the group stays below this process (see .orphans)
     mark_as_run_process(main_pid)  # inherited by what tasks start: known as the run's later
     gc.freeze()  # torch's many objects: out of the way of every later garbage collection
+    drop_inherited_handlers()  # a forked child must not run the app's (see .child_signals)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the engine's to handle
     capture_process_output(
         lambda line: batcher.emit(PrintedLine(batcher.now(), worker, clip(line), "stderr"))

@@ -21,6 +21,7 @@ from mpscope.core.dataloader.events import (
     LoaderRecordError,
     LoaderStarted,
     StepDone,
+    WorkerKilled,
     WorkerUp,
     from_json,
 )
@@ -55,6 +56,9 @@ class LoaderTraceWriter(TraceWriter):
                 main = self._tracks.get(MAIN_TRACK)
                 if main is not None:
                     self._slice(main, f"train step {event.step}", event.begun, event.t)
+            elif isinstance(event, WorkerKilled):
+                args = {"worker": event.worker, "signal": "SIGKILL"}
+                self._instant(event.pid, event.t, "killed by mpscope", args, "p")
             elif isinstance(event, LoaderFinished):
                 args = {"outcome": event.outcome, "error": event.error}
                 self._instant(self._main_pid, event.t, f"run {event.outcome}", args, "g")
@@ -87,6 +91,12 @@ class LoaderTraceWriter(TraceWriter):
         self._slice(main, f"received batch {e.key}", e.t, e.t, **extra)  # where the arrow lands
 
     def close(self) -> None:
+        main = self._tracks.get(MAIN_TRACK)
+        if not self._closed and main is not None:  # built, never taken: its arrow ends there
+            for key, flow in self._flows.items():
+                name = f"batch {key} never taken (the run ended)"
+                self._slice(main, name, self._last_t, self._last_t, bind_id=flow, flow_in=True)
+        self._flows.clear()
         if not self._closed:  # each process's life ends with the run (it reports no exits)
             for track in self._tracks.values():
                 self._life(track, self._last_t, {"reason": "the DataLoader run ended"})

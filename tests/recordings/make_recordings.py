@@ -52,10 +52,39 @@ RECORDINGS: dict[str, dict[str, Any]] = {
 }
 
 
+def record_loader_killed(name: str = "loader_killed") -> None:
+    """A real DataLoader run (2 workers) in which worker 0 is killed after the third batch."""
+    from mpscope.core.dataloader.controls import LoaderControl
+    from mpscope.core.dataloader.events import BatchReceived, LoaderEvent, to_json
+    from mpscope.core.dataloader.run import LoaderSettings, run_loader
+
+    control = LoaderControl()
+    events: list[LoaderEvent] = []
+
+    def emit(event: LoaderEvent) -> None:
+        events.append(event)
+        received = sum(isinstance(e, BatchReceived) for e in events)
+        if isinstance(event, BatchReceived) and len(control.pids) == 2 and received == 3:
+            control.kill(0)
+
+    settings = LoaderSettings(samples=48, batch_size=4, load_time=0.02, train_time=0.02)
+    run_loader(settings, emit, control=control)
+    text = "".join(to_json(event) + "\n" for event in events)
+    (HERE / f"{name}.jsonl").write_text(text, encoding="utf-8")
+    print(f"{name}: {len(events)} events")
+
+
+#: recordings of a DataLoader run (their own format), made by their own function
+LOADER_RECORDINGS = {"loader_killed": record_loader_killed}
+
+
 def main(names: list[str]) -> None:
     """Record the recordings named (every one without names: then every snapshot changes)."""
-    for name in names or list(RECORDINGS):
-        record(name, **RECORDINGS[name])
+    for name in names or [*RECORDINGS, *LOADER_RECORDINGS]:
+        if name in LOADER_RECORDINGS:
+            LOADER_RECORDINGS[name](name)
+        else:
+            record(name, **RECORDINGS[name])
 
 
 if __name__ == "__main__":

@@ -76,7 +76,8 @@ that never comes back, `e` pick an example, `m` the memory lesson, Esc back to i
 
 
 class HelpScreen(ClosableModal[None]):
-    """Keys and a legend; any of escape, q, ? closes it."""
+    """Keys and a legend (the app's, or ``text``: another screen's); any of escape, q, ?
+    closes it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,question_mark,f1", "close", "Close"),
@@ -87,8 +88,12 @@ class HelpScreen(ClosableModal[None]):
         border: thick $primary; background: $surface; padding: 0 1; }
     """
 
+    def __init__(self, text: str = HELP) -> None:
+        super().__init__()
+        self.text = text
+
     def compose(self) -> ComposeResult:
         with VerticalScroll() as scroll:
             scroll.border_subtitle = "Esc closes · ↑↓ scroll"
-            yield Markdown(HELP)
+            yield Markdown(self.text)
         yield Footer()  # this screen's keys, not those of the screen beneath

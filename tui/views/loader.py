@@ -11,9 +11,11 @@ from __future__ import annotations
 from rich.console import Group
 from rich.text import Text
 
-from mpscope.core.dataloader.state import Bar, LoaderState
+from mpscope.core.dataloader.state import Bar, LoaderState, killed_note
 
 MARKS = ("█", "▓")
+#: the lanes' title column: "✖ worker 1 pid 1234567"
+TITLE = 22
 
 
 def _spans_line(spans: list[tuple[int, int, str, str]], begin: int, end: int, width: int) -> Text:
@@ -27,7 +29,9 @@ def _spans_line(spans: list[tuple[int, int, str, str]], begin: int, end: int, wi
     return text
 
 
-def _bar_style(bar: Bar) -> str:
+def _bar_style(bar: Bar, killed: bool = False) -> str:
+    if bar.built < 0 and killed:
+        return "red"  # lost with its worker
     if bar.built < 0:
         return "yellow"  # being built
     if bar.received < 0:
@@ -38,7 +42,7 @@ def _bar_style(bar: Bar) -> str:
 def loader_view(state: LoaderState, width: int = 100) -> Group:
     """The whole DataLoader screen for ``state``, ``width`` cells wide."""
     s = state.settings
-    lane = max(10, width - 22)
+    lane = max(10, width - TITLE - 2)
     now = max(1, state.now)
     order = "in order" if s.in_order else "out of order"
     head = Text.assemble(
@@ -60,27 +64,33 @@ def loader_view(state: LoaderState, width: int = 100) -> Group:
     for worker in workers:
         bars = [b for b in state.bars.values() if b.worker == worker]
         spans = [
-            (b.begun, b.built if b.built >= 0 else now, MARKS[n % 2], _bar_style(b))
+            (b.begun, state.bar_end(b), MARKS[n % 2], _bar_style(b, worker in state.killed))
             for n, b in enumerate(bars)
         ]
         pid = state.pids.get(worker, state.main_pid if s.num_workers == 0 else 0)
         title = f"worker {worker} pid {pid}" if s.num_workers else f"main pid {pid}"
-        lines.append(Text(f"{title:<20}│") + _spans_line(spans, 0, now, lane) + Text("│"))
+        if worker in state.killed:
+            title = f"✖ {title}"
+        lines.append(Text(f"{title:<{TITLE}}│") + _spans_line(spans, 0, now, lane) + Text("│"))
         building = [b for b in bars if b.built < 0]
-        if building:
-            lines.append(Text(f"{'':<20} building {building[-1].key}", style="yellow"))
+        if worker in state.killed:
+            lines.append(Text(f"{'':<{TITLE}} killed by SIGKILL (k)", style="bold red"))
+        elif building:
+            lines.append(Text(f"{'':<{TITLE}} building {building[-1].key}", style="yellow"))
         elif bars and bars[-1].indices:
-            lines.append(Text(f"{'':<20} last [{bars[-1].indices}]", style="dim"))
+            lines.append(Text(f"{'':<{TITLE}} last [{bars[-1].indices}]", style="dim"))
     waits = [(a, g, "·", "red") for a, g, _k in state.waits]
     if state.waiting_since >= 0:
         waits.append((state.waiting_since, now, "·", "bold red"))
     steps = [(a, e, "=", "green") for a, e, _k in state.steps]
     loop_title = f"loop pid {state.main_pid}"
-    lines.append(Text(f"{loop_title:<20}│") + _spans_line(waits + steps, 0, now, lane) + Text("│"))
+    lines.append(
+        Text(f"{loop_title:<{TITLE}}│") + _spans_line(waits + steps, 0, now, lane) + Text("│")
+    )
     waiting = "waiting for data" if state.waiting_since >= 0 else "training"
     if state.outcome:
         waiting = f"finished: {state.outcome}"
-    lines.append(Text(f"{'':<20} {waiting} · {len(state.steps)} steps", style="dim"))
+    lines.append(Text(f"{'':<{TITLE}} {waiting} · {len(state.steps)} steps", style="dim"))
     ready_keys = " ".join(b.key for b in ready) or "none"
     lines += [
         Text(""),
@@ -96,4 +106,6 @@ def loader_view(state: LoaderState, width: int = 100) -> Group:
         lines.append(Text("pin_memory off: on CPU there is no pinned memory to copy into", "dim"))
     if state.error:
         lines.append(Text(f"error: {state.error.splitlines()[0]}", style="bold red"))
+    if note := killed_note(state):
+        lines.append(Text(note, style="red"))
     return Group(*lines)
