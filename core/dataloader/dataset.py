@@ -17,8 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from torch.utils.data import Dataset, IterableDataset, get_worker_info
-from torch.utils.data._utils.collate import default_collate
+from torch.utils.data import Dataset, IterableDataset, default_collate, get_worker_info
 
 from mpscope.core.dataloader.controls import LoaderClock
 from mpscope.core.engine.child_signals import drop_inherited_handlers
@@ -174,7 +173,7 @@ class ObservedCollate:
         self.reporter = reporter
 
     def __call__(self, samples: list[Any]) -> tuple[str, Any]:
-        batch = default_collate(samples)  # type: ignore[no-untyped-call]
+        batch = default_collate(samples)
         return self.reporter.built(), batch
 
 
