@@ -597,7 +597,9 @@ async def test_a_recording_stopped_mid_run_by_quitting_or_restarting_ends_as_its
         if key == "r":
             await wait_for(pilot, lambda: app.run_id > 1 and spawned(app), what="the new run")
             # --record FILE was the first run's: the new run must not write over it
-            assert app.recorder.writer is None and "REC" not in header_text(app)
+            assert app.recorder.writer is None
+            # the header says so by its next frame
+            await wait_for(pilot, lambda: "REC" not in header_text(app), what="REC gone")
             await quit_app(pilot)
         else:
             await wait_for(pilot, lambda: app.return_code is not None, what="q to exit")

@@ -156,3 +156,35 @@ def test_pausing_in_the_real_terminal_harms_no_task(tmp_path: Path, command: str
         _tmux("send-keys", "-t", session, "q")
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True, timeout=10)
+
+
+@pytest.mark.parametrize(
+    ("command", "expected", "exit_code"),
+    [
+        # stdin is the terminal, stdout a pipe: the seed's `mpscope --tasks 2 | head`
+        ("--tasks 2 --work-time 0 --collect-time 0 2>&1 | head -40 > out", "done 2 + failed", 0),
+        # stdout is the terminal, stdin not: the stepper could not read a key
+        ("gen running_average < /dev/null 2> out", "the stepper needs a terminal", 2),
+    ],
+    ids=["run-into-a-pipe", "gen-from-dev-null"],
+)
+def test_half_a_terminal_never_starts_the_full_screen_app(
+    tmp_path: Path, command: str, expected: str, exit_code: int
+) -> None:
+    """In a real terminal with one end redirected, mpscope does not draw the full-screen app
+    into the pipe (nor wait for keys that cannot come): it falls back, or says why, and ends."""
+    session = f"mpscope-half-{os.getpid()}"
+    code = tmp_path / "code"
+    script = f"cd {tmp_path} && {MPSCOPE} {command}; echo ${{PIPESTATUS[0]}} > {code}; sleep 30"
+    _tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "40", f"bash -c '{script}'")
+    try:
+        deadline = time.monotonic() + 60
+        while not code.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert code.exists(), f"it did not end; the screen was:\n{_screen(session)}"
+        text = (tmp_path / "out").read_text(encoding="utf-8", errors="replace")
+        assert expected in text, text
+        assert "\x1b[?1049h" not in text  # no full-screen app was drawn into the pipe
+        assert code.read_text().strip() == str(exit_code)
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True, timeout=10)
