@@ -6,7 +6,6 @@ paused and resumed: every task and every batch still succeeds."""
 from __future__ import annotations
 
 import signal
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -15,12 +14,12 @@ import pytest
 from support import run_engine, scenario
 
 from mpscope.core.dataloader.controls import LoaderControl
-from mpscope.core.dataloader.events import BatchReceived, LoaderEvent
-from mpscope.core.dataloader.run import LoaderSettings, run_loader
+from mpscope.core.dataloader.run import LoaderSettings
 from mpscope.core.dataloader.state import fold
 from mpscope.core.engine.child_signals import drop_inherited_handlers
 from mpscope.core.engine.lifecycle import import_torch_quietly
 from mpscope.core.pipeline.events import TaskDone
+from tests.loader_support import run_loader_in_thread
 
 import_torch_quietly()
 pytestmark = pytest.mark.timeout(120)
@@ -74,17 +73,8 @@ def test_a_paused_fork_run_resumes_without_the_apps_handler(app_handlers: None) 
 
 def test_a_paused_dataloader_resumes_without_the_apps_handler(app_handlers: None) -> None:
     control = LoaderControl()
-    events: list[LoaderEvent] = []
-    first = threading.Event()
-
-    def emit(event: LoaderEvent) -> None:
-        events.append(event)
-        if isinstance(event, BatchReceived):
-            first.set()
-
     settings = LoaderSettings(samples=32, batch_size=4, load_time=0.02, train_time=0.01)
-    runner = threading.Thread(target=run_loader, args=(settings, emit), kwargs={"control": control})
-    runner.start()
+    runner, events, first = run_loader_in_thread(settings, control)
     try:
         assert first.wait(30)
         for _ in range(3):

@@ -17,25 +17,10 @@ from mpscope.core.dataloader.events import BatchReceived, LoaderEvent
 from mpscope.core.dataloader.run import LoaderSettings, run_loader
 from mpscope.core.dataloader.state import fold
 from mpscope.core.engine.lifecycle import import_torch_quietly
+from tests.loader_support import run_loader_in_thread
 
 import_torch_quietly()
 pytestmark = pytest.mark.timeout(120)
-
-
-def _run_in_thread(
-    settings: LoaderSettings, control: LoaderControl
-) -> tuple[threading.Thread, list[LoaderEvent], threading.Event]:
-    events: list[LoaderEvent] = []
-    first = threading.Event()
-
-    def emit(event: LoaderEvent) -> None:
-        events.append(event)
-        if isinstance(event, BatchReceived):
-            first.set()
-
-    runner = threading.Thread(target=run_loader, args=(settings, emit), kwargs={"control": control})
-    runner.start()
-    return runner, events, first
 
 
 def test_the_clock_stands_still_while_paused_and_sleeps_by_its_speed() -> None:
@@ -55,7 +40,7 @@ def test_the_clock_stands_still_while_paused_and_sleeps_by_its_speed() -> None:
 def test_pause_stops_the_workers_and_no_time_counts_it() -> None:
     control = LoaderControl()
     settings = LoaderSettings(samples=24, batch_size=4, load_time=0.01, train_time=0.01)
-    runner, events, first = _run_in_thread(settings, control)
+    runner, events, first = run_loader_in_thread(settings, control)
     try:
         assert first.wait(30)
         control.pause()
@@ -89,7 +74,7 @@ def test_slow_motion_divides_the_load_time() -> None:
 def test_killing_a_worker_ends_the_run_with_the_dataloaders_error() -> None:
     control = LoaderControl()
     settings = LoaderSettings(samples=400, batch_size=4, load_time=0.01, train_time=0.01)
-    runner, events, first = _run_in_thread(settings, control)
+    runner, events, first = run_loader_in_thread(settings, control)
     try:
         assert first.wait(30)
         pid = control.kill(0)
@@ -117,15 +102,9 @@ def test_a_pid_that_is_not_our_child_is_never_signalled() -> None:
 def test_ending_a_paused_run_resumes_it_so_it_shuts_down() -> None:
     control = LoaderControl()
     stop = threading.Event()
-    events: list[LoaderEvent] = []
     settings = LoaderSettings(samples=400, batch_size=4, load_time=0.01, train_time=0.01)
-    runner = threading.Thread(
-        target=run_loader, args=(settings, events.append), kwargs={"stop": stop, "control": control}
-    )
-    runner.start()
-    deadline = time.monotonic() + 30
-    while not any(isinstance(e, BatchReceived) for e in events) and time.monotonic() < deadline:
-        time.sleep(0.02)
+    runner, events, first = run_loader_in_thread(settings, control, stop)
+    assert first.wait(30)
     control.pause()
     stop.set()
     control.release()

@@ -118,13 +118,21 @@ def proc_info(pid: int) -> ProcInfo | None:
     return ProcInfo(stat[1], stat[2])
 
 
-def _every_process() -> dict[int, ProcInfo]:
-    found: dict[int, ProcInfo] = {}
+def _stats() -> Iterator[tuple[int, tuple[str, int, str]]]:
+    """Every process's PID and ``/proc/PID/stat`` (state, parent, name), zombies included."""
     with contextlib.suppress(OSError):
         for entry in os.listdir("/proc"):
-            if entry.isdigit() and (info := proc_info(int(entry))) is not None:
-                found[int(entry)] = info
-    return found
+            if entry.isdigit() and (stat := _stat(int(entry))) is not None:
+                yield int(entry), stat
+
+
+def _every_process() -> dict[int, ProcInfo]:
+    """Every living process (no zombies) and its parent and name."""
+    return {
+        pid: ProcInfo(ppid, name)
+        for pid, (state, ppid, name) in _stats()
+        if state not in ("Z", "X")
+    }
 
 
 def descendants(pid: int) -> list[int]:
@@ -213,15 +221,14 @@ def reap_ended_helpers() -> list[int]:
     """Reap the spared helpers (:data:`SPARED`) that came back to this process and have since
     ended by themselves, so they stay no zombies; returns their PIDs."""
     me = os.getpid()
-    ended: list[int] = []
-    with contextlib.suppress(OSError):
-        for entry in os.listdir("/proc"):
-            if entry.isdigit() and (stat := _stat(int(entry))) is not None:
-                state, ppid, name = stat
-                if ppid == me and state == "Z" and name in SPARED:
-                    with contextlib.suppress(ChildProcessError, OSError):
-                        os.waitpid(int(entry), os.WNOHANG)
-                    ended.append(int(entry))
+    ended = [
+        pid
+        for pid, (state, ppid, name) in _stats()
+        if ppid == me and state == "Z" and name in SPARED
+    ]
+    for pid in ended:
+        with contextlib.suppress(ChildProcessError, OSError):
+            os.waitpid(pid, os.WNOHANG)
     return ended
 
 
