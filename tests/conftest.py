@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
+import sys
 import time
 from collections.abc import Iterator
 
@@ -58,6 +60,20 @@ def leftover_children(wait: float = 5.0) -> list[psutil.Process]:
 
 
 @pytest.fixture(autouse=True)
+def no_dataloader_sigchld_handler() -> Iterator[None]:
+    """Each test starts as a fresh process would, without torch's DataLoader SIGCHLD handler.
+
+    A DataLoader iterated in the main thread installs it once for the whole process; a later
+    test that runs its DataLoader in a thread (as the app does) and kills a worker would then
+    have torch's error raised into whatever the main thread is doing (the test's event loop)."""
+    yield
+    handling = sys.modules.get("torch.utils.data._utils.signal_handling")
+    if handling is not None and handling._SIGCHLD_handler_set:
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        handling._SIGCHLD_handler_set = False
+
+
+@pytest.fixture(autouse=True)
 def no_child_process_left() -> Iterator[None]:
     """Fail the test if it leaves a process behind (and end that process, by its PID)."""
     yield
@@ -66,3 +82,26 @@ def no_child_process_left() -> Iterator[None]:
         with contextlib.suppress(psutil.NoSuchProcess):
             proc.kill()
     assert not left, f"child processes left behind: {[(p.pid, p.cmdline()) for p in left]}"
+
+
+#: how long the interpreter may take to exit once the session is over before every thread's
+#: stack is printed and the process ends (a hang at exit must fail CI quickly and say where)
+EXIT_GRACE_S = 120
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Say what is still alive as the session ends (threads the interpreter will wait for,
+    processes), and bound the interpreter's exit."""
+    import faulthandler
+    import threading
+
+    waited_for = [t.name for t in threading.enumerate() if not t.daemon and t.is_alive()]
+    waited_for = [name for name in waited_for if name != "MainThread"]
+    alive = []
+    for proc in psutil.Process(os.getpid()).children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            alive.append(f"{proc.pid} {proc.name()} {proc.status()}")
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None and (waited_for or alive):
+        reporter.write_line(f"at the end: threads {waited_for}, processes {alive}")
+    faulthandler.dump_traceback_later(EXIT_GRACE_S, exit=True)

@@ -104,7 +104,9 @@ async def test_the_screens_keys_pause_speed_kill_and_restart_a_live_run() -> Non
         await pilot.press("space")
         assert screen.control.paused
         screen.redraw()
-        assert "paused (space resumes)" in _text(screen.last_view)
+        assert "paused: the workers are stopped (SIGSTOP) · space resumes" in _text(
+            screen.last_view
+        )
         steps = len(screen.state.steps)
         await asyncio.sleep(0.5)
         assert len(screen.state.steps) <= steps + 1  # at most the step in hand ends

@@ -137,7 +137,9 @@ class LoaderScreen(Screen[None]):
             return Text("a recording: what it shows was measured then", style="magenta")
         parts: list[tuple[str, str]] = []
         if self.control.paused:
-            parts.append(("⏸ paused (space resumes)  ", "bold yellow"))
+            parts.append(
+                ("⏸ paused: the workers are stopped (SIGSTOP) · space resumes  ", "bold yellow")
+            )
         speed = self.control.wanted_speed
         parts.append((f"×{speed:g}" + (" slow motion" if speed < 1 else ""), "magenta"))
         if self.sink_path:
@@ -154,8 +156,7 @@ class LoaderScreen(Screen[None]):
         if self.finished():
             self.notify("the run has ended: r runs it again")
             return
-        paused = self.control.toggle_pause()
-        self.notify("paused: the workers are stopped (SIGSTOP)" if paused else "resumed")
+        self.control.toggle_pause()  # the status line says so: no note over the lanes
         self.redraw()
 
     def action_speed(self, direction: int) -> None:
