@@ -596,10 +596,8 @@ async def test_a_recording_stopped_mid_run_by_quitting_or_restarting_ends_as_its
         await pilot.press(key)
         if key == "r":
             await wait_for(pilot, lambda: app.run_id > 1 and spawned(app), what="the new run")
-            # --record FILE was the first run's: the new run must not write over it
-            assert app.recorder.writer is None
-            # the header says so by its next frame
-            await wait_for(pilot, lambda: "REC" not in header_text(app), what="REC gone")
+            # --record FILE is the session's: the new run goes on in the same file
+            assert app.recorder.writer is not None and "REC" in header_text(app)
             await quit_app(pilot)
         else:
             await wait_for(pilot, lambda: app.return_code is not None, what="q to exit")
@@ -607,6 +605,11 @@ async def test_a_recording_stopped_mid_run_by_quitting_or_restarting_ends_as_its
     assert isinstance(events[0], RunStarted)
     assert is_complete(events), type(events[-1]).__name__
     assert isinstance(events[-1], RunFinished) and events[-1].outcome == "stopped"
+    first = next(i for i, e in enumerate(events) if isinstance(e, RunFinished))
+    assert events[first].outcome == "stopped"  # the first run ended as it did, whole
+    if key == "r":  # then what replaced it, then the second run from its start
+        assert type(events[first + 1]).__name__ == "RunReplaced"
+        assert isinstance(events[first + 2], RunStarted)
 
 
 async def test_R_records_the_run_to_a_file_in_the_current_folder(

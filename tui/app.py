@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from functools import partial
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.actions import parse as parse_action
 from textual.app import SystemCommand
 from textual.binding import BindingType
 from textual.screen import Screen
 
+from mpscope.core.pipeline.events import StepperCalled
 from mpscope.core.pipeline.lanes import LaneStatus
 from mpscope.core.pipeline.scenario import (
     MAX_WORKERS,
@@ -36,6 +38,9 @@ from mpscope.tui.session.bridge import Replay
 from mpscope.tui.session.signals import run_app_session
 from mpscope.tui.widgets.event_log import EventLog
 from mpscope.tui.widgets.summary_panel import SummaryPanel
+
+if TYPE_CHECKING:
+    from mpscope.tui.stepper.panel import StepperPanel
 
 __all__ = ["MpscopeApp", "run_app", "run_replay_app"]
 
@@ -54,6 +59,7 @@ class MpscopeApp(RunDisplayApp):
         """As :class:`RunDisplayApp`; the run's own task function is kept for ``T``'s cycle."""
         super().__init__(*args, **kwargs)
         self._first_function = self.scenario.function
+        self._stepper_calls: deque[str] = deque()  # a replayed session's, still to play
 
     # -- which keys, and the palette ---------------------------------------------------------
 
@@ -87,10 +93,11 @@ class MpscopeApp(RunDisplayApp):
 
     # -- actions on the run ------------------------------------------------------------------
 
-    async def action_restart(self) -> None:
-        """Start the run again (the last run's messages go with it)."""
+    async def action_restart(self, why: str = "restart") -> None:
+        """Start the run again (the last run's messages go with it); ``why``, for a session's
+        recording: what replaced the run."""
         self.clear_notifications()
-        await self._stop_source()
+        await self._stop_source(replaced_by=why)
         self.start_run()
 
     async def action_stop(self) -> None:
@@ -117,7 +124,7 @@ class MpscopeApp(RunDisplayApp):
             return
         mode = Mode(name)
         self.scenario = dataclasses.replace(self.scenario, mode=mode)
-        await self.action_restart()
+        await self.action_restart(f"switched to {MODE_TITLES[mode]}")
         self.notify(f"switched to {MODE_TITLES[mode]}")
 
     async def action_workers(self, delta: int) -> None:
@@ -130,7 +137,7 @@ class MpscopeApp(RunDisplayApp):
             self.notify(f"workers stay at {workers} (1..{MAX_WORKERS})", severity="warning")
             return
         self.scenario = dataclasses.replace(self.scenario, workers=workers)
-        await self.action_restart()
+        await self.action_restart(f"{workers} workers")
 
     async def action_cycle_function(self) -> None:
         """What each task returns, in turn: the run's own function (the seed's square, or
@@ -138,7 +145,7 @@ class MpscopeApp(RunDisplayApp):
         replay does not offer it: :meth:`check_action`)."""
         function = next_function(self.scenario.function, self._first_function)
         self.scenario, notes = with_function(self.scenario, function)
-        await self.action_restart()
+        await self.action_restart(f"function {function}")
         words = FUNCTION_WORDS.get(function, function)
         if self.scenario.mode == Mode.PRINT:
             self.notify(f"Task 1 only prints; in Task 2 and 3 each task will return {words}")
@@ -322,6 +329,7 @@ class MpscopeApp(RunDisplayApp):
             panel = StepperPanel(id="stepper")
             self.query_one("#body").mount(panel)
         panel.toggle_class("-shown")
+        self._note_stepper_call("show" if panel.has_class("-shown") else "hide")
         self.query_one("#body").set_class(panel.has_class("-shown"), "-stepping")
         self._land_tokens()  # tokens in the air were bound for a layout that is changing
         self._sync_width()
@@ -337,7 +345,29 @@ class MpscopeApp(RunDisplayApp):
             return
         self.quitting = True
         await self._stop_source()
+        self.tape.close()
         self.exit(self.exit_code)
+
+    # -- the stepper in a session's recording --------------------------------------------------
+
+    def on_stepper_panel_called(self, message: StepperPanel.Called) -> None:
+        """Every call asked of the stepper goes into the session's recording, if one is made."""
+        self._note_stepper_call(message.call)
+
+    def _note_stepper_call(self, call: str) -> None:
+        if self.replay_events is None and self.source is not None:
+            self.recorder.note(StepperCalled(self.source.elapsed_ns(), call))
+
+    def replay_stepper_calls(self, calls: list[str]) -> None:
+        """A replayed session's stepper calls, played on the stepper in order."""
+        self._stepper_calls.extend(calls)
+        self.run_worker(self._play_stepper_calls(), exclusive=False, group="stepper-replay")
+
+    async def _play_stepper_calls(self) -> None:
+        from mpscope.tui.stepper.replay_calls import play_call
+
+        while self._stepper_calls and not self.quitting:
+            await play_call(self, self._stepper_calls.popleft())
 
 
 def run_app(scenario: Scenario, notes: list[str], record: str | None, animate: bool = True) -> int:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from mpscope.core.pipeline.events import (
     Event,
     Note,
     RunFinished,
+    RunReplaced,
     TaskFailed,
     TaskLost,
     TaskRequeued,
@@ -36,11 +36,13 @@ from mpscope.core.pipeline.events import (
 from mpscope.core.pipeline.log_order import LogOrder
 from mpscope.core.pipeline.recording import RecordingError, RecordingWriter, RunRecorder
 from mpscope.core.pipeline.scenario import Mode, Scenario
+from mpscope.core.pipeline.session import split_session
 from mpscope.core.pipeline.state import RunState
 from mpscope.tui.flight_routes import FlightPlaces, launch_flights
 from mpscope.tui.messages import EventsArrived, SourceEnded
 from mpscope.tui.session.bridge import EventSource, LiveSource, Replay, ReplaySource
 from mpscope.tui.session.exit_codes import exit_code
+from mpscope.tui.session.tape import SessionTape
 from mpscope.tui.widgets.event_log import EventLog
 from mpscope.tui.widgets.flights import Flights
 from mpscope.tui.widgets.lanes_view import LanesView
@@ -92,7 +94,7 @@ class RunDisplayApp(App[int]):
         self.run_id = 0
         self.speed = 1 / self.scenario.time_scale
         self._run_speed = self.speed  # the header's: the speed the shown run goes (or went) at
-        self.record_path = record
+        self.tape = SessionTape(record, replay)  # --record FILE's session, or the replayed one
         self.recorder = RunRecorder(MAX_KEPT_EVENTS)  # the current run's events, for R
         self._recorded_to: Path | None = None  # where the current run's whole recording went
         self._log_order = LogOrder()
@@ -167,14 +169,17 @@ class RunDisplayApp(App[int]):
 
     # -- runs --------------------------------------------------------------------------------
 
-    def start_run(self) -> None:
-        """Start a fresh run of the current scenario (or replay from the beginning)."""
+    def start_run(self, fresh: bool = True) -> None:
+        """Start a fresh run of the current scenario (or replay from the beginning; not
+        ``fresh``: a replayed session's next run)."""
         self.run_id += 1
         run_id = self.run_id
         self.state = RunState()
         self.exit_code = 0  # the last run's outcome is not this one's
         self._run_speed = self.speed
-        recorder = self.recorder = RunRecorder(MAX_KEPT_EVENTS, self._replay_again())
+        playing = self.tape.next_run(fresh) if self.replay_events is not None else None
+        reread = self.tape.reread() if playing is not None else None
+        recorder = self.recorder = RunRecorder(MAX_KEPT_EVENTS, reread)
         self._land_tokens()
         self.query_one(LanesView).reset()
         self.query_one(EventLog).clear()
@@ -195,28 +200,25 @@ class RunDisplayApp(App[int]):
             message = SourceEnded(run_id) if events is None else EventsArrived(run_id, events)
             self.post_message(message)
 
-        if self.replay_events is not None:
-            self.source = ReplaySource(
-                self.replay_events, post, self.speed, self.instant, REPLAY_IN_FLIGHT
-            )
+        if playing is not None:
+            self.source = ReplaySource(playing, post, self.speed, self.instant, REPLAY_IN_FLIGHT)
             self.source.trim_start = self.trim_start
         else:
             scenario = dataclasses.replace(self.scenario, time_scale=1 / self.speed)
-            if self.record_path and (writer := self._open_writer(self.record_path)) is not None:
-                recorder.record_to(writer)
+            if (writer := self._session_writer()) is not None:
+                recorder.record_to(writer, owns=False)  # the session's file outlives the run
             self.source = LiveSource(scenario, self.notes, post)
             self.notes = []
         self.source.start()
 
-    def _replay_again(self) -> Callable[[], Iterable[Event]] | None:
-        """A replay's events, opened again (R records them from there, so that a replay
-        does not keep them all in memory); None for a live run."""
-        replay = self.replay_events
-        if replay is None:
+    def _session_writer(self) -> RecordingWriter | None:
+        """``--record FILE``'s file, opened at the first run and kept for the session."""
+        try:
+            return self.tape.writer_for_run()
+        except RecordingError as exc:
+            self.notify(str(exc), severity="error")
+            self.tape.record_path = None
             return None
-        if callable(replay):
-            return lambda: replay(lambda: False)  # what is in the file now; no following
-        return lambda: replay
 
     def _open_writer(self, path: str) -> RecordingWriter | None:
         try:
@@ -232,6 +234,11 @@ class RunDisplayApp(App[int]):
         if self.source is not None:
             self.source.batch_taken()  # a replay posts the next batch while this one is folded
         events = message.events
+        if self.replay_events is not None:  # a session's stepper calls and run boundaries
+            events, calls, replaced = split_session(events)
+            self.tape.more = self.tape.more or replaced
+            if calls:
+                self.replay_stepper_calls(calls)
         log = self.query_one(EventLog)
         if len(events) + len(self._to_fly) <= MAX_FLYING_BATCH:
             self._to_fly.extend(events)  # they take off at the next frame, with its repaint
@@ -252,19 +259,34 @@ class RunDisplayApp(App[int]):
         # processes report in batches of their own, so a later batch can hold earlier events:
         # the log holds lines a moment and shows them in time order (see core.pipeline.log_order)
         log.add(logged)
+        if self.replay_events is not None:
+            self._show_outcome()  # a replayed session's run: its summary shows in its gap
+
+    def replay_stepper_calls(self, calls: list[str]) -> None:
+        """A replayed session's stepper calls: this display has no stepper to show them on
+        (:class:`~mpscope.tui.app.MpscopeApp`, which has, plays them)."""
+        del calls
 
     @on(SourceEnded)
     def _ended(self, message: SourceEnded) -> None:
         if message.run_id != self.run_id:
             return
         self._source_ended = True  # every held log line shows now
-        if self._close_recording():
-            self.record_path = None
+        session = self.tape.writer
+        if session is None or self.recorder.writer is not session:
+            self._close_recording()  # the session's file takes the stepper's calls until r or q
         self._paint(force=True)
+        if self.replay_events is not None and self.tape.more and not self._closing_down:
+            self.start_run(fresh=False)  # the session's next run
+            return
         if self.exit_after is not None and self.replay_events is not None:
             self.set_timer(self.exit_after, partial(self.run_action, "quit"))
-        if self.state.finished:
-            summary = self.query_one(SummaryPanel)
+        self._show_outcome()
+
+    def _show_outcome(self) -> None:
+        """The summary of a finished run, once; the exit code and the comparison get it."""
+        summary = self.query_one(SummaryPanel)
+        if self.state.finished and not summary.has_class("-shown"):
             summary.add_class("-shown")
             summary.show(self.state)
             self.query_one(EventLog).add_class("-hidden")
@@ -282,21 +304,25 @@ class RunDisplayApp(App[int]):
         if error is not None:
             self.notify(error, severity="error")
         elif writer is not None:
-            self.notify(f"recorded {writer.count} events to {writer.path}")
+            if writer is not self.tape.writer:  # the session's file says so at the end
+                self.notify(f"recorded {writer.count} events to {writer.path}")
             self._recorded_to = writer.path
         return writer is not None or error is not None
 
-    async def _stop_source(self) -> None:
+    async def _stop_source(self, replaced_by: str | None = None) -> None:
+        """End the run (a live one's processes, a replay's reading); ``replaced_by``: why
+        another run takes its place, which a session's recording notes."""
         source = self.source
         self.source = None
         self.run_id += 1  # ignore whatever the old run still says
         if source is not None:
             source.stop()
             await asyncio.to_thread(source.join, 20)
-        # after the join: the run's last words are in the file; and --record FILE was that
-        # run's, so r must not write over it
-        if self._close_recording():
-            self.record_path = None
+        # after the join: the run's last words are in the file, and then what replaced it
+        if replaced_by is not None and source is not None and source.live:
+            t = max(source.elapsed_ns(), self.state.now)
+            self.recorder.note(RunReplaced(t, replaced_by))
+        self._close_recording()
 
     # -- painting ----------------------------------------------------------------------------
 

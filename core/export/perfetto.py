@@ -333,6 +333,7 @@ def export_recording(recording: str | Path, output: str | Path) -> int:
     :class:`TraceError` for an output that cannot be written; returns the events exported.
     """
     from mpscope.core.pipeline.recording import RecordingError, iter_recording
+    from mpscope.core.pipeline.session import session_timeline
 
     output = Path(output)
     if output.is_dir():
@@ -344,7 +345,8 @@ def export_recording(recording: str | Path, output: str | Path) -> int:
         raise RecordingError(f"{recording} has no run in it (its first event is not run_started)")
     try:
         try:
-            count = export_events(itertools.chain((first,), events), partial)
+            # a session's runs one after another on the trace's timeline
+            count = export_events(session_timeline(itertools.chain((first,), events)), partial)
         except TraceError as exc:  # named by the file the user asked for, not its partial one
             raise TraceError(str(exc).replace(str(partial), str(output))) from None
         try:

@@ -19,10 +19,12 @@ import json
 from dataclasses import dataclass
 from typing import Any, ClassVar, Final
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 #: Schemas this mpscope reads: 2 added ``TaskDone.crossed`` and ``tensor_bytes`` (absent in 1:
-#: read as 0) and :class:`SharedTensorRead`, so a schema 1 recording is a schema 2 one.
-READABLE_SCHEMAS: Final = (1, 2)
+#: read as 0) and :class:`SharedTensorRead`, so a schema 1 recording is a schema 2 one; 3 added
+#: the session's own events (:class:`StepperCalled`, :class:`RunReplaced`), so a recording can
+#: hold a whole session, and a schema 2 recording is a session of one run.
+READABLE_SCHEMAS: Final = (1, 2, 3)
 COLLECTOR: Final = -1
 MAIN: Final = -2
 
@@ -317,6 +319,31 @@ class RunFinished(Event):
     message: str
 
 
+@dataclass(slots=True)
+class StepperCalled(Event):
+    """Not the run's but the session's: the generator stepper beside the run was used.
+    ``call`` is ``open SPEC`` (an example's name or ``module:function``), ``next``, ``send
+    LITERAL``, ``throw EXCEPTION MESSAGE``, ``close``, ``reset``, ``give up``, ``show`` or
+    ``hide``, as :mod:`mpscope.core.pipeline.session` reads them back. ``t`` is on the run's
+    clock."""
+
+    kind: ClassVar[str] = "stepper_called"
+    call: str
+
+
+@dataclass(slots=True)
+class RunReplaced(Event):
+    """Not the run's but the session's: another run took this one's place (``why``: a
+    restart, a mode switch); the next run's events follow, on a clock of their own."""
+
+    kind: ClassVar[str] = "run_replaced"
+    why: str
+
+
+#: events of the session around the runs: no run's state changes by them
+SESSION_EVENTS: Final = frozenset({StepperCalled, RunReplaced})
+
+
 EVENT_TYPES: Final[dict[str, type[Event]]] = {
     cls.kind: cls
     for cls in (
@@ -342,6 +369,8 @@ EVENT_TYPES: Final[dict[str, type[Event]]] = {
         SpeedChanged,
         SharedTensorRead,
         RunFinished,
+        StepperCalled,
+        RunReplaced,
     )
 }
 

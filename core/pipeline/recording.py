@@ -64,6 +64,11 @@ class RecordingWriter:
             self.count += 1
         self._file.flush()
 
+    @property
+    def closed(self) -> bool:
+        """True once closed (or given up after a write failed)."""
+        return self._file.closed
+
     def close(self) -> None:
         """Close the file (idempotent)."""
         if not self._file.closed:
@@ -91,6 +96,7 @@ class RunRecorder:
         self._reread = reread
         self._keep_at_most = keep_at_most
         self._writer: RecordingWriter | None = None
+        self._owns_writer = True  # a session's writer outlives its runs (see record_to)
         self.seen = 0  # events fed so far
         self.error: str | None = None  # why writing stopped early, if it did
 
@@ -122,12 +128,14 @@ class RunRecorder:
                 if len(self._kept) > self._keep_at_most:
                     self._kept = None
 
-    def record_to(self, writer: RecordingWriter) -> bool:
+    def record_to(self, writer: RecordingWriter, owns: bool = True) -> bool:
         """Write the kept events to ``writer``, then every later batch; False (and nothing
-        written) when the run's start is no longer kept."""
+        written) when the run's start is no longer kept. A writer the recorder does not own
+        (a session's, which goes on to the next run) stays open when it closes."""
         with self._lock:
             if self._writer is not None:
                 return False
+            self._owns_writer = owns
             if self._reread is not None:
                 self._writer = writer
                 again = itertools.islice(self._reread(), self.seen)
@@ -142,11 +150,17 @@ class RunRecorder:
             self._kept = None
             return True
 
+    def note(self, event: Event) -> None:
+        """An event of the session's (not the run's) into the recording, if it records."""
+        with self._lock:
+            if self._writer is not None:
+                self._write([event])
+
     def close(self) -> RecordingWriter | None:
-        """Stop recording and close the file; the writer that was closed, if any."""
+        """Stop recording and close the file (if it owns it); the writer it wrote to, if any."""
         with self._lock:
             writer, self._writer = self._writer, None
-        if writer is not None:
+        if writer is not None and self._owns_writer:
             writer.close()
         return writer
 

@@ -15,6 +15,7 @@ from typing import Any, Final
 from mpscope.core.pipeline.events import (
     COLLECTOR,
     MAIN,
+    SESSION_EVENTS,
     CollectorFailed,
     Event,
     FeederBlocked,
@@ -151,7 +152,9 @@ class RunState:
         return self
 
     def apply(self, event: Event) -> None:
-        """Fold one event into the state."""
+        """Fold one event into the state (the session's own events leave it as it is)."""
+        if type(event) in SESSION_EVENTS:
+            return
         self.revision += 1
         if event.t > self.now:
             self.now = event.t

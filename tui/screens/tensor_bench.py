@@ -16,10 +16,11 @@ from typing import ClassVar, Final
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
-from textual import work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
+from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Footer
 
@@ -128,6 +129,22 @@ class _BenchView(Widget):
         return bench_table(self.results, self.sizes, self.measuring, self.error)
 
 
+class _Measured(Message):
+    """One crossing measured (posted from the measuring thread)."""
+
+    def __init__(self, result: Crossing) -> None:
+        super().__init__()
+        self.result = result
+
+
+class _Finished(Message):
+    """Every crossing measured, or ``error`` (posted from the measuring thread)."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error
+
+
 class TensorBenchScreen(ClosableModal[None]):
     """Shared memory vs a copy, measured while it is open; ``r`` again, Esc, q or b closes."""
 
@@ -155,6 +172,7 @@ class TensorBenchScreen(ClosableModal[None]):
         self._count_for = dict(COUNT_FOR if count_for is None else count_for)
         self._shown = shown
         self._stop = threading.Event()
+        self.measurer: threading.Thread | None = None  # the thread measuring, once started
 
     def compose(self) -> ComposeResult:
         with VerticalScroll() as scroll:
@@ -177,16 +195,30 @@ class TensorBenchScreen(ClosableModal[None]):
         self.view.refresh(layout=True)
         self._measure()
 
-    @work(thread=True, exclusive=True, group="tensor-bench")
     def _measure(self) -> None:
+        # a daemon thread of its own, which hands results over without waiting for the app:
+        # a Textual thread worker (the loop's executor, which the interpreter joins at exit)
+        # waiting in call_from_thread on an app that was closing kept a test run from exiting
+        self.measurer = threading.Thread(target=self._measure_all, name="tensor-bench", daemon=True)
+        self.measurer.start()
+
+    def _measure_all(self) -> None:
         error = ""
         try:
             for result in measure_each(self.view.sizes, self._count_for, self._stop):
-                self.app.call_from_thread(self._add, result)
+                self.post_message(_Measured(result))
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
         if not self._stop.is_set():
-            self.app.call_from_thread(self._finish, error)
+            self.post_message(_Finished(error))
+
+    @on(_Measured)
+    def _measured(self, message: _Measured) -> None:
+        self._add(message.result)
+
+    @on(_Finished)
+    def _finished(self, message: _Finished) -> None:
+        self._finish(message.error)
 
     def _add(self, result: Crossing) -> None:
         self.view.results.append(result)

@@ -94,6 +94,15 @@ class StepperPanel(PanelDisplay, can_focus=True):
             """The panel that posted the message."""
             return self.panel
 
+    class Called(Message):
+        """Posted for every call asked of the stepper (``open SPEC``, ``next``, ``send
+        LITERAL``, ``throw NAME MESSAGE``, ``close``, ``reset``, ``give up``), as a session
+        recording keeps it (:class:`~mpscope.core.pipeline.events.StepperCalled`)."""
+
+        def __init__(self, call: str) -> None:
+            super().__init__()
+            self.call = call
+
     class _Done(Message):
         """A step finished on the runner's thread (private)."""
 
@@ -168,6 +177,7 @@ class StepperPanel(PanelDisplay, can_focus=True):
         if self._ready:
             self._sync_picker()
             self._show()
+        self.post_message(self.Called(f"open {target.spec or target.label}"))
         self.post_message(self.Loaded(self, target.label, self._load_error))
 
     def load_example(self, name: str) -> None:
@@ -181,11 +191,11 @@ class StepperPanel(PanelDisplay, can_focus=True):
 
     def step_next(self) -> bool:
         """``next()``; False if a step is already in progress or nothing is loaded."""
-        return self._submit(GeneratorStepper.next)
+        return self._submit(GeneratorStepper.next, "next")
 
     def send_value(self, value: object) -> bool:
         """``send(value)``."""
-        return self._submit(lambda stepper: stepper.send(value))
+        return self._submit(lambda stepper: stepper.send(value), f"send {value!r}")
 
     def send_text(self, text: str) -> bool:
         """``send()`` the literal ``text``; a bad one shows an inline error and sends nothing."""
@@ -195,15 +205,18 @@ class StepperPanel(PanelDisplay, can_focus=True):
             self._show_error(f"send: {exc}. The generator is untouched.")
             return False
         self._show_error(None)
-        return self.send_value(value)
+        return self._submit(lambda stepper: stepper.send(value), f"send {text.strip()}")
 
     def throw(self, exc_type: type[BaseException], message: str | None = None) -> bool:
         """``throw(exc_type(message))``."""
-        return self._submit(lambda stepper: stepper.throw(exc_type, message or None))
+        return self._submit(
+            lambda stepper: stepper.throw(exc_type, message or None),
+            f"throw {exc_type.__name__} {message or ''}".rstrip(),
+        )
 
     def close_generator(self) -> bool:
         """``close()``."""
-        return self._submit(GeneratorStepper.close)
+        return self._submit(GeneratorStepper.close, "close")
 
     def reset(self) -> bool:
         """A fresh generator from the factory (gives up on a running step first)."""
@@ -212,7 +225,7 @@ class StepperPanel(PanelDisplay, can_focus=True):
             return True
         if self.busy:
             self.give_up()
-        return self._submit(GeneratorStepper.reset)
+        return self._submit(GeneratorStepper.reset, "reset")
 
     def give_up(self) -> bool:
         """Stop waiting for the step in progress; the stepper marks its generator abandoned."""
@@ -224,6 +237,7 @@ class StepperPanel(PanelDisplay, can_focus=True):
         self.running = False
         self.last_shown = result
         self._show()
+        self.post_message(self.Called("give up"))
         self.post_message(self.Stepped(self, result))
         return True
 
@@ -408,14 +422,16 @@ class StepperPanel(PanelDisplay, can_focus=True):
         if request is not None:
             self.throw(*request)
 
-    def _submit(self, call: StepCall) -> bool:
-        """Run ``call`` on the runner's thread; say so if busy or if nothing is loaded."""
+    def _submit(self, call: StepCall, said: str) -> bool:
+        """Run ``call`` on the runner's thread (and post ``said``, how the call reads); say so
+        if busy or if nothing is loaded."""
         if self._runner is None:
             self._show_error(self._load_error or "nothing loaded")
             return False
         if not self._runner.submit(call, self._post_done):
             self.notify("A step is still running: press x to give up on it.", severity="warning")
             return False
+        self.post_message(self.Called(said))
         self.refresh_bindings()
         self.set_timer(self.RUNNING_AFTER, self._check_running)
         return True

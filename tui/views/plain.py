@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from itertools import islice
+from itertools import chain, islice
 from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
@@ -21,10 +21,17 @@ from rich.console import Console
 from rich.live import Live
 
 from mpscope.core.pipeline.describe import describe, traceback_lines
-from mpscope.core.pipeline.events import CollectorFailed, Event, RunFinished
+from mpscope.core.pipeline.events import (
+    SESSION_EVENTS,
+    CollectorFailed,
+    Event,
+    RunFinished,
+    RunReplaced,
+)
 from mpscope.core.pipeline.log_order import HOLD_NS, HeldInOrder, LogOrder
 from mpscope.core.pipeline.recording import RecordingWriter
 from mpscope.core.pipeline.scenario import Scenario
+from mpscope.core.pipeline.session import one_run
 from mpscope.core.pipeline.state import RunState
 from mpscope.tui.session.exit_codes import exit_code
 from mpscope.tui.session.pump import pump_batches
@@ -232,23 +239,41 @@ they reached the main process, which a loaded machine delays by more than a live
 
 
 def replay_plain(events: Iterable[Event], timeline_seconds: float | None = None) -> int:
-    """Show a recording, read as it goes: its notable events as lines (no terminal) and its
-    summary. Memory holds the state, not the recording."""
+    """Show a recording, read as it goes, run by run (a session's recording holds several):
+    each run's notable events as lines (no terminal) and its summary. Memory holds one run's
+    state, not the recording. The exit code is the last run's."""
     console = _console()
-    printer = _EventPrinter(console, timeline_seconds, REPLAY_HOLD_NS)
-    last: Event | None = None
-    finished: RunFinished | None = None
     stream = iter(events)
-    while chunk := list(islice(stream, REPLAY_CHUNK)):
+    code, number = 0, 0
+    while True:
+        run = one_run(stream)
+        first = next(run, None)
+        if first is None:
+            return code
+        number += 1
+        if number > 1:
+            console.rule(f"run {number}")
+        code = _replay_run(console, chain((first,), run), timeline_seconds)
+
+
+def _replay_run(console: Console, run: Iterator[Event], timeline_seconds: float | None) -> int:
+    printer = _EventPrinter(console, timeline_seconds, REPLAY_HOLD_NS)
+    finished: RunFinished | None = None
+    replaced: RunReplaced | None = None
+    while chunk := list(islice(run, REPLAY_CHUNK)):
+        for event in chunk:
+            if isinstance(event, RunFinished):
+                finished = event
+            elif isinstance(event, RunReplaced):
+                replaced = event
+        chunk = [event for event in chunk if type(event) not in SESSION_EVENTS]
         if console.is_terminal:
             printer.state.apply_all(chunk)
         else:
             printer.feed(chunk)
-        last = chunk[-1]
-        for event in chunk:
-            if isinstance(event, RunFinished):
-                finished = event
     printer.summary()
-    if not isinstance(last, RunFinished):
+    if finished is None:
         console.print("note: the recording ends before the run did", style="yellow")
+    if replaced is not None:
+        console.print(f"then: {replaced.why}", style="dim")
     return exit_code(finished.outcome if finished else None)
