@@ -210,6 +210,7 @@ async def test_record_keeps_every_run_and_the_steppers_calls(tmp_path: Path) -> 
             "the third run replayed",
         )
         assert replay.state.mode == "collect-after" and not stepper.has_class("-shown")
+        await wait_for(pilot, lambda: "session.jsonl · run 3" in header_text(replay), 5)
         await quit_app(pilot)
 
 

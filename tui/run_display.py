@@ -365,7 +365,7 @@ class RunDisplayApp(App[int]):
                 live=self.replay_events is None,
                 speed=self._run_speed,
                 recording=recording,
-                source_name=self.replay_name,
+                source_name=self._replay_title(),
                 now=self.source.elapsed_ns() if self.source is not None else None,
             )
             self.query_one("#task-queue", QueueStrip).show(state)
@@ -388,6 +388,11 @@ class RunDisplayApp(App[int]):
                     else ("collector: the main process (Task 2 collects after the workers)")
                 )
                 self._sync_queue_strips()
+
+    def _replay_title(self) -> str:
+        """The replayed file's name, with which run of its session plays after the first."""
+        index = self.tape.run_index
+        return f"{self.replay_name} · run {index + 1}" if index else self.replay_name
 
     def _launch_flights(self, events: list[Event]) -> None:
         if not self.flying_tokens or self.size.height < 20 or self.speed > 2 or self.instant:
