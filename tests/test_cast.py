@@ -3,13 +3,15 @@ read back here with pyte as a terminal would show it."""
 
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from mpscope.core.export.asciicast import CastError, parse_size, record_cast
-from mpscope.core.lesson.model import parse_lesson
+from mpscope.core.lesson.model import load_lesson, parse_lesson
 from mpscope.tui.cli import main
 from tests.cast_reader import read_cast, shows
 
@@ -45,6 +47,42 @@ def test_a_lesson_cast_headless_shows_its_captions_in_chinese_aligned(tmp_path: 
     assert "第 1 步，共 2 步" in captions[-1]
     assert any("课程结束" in row for row in screens[-1])  # it held the end, then left
     assert any(any("collected 3" in row for row in screen) for screen in screens)
+    # nothing but the app on the recorded screen (torch's "Failed to initialize NumPy" once was)
+    assert "Warning" not in cast.read_text(encoding="utf-8")
+
+
+def test_the_apps_modules_import_without_torch() -> None:
+    """torch loads when a run starts, not with the app (nor the lesson, nor the DataLoader's
+    screen): the first frame does not wait for it, and its warnings cannot reach the screen."""
+    code = (
+        "import sys, mpscope.tui.cli, mpscope.tui.app, mpscope.tui.lesson.player,"
+        " mpscope.tui.screens.loader; print('torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert (out.returncode, out.stdout.strip(), out.stderr) == (0, "False", "")
+
+
+#: the built-in lesson's cast that the README links to, made by the project's own command
+SEED_CAST = Path(__file__).parent / "casts" / "seed_lesson.cast"
+REMAKE = "mpscope lesson --cast tests/casts/seed_lesson.cast --size 120x40 --headless"
+
+
+def test_the_committed_cast_of_the_seed_lesson_is_the_lesson_of_today() -> None:
+    """Its chapters are the built-in lesson's steps, in order: a lesson changed without a new
+    cast fails here (remake it with ``REMAKE``)."""
+    lines = SEED_CAST.read_text(encoding="utf-8").splitlines()
+    header = json.loads(lines[0])
+    assert (header["version"], header["width"], header["height"]) == (2, 120, 40)
+    events = [json.loads(line) for line in lines[1:]]
+    markers = [data for _t, code, data in events if code == "m"]
+    steps = load_lesson("seed").steps
+    wanted = [step.marker_in("en", n) for n, step in enumerate(steps, 1)]
+    assert markers == wanted, f"the lesson changed: remake its cast with `{REMAKE}`"
+    times = [t for t, _code, _data in events]
+    assert times == sorted(times) and 120 < times[-1] < 600  # about three minutes
+    output = "".join(data for _t, code, data in events if code == "o")
+    assert "Warning" not in output and "Traceback" not in output
+    assert "done 6 + failed 0 + lost 0 = 6 tasks" in output  # the tensors step's run ended
 
 
 def test_cast_size_and_paths_are_checked_first(

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from mpscope.core.dataloader.controls import LoaderClock, LoaderControl
-from mpscope.core.dataloader.dataset import SeededRange, observe, worker_init
 from mpscope.core.dataloader.events import (
     BatchBegun,
     BatchBuilt,
@@ -77,6 +76,9 @@ class LoaderSettings:
 
 def has_in_order() -> bool:
     """True if the installed torch's DataLoader takes ``in_order`` (torch 2.6 and later)."""
+    from mpscope.core.engine.lifecycle import import_torch_quietly
+
+    import_torch_quietly()
     from torch.utils.data import DataLoader
 
     return "in_order" in inspect.signature(DataLoader).parameters
@@ -89,6 +91,8 @@ def build_dataset(settings: LoaderSettings, clock: LoaderClock | None = None) ->
         from mpscope.core.dataloader.user_dataset import load_user_dataset
 
         return load_user_dataset(settings.dataset)
+    from mpscope.core.dataloader.dataset import SeededRange  # torch: only when a run starts
+
     return SeededRange(
         settings.samples,
         load_time=settings.load_time,
@@ -156,9 +160,14 @@ def run_loader(
 
     Errors the DataLoader raises in the main process (a sample that raised in a worker, a
     worker killed by a signal) end the run as ``error`` with torch's own message."""
+    from mpscope.core.engine.lifecycle import import_torch_quietly
+
+    import_torch_quietly()  # before the dataset module imports it: without NumPy's warning
     import torch
     import torch.multiprocessing as mp
     from torch.utils.data import DataLoader
+
+    from mpscope.core.dataloader.dataset import observe, worker_init
 
     context = mp.get_context(settings.start_method)
     clock = LoaderClock(context)
