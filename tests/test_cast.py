@@ -147,3 +147,41 @@ def test_a_command_not_recorded_has_no_marker_sink(monkeypatch: pytest.MonkeyPat
     assert marker_sink() is None
     monkeypatch.setenv(MARKER_ENV, "not a number")
     assert marker_sink() is None
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("command", ["run", "replay"])
+def test_a_live_run_or_a_replay_casts_headless_and_ends_by_itself(
+    tmp_path: Path, command: str
+) -> None:
+    cast = tmp_path / f"{command}.cast"
+    if command == "run":
+        what = ["run", "--tasks", "4", "--work-time", "0.05", "--workers", "2"]
+        summary = "done 4 + failed 0 + lost 0 = 4 tasks"
+    else:
+        what = ["replay", str(Path(__file__).parent / "recordings" / "task2.jsonl"), "--speed", "4"]
+        summary = "done 6 + failed 0 + lost 0 = 6 tasks"
+    assert main([*what, "--cast", str(cast), "--size", "100x30", "--headless"]) == 0
+    recorded = read_cast(cast)
+    assert (recorded.header["width"], recorded.header["height"]) == (100, 30)
+    assert recorded.header["title"] == "mpscope " + " ".join(what)  # as the user asked
+    last = recorded.frames[-1][1]
+    assert any(summary in row for row in last), "\n".join(last)
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["run", "--headless"], "go with --cast FILE"),
+        (["replay", "x.jsonl", "--size", "80x24"], "go with --cast FILE"),
+        (["run", "--plain", "--cast", "x.cast"], "leave out --plain"),
+        (["run", "--cast"], "--cast needs a value"),
+        (["run", "--mode", "dataloader", "--cast", "x.cast", "--headless"], "never end"),
+    ],
+)
+def test_cast_options_of_run_and_replay_are_checked(
+    argv: list[str], words: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert words in err and len(err.splitlines()) == 1 and not (tmp_path / "x.cast").exists()

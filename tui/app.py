@@ -370,14 +370,23 @@ class MpscopeApp(RunDisplayApp):
             await play_call(self, self._stepper_calls.popleft())
 
 
-def run_app(scenario: Scenario, notes: list[str], record: str | None, animate: bool = True) -> int:
-    """``mpscope`` / ``mpscope run``: the app on a live run; the forkserver warms up while
-    the first frame shows (:mod:`mpscope.core.engine.warmup`)."""
+def run_app(
+    scenario: Scenario,
+    notes: list[str],
+    record: str | None,
+    animate: bool = True,
+    exit_after: float | None = None,
+) -> int:
+    """``mpscope`` / ``mpscope run``: the app on a live run, leaving ``exit_after`` seconds
+    after a run ends if given; the forkserver warms up while the first frame shows
+    (:mod:`mpscope.core.engine.warmup`)."""
     if scenario.start_method == "forkserver":
         from mpscope.core.engine.warmup import warm_forkserver
 
         warm_forkserver()
-    return run_app_session(MpscopeApp(scenario, notes, record, animate=animate))
+    app = MpscopeApp(scenario, notes, record, animate=animate)
+    app.exit_after = exit_after
+    return run_app_session(app)
 
 
 def run_replay_app(

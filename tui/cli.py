@@ -38,6 +38,7 @@ from mpscope.tui.cli_support import (
     timeline_seconds,
     to_a_pipe,
 )
+from mpscope.tui.replay_command import exit_after_seconds
 from mpscope.tui.session.terminal import NO_TERMINAL_NOTE, has_terminal
 
 MODE_ALIASES = {
@@ -120,6 +121,10 @@ def _scenario_options(parser: argparse.ArgumentParser) -> None:
         help="--plain: draw the timeline over SECONDS (at least the run): runs compare by length",
     )
     add("--no-animation", action="store_true", help="tokens do not fly (key a toggles it)")
+    add("--exit-after", metavar="SECONDS", help="the app leaves SECONDS after the run ends")
+    add("--cast", metavar="FILE", help="record the app's screen as an asciicast (asciinema's)")
+    add("--size", default="120x40", help="--cast: the screen, COLUMNSxROWS")
+    add("--headless", action="store_true", help="--cast: record without showing it here")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -147,6 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument(
         "--exit-after", metavar="SECONDS", help="end by itself SECONDS after the recording ends"
     )
+    replay.add_argument("--cast", metavar="FILE", help="record the replay as an asciicast")
+    replay.add_argument("--size", default="120x40", help="--cast: the screen, COLUMNSxROWS")
+    replay.add_argument("--headless", action="store_true", help="--cast: record, not shown")
     replay.add_argument(
         "--follow",
         action="store_true",
@@ -278,6 +286,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             from mpscope.tui.serve import serve
 
             return serve(argv[1:])
+        if argv[0] in ("run", "replay"):
+            from mpscope.tui.cast_command import cast_command, take_cast_options
+
+            rest, cast = take_cast_options(argv[1:])
+            if cast is not None:
+                return cast_command(argv[0], rest, cast)
         if argv[0] == "run" and _wants_loader(argv[1:]):
             from mpscope.tui.loader_cli import run_loader_command
 
@@ -316,7 +330,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             no_timeline_without_plain(args.timeline)
             from mpscope.tui.app import run_app
 
-            return run_app(scenario, notes, record, not args.no_animation)
+            exit_after = None if args.exit_after is None else exit_after_seconds(args.exit_after)
+            return run_app(scenario, notes, record, not args.no_animation, exit_after)
     except UsageError as exc:
         return fail(f"{exc} (see mpscope --help)")
     except (ScenarioError, SpecError, RecordingError, TraceError) as exc:

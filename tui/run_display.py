@@ -110,7 +110,7 @@ class RunDisplayApp(App[int]):
         self.quitting = False  # on the way out: the run is being stopped for good
         self.exit_code = 0
         self.trim_start = False  # a replay skips its recorded start-up (--trim-start)
-        self.exit_after: float | None = None  # a replay ends by itself this long after its end
+        self.exit_after: float | None = None  # the app leaves this long after its run ends
 
     # -- layout ------------------------------------------------------------------------------
 
@@ -279,7 +279,7 @@ class RunDisplayApp(App[int]):
         if self.replay_events is not None and self.tape.more and not self._closing_down:
             self.start_run(fresh=False)  # the session's next run
             return
-        if self.exit_after is not None and self.replay_events is not None:
+        if self.exit_after is not None:  # --exit-after: a replay's end, or a live run's
             self.set_timer(self.exit_after, partial(self.run_action, "quit"))
         self._show_outcome()
 
