@@ -127,6 +127,17 @@ def _scenario_options(parser: argparse.ArgumentParser) -> None:
     add("--headless", action="store_true", help="--cast: record without showing it here")
 
 
+def locale_language(environ: dict[str, str] | None = None) -> str:
+    """``zh`` when the locale is Chinese (``LC_ALL``, ``LC_MESSAGES`` or ``LANG``, the first
+    one set, as gettext reads them), else ``en``."""
+    env = os.environ if environ is None else environ
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = env.get(name, "")
+        if value:
+            return "zh" if value.lower().startswith("zh") else "en"
+    return "en"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line."""
     parser = _Parser(
@@ -174,10 +185,18 @@ def build_parser() -> argparse.ArgumentParser:
         "lesson", help="play a lesson hands-free, captioned: the seed's tour, or a .toml file"
     )
     lesson.add_argument("name", nargs="?", default="seed", help="a built-in lesson or FILE.toml")
-    lesson.add_argument("--lang", default="en", choices=("en", "zh"), help="captions' language")
+    lesson.add_argument(
+        "--lang",
+        default=locale_language(),
+        choices=("en", "zh"),
+        help="captions' language (default: zh under a Chinese locale, else en)",
+    )
     lesson.add_argument("--speed", default="1", help="the runs' speed and the holds' (default 1)")
     lesson.add_argument("--exit", action="store_true", help="leave when the lesson is over")
     lesson.add_argument("--list", action="store_true", help="list the lesson's steps and leave")
+    lesson.add_argument(
+        "--presenter", action="store_true", help="wait for → or space after each step; ← goes back"
+    )
     lesson.add_argument(
         "--cast", metavar="FILE", help="record the lesson as an asciicast (asciinema's format)"
     )

@@ -44,6 +44,8 @@ def lesson(args: argparse.Namespace) -> int:
             return 0
 
         return to_a_pipe(listing)
+    if args.presenter and args.headless:
+        raise UsageError("--presenter waits for your keys: it cannot go with --headless")
     if args.cast:
         return cast_lesson(args, lesson.title_in(args.lang))
     if args.headless:
@@ -54,7 +56,7 @@ def lesson(args: argparse.Namespace) -> int:
         )
     from mpscope.tui.lesson.player import run_lesson_app
 
-    return run_lesson_app(lesson, args.lang, args.exit, speed)
+    return run_lesson_app(lesson, args.lang, args.exit, speed, args.presenter)
 
 
 def cast_lesson(args: argparse.Namespace, title: str) -> int:
@@ -67,6 +69,7 @@ def cast_lesson(args: argparse.Namespace, title: str) -> int:
         check_writable(args.cast, "cast")
         argv = [sys.executable, "-m", "mpscope.tui", "lesson", args.name, "--exit"]
         argv += ["--lang", args.lang, "--speed", str(args.speed)]
+        argv += ["--presenter"] if args.presenter else []
         code = record_cast(argv, args.cast, size, title, args.headless)
     except CastError as exc:
         return fail(str(exc))

@@ -11,6 +11,10 @@ moment after the condition (or the step's own ``hold``). A condition that does n
 the step's timeout is said in the caption, and the lesson goes on. Every key of the app still
 works meanwhile; ``q`` leaves.
 
+In presenter mode (``--presenter``) the lesson waits after each step, once its condition is
+met, for → or space (the next step); ← goes back a step and plays it again, at any moment. The
+app's keys work meanwhile; space is the app's pause while a step still plays.
+
 Under ``mpscope lesson --cast`` each step begins with a marker in the cast, labelled with its
 number and title (:func:`mpscope.core.export.asciicast.marker_sink`).
 """
@@ -22,9 +26,11 @@ import dataclasses
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen
 from textual.widgets import Footer
 
@@ -51,8 +57,20 @@ __all__ = ["CaptionBar", "LessonApp", "run_lesson_app"]
 POLL_S = 0.05
 END_HOLD_S = 1.5
 WORDS = {
-    "en": {"step": "step", "of": "of", "late": "did not happen within", "over": "lesson over"},
-    "zh": {"step": "第", "of": "步，共", "late": "未在以下时间内发生：", "over": "课程结束"},
+    "en": {
+        "step": "step",
+        "of": "of",
+        "late": "did not happen within",
+        "over": "lesson over",
+        "keys": "→ next step · ← back",
+    },
+    "zh": {
+        "step": "第",
+        "of": "步，共",
+        "late": "未在以下时间内发生：",
+        "over": "课程结束",
+        "keys": "→ 下一步 · ← 上一步",
+    },
 }
 
 
@@ -60,11 +78,25 @@ class LessonApp(MpscopeApp):
     """The app, driven by a lesson; see the module docstring."""
 
     CSS_PATH = str(Path(app_module.__file__).with_name("app.tcss"))  # app.py's, from here
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("right", "next_step", "Next step"),
+        Binding("left", "previous_step", "Back a step"),
+    ]
 
     def __init__(
-        self, lesson: Lesson, lang: str = "en", exit_at_end: bool = False, speed: float = 1.0
+        self,
+        lesson: Lesson,
+        lang: str = "en",
+        exit_at_end: bool = False,
+        speed: float = 1.0,
+        presenter: bool = False,
     ) -> None:
         super().__init__(autostart=False)
+        self.presenter = presenter
+        self.waiting = False
+        """Presenter mode: the step is over and waits for → or space."""
+        self._go = asyncio.Event()
+        self._step_by = 1  # where → (1) or ← (-1) goes from the step being played
         self.lesson = lesson
         self.lang = lang
         self.exit_at_end = exit_at_end
@@ -109,8 +141,13 @@ class LessonApp(MpscopeApp):
                 bar.show(self.caption)
 
     async def _play(self) -> None:
-        for index, step in enumerate(self.lesson.steps, 1):
+        steps = self.lesson.steps
+        index = 1
+        while index <= len(steps):
+            step = steps[index - 1]
             self.step_index = index
+            self._go.clear()
+            self._step_by = 1
             if self._mark is not None:
                 self._mark(step.marker_in(self.lang, index))
             title, caption = step.title_in(self.lang), step.caption_in(self.lang)
@@ -118,17 +155,55 @@ class LessonApp(MpscopeApp):
             self.shown_at = time.monotonic()
             await self._do(step)
             await self._caption_everywhere()
-            if not await self._wait(step):
+            if not await self._wait(step) and not self._go.is_set():
                 self.late_steps.append(index)
                 late = f"{WORDS[self.lang]['late']} {step.timeout:g}s"
-                self._say(f"{caption}  ({late})", title)
-            await asyncio.sleep(self.hold_after(step, time.monotonic() - self.shown_at))
+                caption = f"{caption}  ({late})"
+                self._say(caption, title)
+            if self.presenter:
+                await self._presenter_waits(caption, title)
+            elif not self._go.is_set():
+                await asyncio.sleep(self.hold_after(step, time.monotonic() - self.shown_at))
+            index = max(1, index + self._step_by)
         self.lesson_done = True
         self.step_index = len(self.lesson.steps)
         self._say(f"{WORDS[self.lang]['over']}: {self.lesson.title_in(self.lang)}")
         if self.exit_at_end:
             await asyncio.sleep(END_HOLD_S)  # the last caption is seen (and cast) before it goes
             await self.action_quit()
+
+    async def _presenter_waits(self, caption: str, title: str) -> None:
+        """Presenter mode: the step is over; wait for → or space (or ←)."""
+        if not self._go.is_set():
+            self.waiting = True
+            self._say(f"{caption}  [{WORDS[self.lang]['keys']}]", title)
+            self.refresh_bindings()
+            await self._go.wait()
+        self.waiting = False
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """→ and ← are the presenter's; other keys are the app's."""
+        if action in ("next_step", "previous_step"):
+            return self.presenter and not self.lesson_done
+        return super().check_action(action, parameters)
+
+    def action_next_step(self) -> None:
+        """Presenter mode: the next step (once this one is over)."""
+        if self.waiting:
+            self._step_by = 1
+            self._go.set()
+
+    def action_previous_step(self) -> None:
+        """Presenter mode: back a step, which plays again (at any moment)."""
+        self._step_by = -1 if self.step_index > 1 else 0
+        self._go.set()
+
+    def action_pause(self) -> None:
+        """Space: the next step while a presenter's step waits, else the app's pause."""
+        if self.presenter and self.waiting:
+            self.action_next_step()
+            return
+        super().action_pause()
 
     def hold_after(self, step: Step, shown_for: float) -> float:
         """Seconds to hold once the step's condition is met, its caption up ``shown_for``
@@ -225,12 +300,15 @@ class LessonApp(MpscopeApp):
     async def _until(self, condition: Callable[[], bool], timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         while not condition():
-            if time.monotonic() > deadline or self.quitting:
+            if time.monotonic() > deadline or self.quitting or self._go.is_set():
                 return False
             await asyncio.sleep(POLL_S)
         return True
 
 
-def run_lesson_app(lesson: Lesson, lang: str, exit_at_end: bool, speed: float) -> int:
-    """``mpscope lesson``: play ``lesson`` in the app; its exit code."""
-    return run_app_session(LessonApp(lesson, lang, exit_at_end, speed))
+def run_lesson_app(
+    lesson: Lesson, lang: str, exit_at_end: bool, speed: float, presenter: bool = False
+) -> int:
+    """``mpscope lesson``: play ``lesson`` in the app (``presenter``: step by step, on → and
+    ←); its exit code."""
+    return run_app_session(LessonApp(lesson, lang, exit_at_end, speed, presenter))
