@@ -121,6 +121,12 @@ def _scenario_options(parser: argparse.ArgumentParser) -> None:
         help="--plain: draw the timeline over SECONDS (at least the run): runs compare by length",
     )
     add("--no-animation", action="store_true", help="tokens do not fly (key a toggles it)")
+    add(
+        "--lang",
+        default="en",
+        choices=("en", "zh"),
+        help="zh: Task 1 and Task 3's collector print the seed's lines (计数=1, 收到第 1/10 个)",
+    )
     add("--exit-after", metavar="SECONDS", help="the app leaves SECONDS after the run ends")
     add("--cast", metavar="FILE", help="record the app's screen as an asciicast (asciinema's)")
     add("--size", default="120x40", help="--cast: the screen, COLUMNSxROWS")
@@ -288,6 +294,7 @@ def scenario_from_args(args: argparse.Namespace, app: bool = False) -> tuple[Sce
         sharing=args.sharing,
         tensor_size=args.tensor_size,
         device=args.device,
+        lang=args.lang,
     )
     check_task_function(scenario.function)
     scenario, device_notes = usable_device(scenario)

@@ -322,8 +322,9 @@ def _print_counts(ctx: ProcessContext) -> None:
     started = batcher.now()
     batcher.emit(TaskStarted(started, ctx.worker, ctx.worker, 1))
     batcher.flush()
+    word = "计数" if sc.lang == "zh" else "count"  # the seed's own line, in its language
     for count in range(1, sc.print_count + 1):
-        print(f"[Worker {ctx.worker}] PID={pid} | count={count}")
+        print(f"[Worker {ctx.worker}] PID={pid} | {word}={count}")
         batcher.flush()
         run_clock.sleep(sc.print_delay * ctx.time_scale.value)
     ctx.slots[ctx.worker] = NO_TASK
@@ -360,6 +361,13 @@ def collect_one(
     end((TaskCollected, finished, task, collector, started, worker, attempt, ok, text))
 
 
+def _seed_received_line(message: ResultMessage, received: int, total: int) -> str:
+    """The seed's Task 3 collector line: ``[收集Worker] 收到第 1/10 个结果: Worker2 → 4``."""
+    _task, _attempt, worker, ok, output, _started, _finished = message
+    what = describe_value(output) if ok else f"失败: {output}"
+    return f"[收集Worker] 收到第 {received}/{total} 个结果: Worker{worker} → {what}"
+
+
 def collector_process(ctx: ProcessContext) -> None:
     """Task 3's dedicated collector: see :func:`_collect`. If it fails it says why (with its
     traceback) and exits with code 1, printing nothing."""
@@ -389,6 +397,7 @@ def _collect(ctx: ProcessContext) -> None:
         batcher.begin,
         batcher.end,
     )
+    received = 0  # results collected so far (the seed's Chinese lines count them)
     while results.open:  # until every worker's channel reached its end
         batch, ended = results.take(0)
         if not batch and not ended:
@@ -402,6 +411,9 @@ def _collect(ctx: ProcessContext) -> None:
             for message in batch:
                 raise_if_unreadable(message)
                 collect_one(message, COLLECTOR, sc, scale.value, now, begin, end, run_clock.sleep)
+                if sc.lang == "zh":  # the seed's collector says what it received, in Chinese
+                    received += 1
+                    print(_seed_received_line(message, received, sc.task_total))
         except Exception:
             batcher.close()  # what it collected before it failed is said first
             raise

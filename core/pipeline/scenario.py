@@ -37,6 +37,7 @@ MODE_TITLES: Final = {
 START_METHODS: Final = ("forkserver", "spawn", "fork")
 SHARING_STRATEGIES: Final = ("file_descriptor", "file_system")
 DEVICES: Final = ("cpu", "cuda")
+LANGS: Final = ("en", "zh")
 SOURCES: Final = ("range", "batches")
 
 MAX_WORKERS: Final = 64
@@ -78,6 +79,7 @@ class Scenario:
     sharing: str = "file_descriptor"  # torch's way tensors cross processes (its Linux default)
     tensor_size: int = 1000  # elements of each result of --function tensor
     device: str = "cpu"  # where --function tensor makes its tensors (cuda: see tui/cli.py)
+    lang: str = "en"  # "zh": Task 1 and Task 3's collector print the seed's own Chinese lines
 
     @property
     def title(self) -> str:
@@ -244,6 +246,7 @@ def make_scenario(
         ),
         tensor_size=capped_int("tensor_size", 1, MAX_TENSOR_SIZE),
         device=_choice(shown("device"), settings.get("device", base.device), DEVICES),
+        lang=_choice(shown("lang"), settings.get("lang", base.lang), LANGS),
     )
     notes.extend(_fail_on_notes(scenario, shown("fail_on")))
     if scenario.function == FILL_SHARED:

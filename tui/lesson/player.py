@@ -219,7 +219,8 @@ class LessonApp(MpscopeApp):
             self._close()
         if step.run is not None:
             time_scale = 1 / self.speed
-            self.scenario = dataclasses.replace(step.run, time_scale=time_scale)
+            # the runs print the seed's lines in the lesson's language (Task 1's 计数=1)
+            self.scenario = dataclasses.replace(step.run, time_scale=time_scale, lang=self.lang)
             await self.action_restart()
         for key in step.keys:
             action = self._actions.get(key)
