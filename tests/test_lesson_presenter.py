@@ -84,3 +84,36 @@ def test_the_captions_language_follows_the_locale(environ: dict[str, str], lang:
 def test_presenter_mode_cannot_be_headless(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["lesson", "--presenter", "--cast", "x.cast", "--headless"]) == 2
     assert "--presenter waits for your keys" in capsys.readouterr().err
+
+
+async def _play_once() -> tuple[list[str], list[str], tuple[object, ...]]:
+    """The short lesson played to its end: the captions it said, its markers, its end state."""
+    app = LessonApp(parse_lesson(SHORT, "short.toml"), speed=4.0)
+    captions: list[str] = []
+    markers: list[str] = []
+    app._mark = markers.append
+    said = app._say
+
+    def say(text: str, title: str = "") -> None:
+        said(text, title)
+        captions.append(app.caption.plain)
+
+    app._say = say  # type: ignore[method-assign]
+    async with driving(app) as pilot:
+        await wait_for(pilot, lambda: app.lesson_done, 60, "the lesson's end")
+        stepper = app.query_one("#stepper").stepper  # type: ignore[attr-defined]
+        state = app.state
+        end = (state.mode, state.done, state.collected, state.outcome, stepper.history[-1].value)
+        await quit_app(pilot)
+    return captions, markers, end
+
+
+async def test_a_lesson_plays_the_same_every_time() -> None:
+    """The same captions in the same order, the same markers, the same end states (the runs'
+    timing and the flights' frames may differ)."""
+    first, second = await _play_once(), await _play_once()
+    assert first == second
+    captions, markers, end = first
+    assert markers == ["1. running_average", "2. a small Task 3"]
+    assert captions[-1].startswith("step 2 of 2") and "lesson over" in captions[-1]
+    assert end == ("pipeline", 3, 3, "completed", 10.0)

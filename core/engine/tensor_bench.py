@@ -19,6 +19,7 @@ app's comparison screen (small sizes there).
 
 from __future__ import annotations
 
+import collections
 import io
 import multiprocessing
 import pickle
@@ -35,6 +36,11 @@ from mpscope.core.engine.child_signals import drop_inherited_handlers
 
 WAYS: Final = ("shared (fresh)", "shared (already)", "copy")
 RECEIVE_TIMEOUT_S: Final = 120.0
+#: results on their way at most (the queue's bound)
+IN_FLIGHT: Final = 32
+#: tensors a producer keeps alive: once it has put result ``i + 2 × IN_FLIGHT + 2``, the
+#: consumer has got (and rebuilt) result ``i``
+KEPT: Final = 2 * IN_FLIGHT + 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,24 +73,29 @@ def _quiet_torch() -> Any:
 
 
 def _produce(way: str, size: int, count: int, go: Any, out: Any, done: Any) -> None:
+    """Send ``count`` results ``way``; ``out`` holds at most :data:`IN_FLIGHT` of them, so
+    the producer never holds more than a bounded number of shared tensors (each an open file
+    under ``file_descriptor``): run ahead unbounded, it ran out of them, and the consumer then
+    waited for a handle that could not come."""
     drop_inherited_handlers()  # forked from the app: not its handlers (see .child_signals)
     torch = _quiet_torch()
 
     elements = size // 4
-    ready = (
-        [torch.zeros(elements).share_memory_() for _ in range(count)] if "already" in way else []
-    )
-    kept = []
+    pool = min(count, KEPT)  # already shared: a pool sent in turn (the consumer drops each)
+    ready = [torch.zeros(elements).share_memory_() for _ in range(pool)] if "already" in way else []
+    # alive until received (file_system needs it, like fd sharing): a received one may go, and
+    # the queue's bound says which have been (see KEPT)
+    kept: collections.deque[Any] = collections.deque(maxlen=KEPT)
     out.put("ready")  # torch imported, tensors made: the clock may start
     go.wait()
     for n in range(count):
         if way == "copy":
             out.put(bytes(size))
         elif ready:
-            out.put(ready[n])
+            out.put(ready[n % pool])
         else:
             value = torch.zeros(elements)
-            kept.append(value)  # alive until received (file_system needs it, like fd sharing)
+            kept.append(value)
             out.put(value)
     done.wait()  # the consumer has everything: now the handles may go
 
@@ -121,7 +132,7 @@ def measure(way: str, size: int, count: int, stop: threading.Event | None = None
         "forkserver"
     )  # fork after torch threads can hang
     with real_stderr():  # a full-screen app's stderr has no fd for the helpers started here
-        out, go, done = context.Queue(), context.Event(), context.Event()
+        out, go, done = context.Queue(IN_FLIGHT), context.Event(), context.Event()
         producer = context.Process(target=_produce, args=(way, size, count, go, out, done))
         producer.start()
     try:
