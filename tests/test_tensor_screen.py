@@ -3,6 +3,9 @@ measures when closed, and draws the same picture every time from figures (snapsh
 
 from __future__ import annotations
 
+import sys
+import threading
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -76,8 +79,14 @@ async def test_closing_while_measuring_stops_and_leaves_no_process(
             if not measurer.is_alive():
                 break
             await pilot.pause(0.1)
-        assert not measurer.is_alive()
+        assert not measurer.is_alive(), _stack_of(measurer)
         assert len(screen.view.results) < len(SMALL) * len(WAYS)  # it did stop early
+
+
+def _stack_of(thread: threading.Thread) -> str:
+    """Where ``thread`` is, for a failure's message."""
+    frame = sys._current_frames().get(thread.ident or 0)
+    return "".join(traceback.format_stack(frame)) if frame is not None else "(gone)"
 
 
 def test_the_cell_being_measured_says_so_and_the_rest_wait() -> None:

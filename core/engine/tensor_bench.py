@@ -20,6 +20,7 @@ app's comparison screen (small sizes there).
 from __future__ import annotations
 
 import collections
+import contextlib
 import io
 import multiprocessing
 import pickle
@@ -111,6 +112,10 @@ def _receive(out: Any, producer: Any, stop: threading.Event | None) -> Any:
     while True:
         try:
             return out.get(timeout=0.2)
+        except (OSError, EOFError, RuntimeError) as exc:  # a hand-over cut by the stop's kill
+            if stop is not None and stop.is_set():
+                raise MeasureStopped from exc
+            raise
         except queue.Empty:
             if stop is not None and stop.is_set():
                 raise MeasureStopped from None
@@ -120,6 +125,17 @@ def _receive(out: Any, producer: Any, stop: threading.Event | None) -> Any:
                 ) from None
             if time.monotonic() > deadline:
                 raise TimeoutError(f"nothing received in {RECEIVE_TIMEOUT_S:g} s") from None
+
+
+def _end_when_stopped(stop: threading.Event, producer: Any, over: threading.Event) -> None:
+    """Kill the producer the moment ``stop`` is set: the consumer may be blocked inside a
+    tensor's hand-over (rebuilding one waits on the producer's resource sharer, with no
+    timeout; seen under load), and only the producer's end cuts that wait."""
+    while not over.wait(0.1):
+        if stop.is_set():
+            with contextlib.suppress(Exception):
+                producer.kill()
+            return
 
 
 def measure(way: str, size: int, count: int, stop: threading.Event | None = None) -> Crossing:
@@ -135,6 +151,11 @@ def measure(way: str, size: int, count: int, stop: threading.Event | None = None
         out, go, done = context.Queue(IN_FLIGHT), context.Event(), context.Event()
         producer = context.Process(target=_produce, args=(way, size, count, go, out, done))
         producer.start()
+    over = threading.Event()
+    if stop is not None:
+        threading.Thread(
+            target=_end_when_stopped, args=(stop, producer, over), name="bench-stop", daemon=True
+        ).start()
     try:
         _receive(out, producer, stop)  # the producer is up: its start is not part of the figure
         started = time.perf_counter()
@@ -148,6 +169,7 @@ def measure(way: str, size: int, count: int, stop: threading.Event | None = None
             crossed = _handle_bytes(torch.zeros(size // 4).share_memory_())
         del value
     finally:
+        over.set()
         done.set()
         producer.join(2 if stop is not None and stop.is_set() else 30)
         if producer.is_alive():
