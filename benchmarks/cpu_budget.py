@@ -27,7 +27,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from mpscope.core.pipeline.events import TaskCollected, TaskDone, TaskQueued, decode
+from mpscope.core.pipeline.events import TaskCollected, TaskDone, TaskQueued
+from mpscope.core.pipeline.wire import decode
 
 BATCH = 64  # records per message, as the workers' EventBatcher sends them
 

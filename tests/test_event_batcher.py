@@ -10,7 +10,8 @@ import pytest
 
 from mpscope.core.engine import reporting
 from mpscope.core.engine.reporting import EventBatcher, RunClock
-from mpscope.core.pipeline.events import Record, TaskDone, TaskStarted
+from mpscope.core.pipeline.events import TaskDone, TaskStarted
+from mpscope.core.pipeline.wire import Record
 
 
 class Sink:

@@ -22,8 +22,9 @@ from mpscope.core.engine.result_channels import ResultReader
 from mpscope.core.engine.shared import POLL_S, RunShared
 from mpscope.core.engine.tensors import acknowledge
 from mpscope.core.engine.unsent import results_drained
-from mpscope.core.pipeline.events import COLLECTOR, MAIN, Record, decode
+from mpscope.core.pipeline.events import COLLECTOR, MAIN
 from mpscope.core.pipeline.tasks import load_result_types
+from mpscope.core.pipeline.wire import Record, decode
 
 
 class MainCollector(threading.Thread):

@@ -36,9 +36,9 @@ from mpscope.core.pipeline.events import (
     TaskDone,
     WorkerExited,
     WorkerLoopEnded,
-    decode,
 )
 from mpscope.core.pipeline.scenario import Mode
+from mpscope.core.pipeline.wire import decode
 
 #: What a collector a signal ended says in place of a traceback.
 SIGNAL_NOTE: Final = "a signal ends a process where it stands: it leaves no traceback"

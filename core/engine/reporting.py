@@ -20,7 +20,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from mpscope.core.pipeline.events import PrintedLine, Record, clip
+from mpscope.core.pipeline.events import PrintedLine, clip
+from mpscope.core.pipeline.wire import Record
 
 FLUSH_EVENTS = 64
 FLUSH_NS = 10_000_000

@@ -53,7 +53,6 @@ from mpscope.core.pipeline.events import (
     MAX_TRACEBACK,
     Note,
     PrintedLine,
-    Record,
     TaskCollected,
     TaskCollecting,
     TaskDone,
@@ -74,6 +73,7 @@ from mpscope.core.pipeline.tasks import (
     square,
 )
 from mpscope.core.pipeline.values import describe_value, shared_tensor_bytes
+from mpscope.core.pipeline.wire import Record
 
 with warnings.catch_warnings():  # torch without NumPy warns; nothing to tell a worker's user
     warnings.filterwarnings("ignore", message="Failed to initialize NumPy")

@@ -383,19 +383,6 @@ _FIELD_TYPES: Final[dict[str, dict[str, type]]] = {
 }
 
 
-#: An event on the wire from a process: the event itself, or, on hot paths,
-#: ``(EventClass, *fields)``, which costs a tenth of building and pickling the dataclass.
-Record = Event | tuple[Any, ...]
-
-
-def decode(record: Record) -> Event:
-    """The event a wire record stands for."""
-    if isinstance(record, tuple):
-        event: Event = record[0](*record[1:])
-        return event
-    return record
-
-
 _OPTIONAL: Final[dict[str, frozenset[str]]] = {
     kind: frozenset(f.name for f in dataclasses.fields(cls) if f.default is not dataclasses.MISSING)
     for kind, cls in EVENT_TYPES.items()
