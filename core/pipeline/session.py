@@ -31,6 +31,8 @@ STEPPER_VERBS: Final = (
     "show",
     "hide",
 )
+#: the verbs that take what follows them
+TAKES_ARGUMENT: Final = frozenset({"open", "send", "throw"})
 
 
 def one_run(stream: Iterator[Event]) -> Iterator[Event]:
@@ -107,8 +109,8 @@ def parse_call(text: str) -> StepperCall | None:
     a newer one): a replay leaves such a call out rather than guess."""
     for verb in STEPPER_VERBS:
         if text == verb:
-            return StepperCall(verb) if verb not in ("open", "send", "throw") else None
-        if text.startswith(verb + " ") and verb in ("open", "send", "throw"):
+            return StepperCall(verb) if verb not in TAKES_ARGUMENT else None
+        if text.startswith(verb + " ") and verb in TAKES_ARGUMENT:
             argument = text[len(verb) + 1 :]
             return StepperCall(verb, argument) if argument.strip() else None
     return None
