@@ -4,10 +4,12 @@
 starts ``python -m torch.distributed.run --standalone --nproc-per-node N -m
 mpscope.core.distributed.train`` in its own session with the address and token in its
 environment, and waits for it (or for ``stop``, or the run's time limit). torchrun's output
-goes to a file; if torchrun fails, its failure summary (with the failed rank's traceback,
-which ``@record`` writes) is the run's error. At the end torchrun's session is ended, and so is
-any process still carrying this run's token in its environment (a rank is a session of its own,
-and outlives a torchrun that was killed), so nothing outlives the run.
+goes to a file, and each rank's stderr to a file of its own; if torchrun fails, its failure
+summary (with the failed rank's traceback, which ``@record`` writes) is the run's error, with
+the last lines the root-cause rank wrote (all a rank killed by a signal leaves behind). At the
+end torchrun's session is ended, and so is any process still carrying this run's token in its
+environment (a rank is a session of its own, and outlives a torchrun that was killed), so
+nothing outlives the run.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -33,6 +36,7 @@ from mpscope.core.distributed.wire import ADDRESS_ENV, TOKEN_ENV
 
 TRAIN_MODULE: Final = "mpscope.core.distributed.train"
 STOP_GRACE: Final = 15.0
+STDERR_LINES: Final = 15
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,12 +79,15 @@ class DistSettings:
             *("--fault-step", str(self.fault_step)),
         ]
 
-    def launcher(self) -> list[str]:
-        """The torchrun command (``python -m torch.distributed.run``) that starts the ranks."""
+    def launcher(self, log_dir: str | None = None) -> list[str]:
+        """The torchrun command (``python -m torch.distributed.run``) that starts the ranks;
+        with ``log_dir``, each rank's stderr goes to a file of its own there."""
+        logs = ("--log-dir", log_dir, "--redirects", "2") if log_dir else ()
         return [
             sys.executable,
             *("-m", "torch.distributed.run", "--standalone", "--nnodes", "1"),
             *("--nproc-per-node", str(self.world_size), "--max-restarts", "0"),
+            *logs,
             *("-m", TRAIN_MODULE, *self.train_args()),
         ]
 
@@ -139,6 +146,33 @@ def failure_summary(output: str) -> str:
     return "\n".join(lines[-20:])
 
 
+def root_cause_local_rank(summary: str) -> int | None:
+    """The local rank torchrun's failure summary names as the root cause, if it names one."""
+    found = re.search(r"Root Cause.*?local_rank:\s*(\d+)", summary, re.DOTALL)
+    return int(found.group(1)) if found else None
+
+
+def rank_stderr_tail(log_dir: Path, local_rank: int, lines: int = STDERR_LINES) -> str:
+    """The last lines a local rank wrote to stderr (torchrun's ``--redirects`` file of its
+    latest attempt), or nothing; what a rank that died of a signal said just before."""
+    files = sorted(log_dir.glob(f"*/attempt_*/{local_rank}/stderr.log"))
+    if not files:
+        return ""
+    text = files[-1].read_text(errors="replace").rstrip()
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def failure_report(output: str, log_dir: Path) -> str:
+    """The run's error: torchrun's failure summary, then the last stderr lines of the rank it
+    names as the root cause (a rank killed by a signal has no traceback in the summary)."""
+    summary = failure_summary(output)
+    local_rank = root_cause_local_rank(summary)
+    tail = rank_stderr_tail(log_dir, local_rank) if local_rank is not None else ""
+    if not tail:
+        return summary
+    return f"{summary}\nlocal rank {local_rank}'s stderr ended with:\n{tail}"
+
+
 def torch_version() -> str:
     """The installed torch's version, without importing it into the viewer."""
     from importlib.metadata import PackageNotFoundError, version
@@ -158,13 +192,14 @@ def run_distributed(
     start = time.monotonic_ns()
     token = new_token()
     listener = Listener(token, emit, start)
-    command = settings.launcher()
+    logs = tempfile.TemporaryDirectory(prefix="mpscope-ranks-")
+    command = settings.launcher(logs.name)
     listener.emit(
         DistStarted(0, settings.to_json(), torch_version(), listener.address, " ".join(command))
     )
     listener.start()
     outcome, error = "completed", ""
-    with tempfile.TemporaryFile() as output:
+    with logs, tempfile.TemporaryFile() as output:
         proc = subprocess.Popen(
             command,
             env=rank_environment(listener.address, token),
@@ -190,6 +225,6 @@ def run_distributed(
         if outcome == "completed" and proc.returncode != 0:
             output.seek(0)
             text = output.read().decode(errors="replace")
-            outcome, error = "error", failure_summary(text)
+            outcome, error = "error", failure_report(text, Path(logs.name))
     listener.emit(DistFinished(time.monotonic_ns() - start, outcome, error[:8000]))
     return outcome

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import sys
 import time
 import warnings
 from collections.abc import Sequence
@@ -98,6 +99,9 @@ def train(args: argparse.Namespace) -> None:
             optimizer.step()
             reporter.checksum(model)
     reporter.close()
+    # every rank is past its last all-reduce before any closes its connections: a rank that
+    # tears down while another still reads from it can make gloo abort that one
+    dist.barrier()
     dist.destroy_process_group()
 
 
@@ -106,6 +110,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     from torch.distributed.elastic.multiprocessing.errors import record
 
     record(train)(_parser().parse_args(argv))
+    # the rank is done and has left its group: it ends here, before the interpreter's teardown,
+    # where torch's C++ destructors now and then find a thread still joinable and abort the
+    # process ("terminate called without an active exception", SIGABRT), failing a finished run
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":
