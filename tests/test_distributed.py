@@ -3,11 +3,20 @@ straggler's wait shows in the state."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from mpscope.core.distributed.events import DistEvent, RankJoined, from_json, to_json
-from mpscope.core.distributed.run import DistSettings, run_distributed
+from mpscope.core.distributed.run import (
+    DistSettings,
+    failure_report,
+    failure_summary,
+    run_distributed,
+)
 from mpscope.core.distributed.state import DistState, fold
+from mpscope.core.distributed.summary import root_cause
 
 
 def _run(settings: DistSettings) -> tuple[str, DistState, list[DistEvent]]:
@@ -56,3 +65,56 @@ def test_four_ranks_agree_after_every_step() -> None:
     assert sorted(state.lanes) == [0, 1, 2, 3]
     assert sorted(lane.local_rank for lane in state.lanes.values()) == [0, 1, 2, 3]
     _assert_agree_every_step(state, 4, 3)
+
+
+def test_a_killed_rank_ends_the_run_naming_the_signal() -> None:
+    settings = DistSettings(world_size=2, steps=3, compute_time=0.0, kill_rank=0, fault_step=1)
+    outcome, state, _events = _run(settings)
+    assert outcome == "error"
+    assert "SIGKILL" in state.error
+    assert re.fullmatch(
+        r"rank 0 \(local rank 0\), pid \d+: exitcode -9 \(SIGKILL\)", root_cause(state.error)
+    )
+
+
+SUMMARY = """\
+noise before
+=======================================================
+mpscope.core.distributed.train FAILED
+-------------------------------------------------------
+Failures:
+[1]:
+  rank      : 0 (local_rank: 0)
+  exitcode  : -15 (pid: 11)  (SIGTERM)
+-------------------------------------------------------
+Root Cause (first observed failure):
+[0]:
+  rank      : 2 (local_rank: 2)
+  exitcode  : -6 (pid: 12)  (SIGABRT)
+  traceback : Signal 6 (SIGABRT) received by PID 12
+======================================================="""
+
+
+def test_the_error_of_a_rank_killed_by_a_signal_carries_its_last_stderr_lines(
+    tmp_path: Path,
+) -> None:
+    rank_dir = tmp_path / "run_x" / "attempt_0" / "2"
+    rank_dir.mkdir(parents=True)
+    lines = [f"line {i}" for i in range(40)] + ["terminate called after throwing gloo"]
+    (rank_dir / "stderr.log").write_text("\n".join(lines) + "\n")
+    (tmp_path / "run_x" / "attempt_0" / "0").mkdir()
+    (tmp_path / "run_x" / "attempt_0" / "0" / "stderr.log").write_text("rank 0 said this\n")
+    assert root_cause(SUMMARY) == "rank 2 (local rank 2), pid 12: exitcode -6 (SIGABRT)"
+    report = failure_report(SUMMARY, tmp_path)
+    assert report.startswith("=====")
+    assert "noise before" not in report
+    assert "local rank 2's stderr ended with:" in report
+    assert report.endswith("terminate called after throwing gloo")
+    assert "line 25" not in report and "line 26" in report  # the last 15 lines
+    assert "rank 0 said this" not in report
+    # no file for that rank (or no root cause named): the summary alone
+    other = SUMMARY.replace("local_rank: 2", "local_rank: 3")
+    assert failure_report(other, tmp_path) == failure_summary(other)
+    assert failure_report("torchrun said nothing useful", tmp_path) == (
+        "torchrun said nothing useful"
+    )

@@ -210,6 +210,9 @@ def build_parser() -> argparse.ArgumentParser:
     lesson.add_argument(
         "--headless", action="store_true", help="--cast: record without showing it here"
     )
+    sub.add_parser(  # parsed by mpscope.tui.dist_cli
+        "watch", help="listen for the reports of your own torchrun ranks (--host, --port)"
+    )
     sub.add_parser(  # parsed by mpscope.tui.serve: `serve [--host H] [--port P] [run's options]`
         "serve", help="the app in a browser tab: serve [--host H] [--port P] [run's options]"
     )
@@ -318,6 +321,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             rest, cast = take_cast_options(argv[1:])
             if cast is not None:
                 return cast_command(argv[0], rest, cast)
+        if argv[0] == "watch":
+            from mpscope.tui.dist_cli import watch_command
+
+            return watch_command(argv[1:])
+        if argv[0] == "run" and _wants_distributed(argv[1:]):
+            from mpscope.tui.dist_cli import run_distributed_command
+
+            return run_distributed_command(argv[1:])
         if argv[0] == "run" and _wants_loader(argv[1:]):
             from mpscope.tui.loader_cli import run_loader_command
 
@@ -364,6 +375,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fail(str(exc))
 
 
+def _wants_distributed(argv: Sequence[str]) -> bool:
+    from mpscope.tui.dist_cli import wants_distributed
+
+    return wants_distributed(argv)
+
+
 def _wants_loader(argv: Sequence[str]) -> bool:
     from mpscope.tui.loader_cli import wants_loader
 
@@ -379,9 +396,17 @@ def _trace_name(recording: str) -> str:
 
 def _export(recording: str, output: str) -> int:
     from mpscope.core.dataloader.events import LoaderRecordError, is_loader_recording
+    from mpscope.core.distributed.events import DistRecordError, is_dist_recording
     from mpscope.core.export.perfetto import export_recording
 
-    if is_loader_recording(recording):
+    if is_dist_recording(recording):
+        from mpscope.core.export.perfetto_dist import export_dist_recording
+
+        try:
+            count = export_dist_recording(recording, output)
+        except DistRecordError as exc:
+            raise RecordingError(str(exc)) from None
+    elif is_loader_recording(recording):
         from mpscope.core.export.perfetto_loader import export_loader_recording
 
         try:

@@ -52,6 +52,16 @@ def replay(args: argparse.Namespace) -> int:
 
     if is_loader_recording(path):
         return replay_loader(path, args.plain)
+    from mpscope.core.distributed.events import is_dist_recording
+
+    if is_dist_recording(path):
+        from mpscope.core.distributed.events import DistRecordError
+        from mpscope.tui.dist_cli import replay_distributed
+
+        try:
+            return to_a_pipe(lambda: replay_distributed(path))
+        except DistRecordError as exc:
+            raise RecordingError(str(exc)) from None
     if args.follow:
         if args.plain:
             raise UsageError("--follow keeps up with a recording in the app: leave out --plain")

@@ -166,3 +166,18 @@ def is_dist_recording(path: str) -> bool:
             return '"kind":"dist_started"' in lines.readline(4096)
     except (OSError, UnicodeDecodeError):
         return False
+
+
+def read_dist_recording(path: str) -> list[DistEvent]:
+    """The events of a distributed run's recording; :class:`DistRecordError` names a bad
+    line (and its number)."""
+    events = []
+    with Path(path).open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                events.append(from_json(line))
+            except DistRecordError as exc:
+                raise DistRecordError(f"{path} line {number}: {exc}") from None
+    return events

@@ -152,15 +152,27 @@ class DistState:
         return waited / busy if busy else 0.0
 
     def straggler(self) -> int | None:
-        """The rank the others wait for: the one that spends the least time in collectives,
-        if the others spend at least twice its time there; None otherwise."""
+        """The rank the others wait for: in more than half of the steps every rank reported
+        (two at least), it spent the least time in collectives and every other rank at least
+        twice its time there; None otherwise. Step by step, so that one odd step (the first,
+        while the ranks warm up and arrive at different times) does not hide it."""
         lanes = [lane for lane in self.lanes.values() if lane.steps]
         if len(lanes) < 2:
             return None
-        lanes.sort(key=lambda lane: lane.collective_ns)
-        least, others = lanes[0], lanes[1:]
-        if min(lane.collective_ns for lane in others) >= 2 * max(1, least.collective_ns):
-            return least.rank
+        by_step: dict[int, list[tuple[int, int]]] = {}
+        for lane in lanes:
+            for step in lane.steps:
+                by_step.setdefault(step.step, []).append((step.collective_ns, lane.rank))
+        wins: dict[int, int] = {}
+        whole = [times for times in by_step.values() if len(times) == len(lanes)]
+        for times in whole:
+            times.sort()
+            (least, rank), (second, _r) = times[0], times[1]
+            if second >= 2 * max(1, least):
+                wins[rank] = wins.get(rank, 0) + 1
+        for rank, count in wins.items():
+            if len(whole) >= 2 and count * 2 > len(whole):
+                return rank
         return None
 
     def hosts(self) -> list[str]:

@@ -1,0 +1,270 @@
+"""``mpscope run --mode distributed`` and ``mpscope watch``: ranks of torch.distributed as lanes,
+printed as the run goes and summed up at its end with a per-rank Gantt.
+
+``run --mode distributed`` starts the ranks with torchrun (``--standalone``) on gloo, each
+running mpscope's small data-parallel loop; ``watch`` listens for the reports of a script the
+user launches themselves (it prints the environment their ranks need). Both print one line per
+rank that joins and one per step once every rank reported it (its time across the world, the
+share spent in collectives, whether the ranks' parameter checksums agree), then the summary.
+``--record FILE`` writes the events as JSON lines; ``mpscope replay FILE`` prints them again.
+
+Ctrl+C (or SIGTERM, SIGHUP) stops the run: torchrun's ranks are ended, nothing outlives it, and
+the exit code is the signal's (130 for Ctrl+C). Bad input: one line, exit 2, before anything
+starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from typing import IO, NoReturn
+
+from mpscope.tui.cli_support import check_writable
+from mpscope.tui.session.exit_codes import exit_code
+
+MODE_WORDS = ("distributed", "ddp")
+SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class DistUsageError(Exception):
+    """Bad input for the distributed mode or ``watch``; one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise DistUsageError(message)
+
+
+def wants_distributed(argv: Sequence[str]) -> bool:
+    """True if ``argv`` (after ``run``) asks for ``--mode distributed``."""
+    for i, arg in enumerate(argv):
+        if arg in ("--mode", "-m") and i + 1 < len(argv):
+            return argv[i + 1].lower() in MODE_WORDS
+        if arg.startswith("--mode="):
+            return arg.split("=", 1)[1].lower() in MODE_WORDS
+    return False
+
+
+def _run_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="mpscope run --mode distributed", description=__doc__)
+    add = p.add_argument
+    add("--mode", "-m", default="distributed")
+    add("--workers", "-w", type=int, default=2, help="the world size: ranks to start (2)")
+    add("--steps", type=int, default=10, help="training steps (10)")
+    add("--compute-time", type=float, default=0.02, help="seconds of compute a step (0.02)")
+    add("--slow-rank", type=int, default=-1, help="this rank is a straggler (none)")
+    add("--slow-time", type=float, default=0.1, help="the straggler's extra seconds (0.1)")
+    add("--crash-rank", type=int, default=-1, help="this rank raises at --fault-step")
+    add("--kill-rank", type=int, default=-1, help="this rank is SIGKILLed at --fault-step")
+    add("--fault-step", type=int, default=1, help="the step a fault happens in (1)")
+    add("--batch", type=int, default=32, help="samples per rank and step (32)")
+    add("--seed", type=int, default=0, help="seed of the model and the data (0)")
+    add("--time-limit", type=float, default=300.0, help="end the run after SECONDS (300)")
+    add("--record", metavar="FILE", help="write the run's events to FILE (JSON lines)")
+    add("--plain", action="store_true", help="print (the distributed mode always prints)")
+    return p
+
+
+def _watch_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="mpscope watch", description=__doc__)
+    add = p.add_argument
+    add("--host", default="127.0.0.1", help="the address to listen on (127.0.0.1: this machine)")
+    add("--port", type=int, default=0, help="the port (0: any free one)")
+    add("--record", metavar="FILE", help="write the reports to FILE (JSON lines)")
+    add("--exit-after", type=float, metavar="SECONDS", help="stop listening after SECONDS")
+    add("--plain", action="store_true", help="print (watch always prints)")
+    return p
+
+
+def _check(name: str, value: float, low: float, high: float) -> None:
+    if not low <= value <= high:
+        raise DistUsageError(f"{name} must be {low:g}..{high:g}, got {value:g}")
+
+
+def settings_from_args(args: argparse.Namespace) -> object:
+    """The run's :class:`.DistSettings`, every option checked."""
+    from mpscope.core.distributed.run import DistSettings
+
+    _check("--workers", args.workers, 1, 16)
+    _check("--steps", args.steps, 1, 100_000)
+    _check("--batch", args.batch, 1, 100_000)
+    _check("--fault-step", args.fault_step, 0, args.steps - 1)
+    for name, seconds in (("--compute-time", args.compute_time), ("--slow-time", args.slow_time)):
+        _check(name, seconds, 0, 60)
+    _check("--time-limit", args.time_limit, 1, 86_400)
+    for name, rank in (
+        ("--slow-rank", args.slow_rank),
+        ("--crash-rank", args.crash_rank),
+        ("--kill-rank", args.kill_rank),
+    ):
+        if rank != -1:
+            _check(name, rank, 0, args.workers - 1)
+    return DistSettings(
+        world_size=args.workers,
+        steps=args.steps,
+        compute_time=args.compute_time,
+        slow_rank=args.slow_rank,
+        slow_time=args.slow_time,
+        batch=args.batch,
+        seed=args.seed,
+        crash_rank=args.crash_rank,
+        kill_rank=args.kill_rank,
+        fault_step=args.fault_step,
+        time_limit=args.time_limit,
+    )
+
+
+class _Printer:
+    """Folds events, prints what each one adds, writes the recording; thread-safe because the
+    listener emits under one lock."""
+
+    def __init__(self, out: IO[str], record: str | None) -> None:
+        from mpscope.core.distributed.state import DistState
+
+        self.out = out
+        self.state = DistState()
+        self.printed: set[int] = set()
+        self.sink = open(record, "w", encoding="utf-8") if record else None  # noqa: SIM115
+        self.reader_gone = threading.Event()
+
+    def emit(self, event: object) -> None:
+        from mpscope.core.distributed.events import DistEvent, to_json
+        from mpscope.core.distributed.summary import live_lines
+
+        assert isinstance(event, DistEvent)
+        self.state.apply(event)
+        if self.sink is not None:
+            self.sink.write(to_json(event) + "\n")
+            self.sink.flush()
+        self.say(live_lines(self.state, event, self.printed))
+
+    def say(self, lines: list[str]) -> None:
+        if not lines or self.reader_gone.is_set():
+            return
+        try:
+            self.out.write("".join(f"{line}\n" for line in lines))
+            self.out.flush()
+        except BrokenPipeError:  # `| head`: the run is stopped, quietly
+            self.reader_gone.set()
+
+    def finish(self) -> None:
+        from mpscope.core.distributed.summary import summary_lines, unsaid_steps
+
+        if self.sink is not None:
+            self.sink.close()
+        unsaid = unsaid_steps(self.state, self.printed)
+        self.say([*unsaid, "", *summary_lines(self.state)])
+
+
+def _until_done(
+    body: Callable[[threading.Event], str], printer: _Printer
+) -> tuple[str, int | None]:
+    """Run ``body(stop)`` on a thread; a signal (or the reader going away) sets ``stop``. The
+    outcome and the signal that stopped it, if one did."""
+    stop = threading.Event()
+    caught: list[int] = []
+
+    def on_signal(signum: int, _frame: object) -> None:
+        caught.append(signum)
+        stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in SIGNALS}
+    outcome: list[str] = []
+    thread = threading.Thread(target=lambda: outcome.append(body(stop)), name="distributed")
+    thread.start()
+    try:
+        while thread.is_alive():
+            thread.join(0.2)
+            if printer.reader_gone.is_set():
+                stop.set()
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    return (outcome[0] if outcome else "error"), (caught[0] if caught else None)
+
+
+def run_distributed_command(argv: Sequence[str], out: IO[str] | None = None) -> int:
+    """``mpscope run --mode distributed``: parse, check, run; the exit code."""
+    from mpscope.core.distributed.run import DistSettings, run_distributed
+
+    try:
+        args = _run_parser().parse_args(list(argv))
+        settings = settings_from_args(args)
+        if args.record:
+            check_writable(args.record)
+    except (DistUsageError, ValueError) as exc:
+        print(f"mpscope: error: {exc}", file=sys.stderr)
+        return 2
+    assert isinstance(settings, DistSettings)
+    printer = _Printer(out or sys.stdout, args.record)
+    printer.say(
+        [f"starting {settings.world_size} ranks with torchrun (gloo), {settings.steps} steps"]
+    )
+    outcome, signum = _until_done(
+        lambda stop: run_distributed(settings, printer.emit, stop), printer
+    )
+    printer.finish()
+    return 141 if printer.reader_gone.is_set() else exit_code(outcome, signum)
+
+
+def watch_command(argv: Sequence[str], out: IO[str] | None = None) -> int:
+    """``mpscope watch``: listen for a user's ranks until Ctrl+C (or ``--exit-after``)."""
+    from mpscope.core.distributed.watch import launch_hint, open_listener, watch_reports
+
+    try:
+        args = _watch_parser().parse_args(list(argv))
+        _check("--port", args.port, 0, 65_535)
+        if args.exit_after is not None:
+            _check("--exit-after", args.exit_after, 0.1, 86_400)
+        if args.record:
+            check_writable(args.record)
+    except (DistUsageError, ValueError) as exc:
+        print(f"mpscope: error: {exc}", file=sys.stderr)
+        return 2
+    printer = _Printer(out or sys.stdout, args.record)
+    try:
+        listener = open_listener(printer.emit, args.host, args.port)
+    except OSError as exc:
+        print(
+            f"mpscope: error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
+        return 2
+    hint = launch_hint(listener.address, listener.token)
+    lines = [f"mpscope watch: listening on {listener.address}", "start your ranks with:"]
+    lines.append(f"  {hint} torchrun --nproc-per-node 2 your_script.py")
+    lines.append("(your script: from mpscope.core.distributed import report as mpscope)")
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        lines.append("listening beyond this machine: only reports with the token count")
+    lines.append("Ctrl+C stops watching")
+    printer.say(lines)
+
+    def body(stop: threading.Event) -> str:
+        timer = threading.Timer(args.exit_after or 0, stop.set)
+        timer.daemon = True  # a stop that comes first must not wait for it
+        if args.exit_after is not None:
+            timer.start()
+        try:
+            return watch_reports(listener, stop)
+        finally:
+            timer.cancel()
+
+    outcome, signum = _until_done(body, printer)
+    printer.finish()
+    if printer.reader_gone.is_set():
+        return 141
+    return 0 if signum == signal.SIGINT else exit_code(outcome, signum)
+
+
+def replay_distributed(path: str, out: IO[str] | None = None) -> int:
+    """Print a recorded distributed run again: its lines, then its summary."""
+    from mpscope.core.distributed.events import read_dist_recording
+
+    printer = _Printer(out or sys.stdout, None)
+    for event in read_dist_recording(path):
+        printer.emit(event)
+    printer.finish()
+    return 0
