@@ -37,7 +37,7 @@ def test_a_run_prints_each_step_and_a_gantt_and_replays_and_exports(tmp_path: Pa
     )
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
-    assert "rank 0 joined: local rank 0 of 2" in out and "rank 1 joined" in out
+    assert "rank 0 of 2 joined: local rank 0" in out and "rank 1 of 2 joined" in out
     for step in range(4):
         assert re.search(
             rf"^step {step}: [\d.]+ ms across 2 ranks, \d+% in collectives, "
@@ -140,7 +140,7 @@ def test_watch_shows_a_users_ranks_and_drops_reports_without_the_token(tmp_path:
                     pass
         for reporter in reporters:
             reporter.close()
-        for expected in ("rank 0 joined", "rank 1 joined", "step 0: ", "step 1: "):
+        for expected in ("rank 0 of 2 joined", "rank 1 of 2 joined", "step 0: ", "step 1: "):
             while expected not in line:
                 line = watch.stdout.readline()
                 assert line, f"watch ended before saying {expected!r}"

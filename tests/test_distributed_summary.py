@@ -57,7 +57,7 @@ def test_each_step_is_said_once_every_rank_reported_it() -> None:
     for event in events:
         state.apply(event)
         said += live_lines(state, event, printed)
-    assert said[0].startswith("rank 0 joined: local rank 0 of 2, pid 100, host h")
+    assert said[0].startswith("rank 0 of 2 joined: local rank 0, pid 100, host h")
     steps = [line for line in said if line.startswith("step ")]
     assert [line.split(":")[0] for line in steps] == ["step 0", "step 1", "step 2"]
     assert steps[1] == "step 1: 30.0 ms across 2 ranks, 33% in collectives, checksums agree (s1)"

@@ -40,9 +40,11 @@ def root_cause(error: str) -> str:
 
 def joined_line(event: RankJoined) -> str:
     """A rank connected."""
+    offset = event.offset_ns / 1e6
+    offset = 0.0 if abs(offset) < 0.005 else offset  # not "-0.00"
     return (
-        f"rank {event.rank} joined: local rank {event.local_rank} of {event.world_size}, "
-        f"pid {event.pid}, host {event.host}, clock offset {event.offset_ns / 1e6:+.2f} ms "
+        f"rank {event.rank} of {event.world_size} joined: local rank {event.local_rank}, "
+        f"pid {event.pid}, host {event.host}, clock offset {offset:+.2f} ms "
         f"(round trip {event.rtt_ns / 1e6:.2f} ms)"
     )
 
