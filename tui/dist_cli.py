@@ -20,10 +20,15 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from typing import IO, NoReturn
+from typing import IO, TYPE_CHECKING, NoReturn
 
 from mpscope.tui.cli_support import check_writable
 from mpscope.tui.session.exit_codes import exit_code
+from mpscope.tui.session.terminal import has_terminal
+
+if TYPE_CHECKING:
+    from mpscope.core.distributed.events import DistEvent
+    from mpscope.core.distributed.listener import Listener
 
 MODE_WORDS = ("distributed", "ddp")
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -199,6 +204,10 @@ def run_distributed_command(argv: Sequence[str], out: IO[str] | None = None) -> 
         print(f"mpscope: error: {exc}", file=sys.stderr)
         return 2
     assert isinstance(settings, DistSettings)
+    if not args.plain and out is None and has_terminal():
+        from mpscope.tui.dist_app import run_dist_app
+
+        return run_dist_app(lambda emit, stop: run_distributed(settings, emit, stop), args.record)
     printer = _Printer(out or sys.stdout, args.record)
     printer.say(
         [f"starting {settings.world_size} ranks with torchrun (gloo), {settings.steps} steps"]
@@ -224,9 +233,11 @@ def watch_command(argv: Sequence[str], out: IO[str] | None = None) -> int:
     except (DistUsageError, ValueError) as exc:
         print(f"mpscope: error: {exc}", file=sys.stderr)
         return 2
-    printer = _Printer(out or sys.stdout, args.record)
+    app = not args.plain and out is None and has_terminal()
+    printer = _Printer(out or sys.stdout, None if app else args.record)
+    relay = _Relay(None if app else printer.emit)
     try:
-        listener = open_listener(printer.emit, args.host, args.port)
+        listener = open_listener(relay.emit, args.host, args.port)
     except OSError as exc:
         print(
             f"mpscope: error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
@@ -239,18 +250,23 @@ def watch_command(argv: Sequence[str], out: IO[str] | None = None) -> int:
     lines.append("(your script: from mpscope.core.distributed import report as mpscope)")
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         lines.append("listening beyond this machine: only reports with the token count")
+    if app:
+        from mpscope.tui.dist_app import run_dist_app
+
+        def source(emit: Callable[[DistEvent], None], stop: threading.Event) -> str:
+            relay.attach(emit)
+            if args.exit_after is not None:
+                return _watch_for(listener, stop, args.exit_after)
+            return watch_reports(listener, stop)
+
+        return run_dist_app(source, args.record, "\n".join(lines[1:-1]))
     lines.append("Ctrl+C stops watching")
     printer.say(lines)
 
     def body(stop: threading.Event) -> str:
-        timer = threading.Timer(args.exit_after or 0, stop.set)
-        timer.daemon = True  # a stop that comes first must not wait for it
         if args.exit_after is not None:
-            timer.start()
-        try:
-            return watch_reports(listener, stop)
-        finally:
-            timer.cancel()
+            return _watch_for(listener, stop, args.exit_after)
+        return watch_reports(listener, stop)
 
     outcome, signum = _until_done(body, printer)
     printer.finish()
@@ -259,10 +275,51 @@ def watch_command(argv: Sequence[str], out: IO[str] | None = None) -> int:
     return 0 if signum == signal.SIGINT else exit_code(outcome, signum)
 
 
-def replay_distributed(path: str, out: IO[str] | None = None) -> int:
-    """Print a recorded distributed run again: its lines, then its summary."""
+class _Relay:
+    """Holds the events a listener emits until their receiver is there (the app's fold)."""
+
+    def __init__(self, target: Callable[[DistEvent], None] | None) -> None:
+        self.target = target
+        self.held: list[DistEvent] = []
+
+    def emit(self, event: DistEvent) -> None:
+        if self.target is None:
+            self.held.append(event)
+        else:
+            self.target(event)
+
+    def attach(self, target: Callable[[DistEvent], None]) -> None:
+        """From now on to ``target``, what was held first (before the listener starts)."""
+        for event in self.held:
+            target(event)
+        self.held.clear()
+        self.target = target
+
+
+def _watch_for(listener: Listener, stop: threading.Event, seconds: float) -> str:
+    """:func:`.watch_reports` that also stops after ``seconds``."""
+    from mpscope.core.distributed.watch import watch_reports
+
+    timer = threading.Timer(seconds, stop.set)
+    timer.daemon = True  # a stop that comes first must not wait for it
+    timer.start()
+    try:
+        return watch_reports(listener, stop)
+    finally:
+        timer.cancel()
+
+
+def replay_distributed(path: str, plain: bool = True, out: IO[str] | None = None) -> int:
+    """Show a recorded distributed run again: in the app, or (``plain``, or no terminal) its
+    lines, then its summary."""
     from mpscope.core.distributed.events import read_dist_recording
 
+    if not plain and out is None and has_terminal():
+        from mpscope.tui.dist_app import recorded, run_dist_app
+
+        source = recorded(read_dist_recording(path))
+        code = run_dist_app(source, hint=f"a recording: {path} (what it shows was measured then)")
+        return 0 if code == 1 else code  # a replay shows a failed run: it does not fail
     printer = _Printer(out or sys.stdout, None)
     for event in read_dist_recording(path):
         printer.emit(event)

@@ -59,7 +59,7 @@ def replay(args: argparse.Namespace) -> int:
         from mpscope.tui.dist_cli import replay_distributed
 
         try:
-            return to_a_pipe(lambda: replay_distributed(path))
+            return to_a_pipe(lambda: replay_distributed(path, args.plain))
         except DistRecordError as exc:
             raise RecordingError(str(exc)) from None
     if args.follow:

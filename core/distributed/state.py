@@ -10,6 +10,7 @@ parameter checksum agrees.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Final
 
 from mpscope.core.distributed.events import (
     DistEvent,
@@ -22,6 +23,8 @@ from mpscope.core.distributed.events import (
     StepReported,
 )
 from mpscope.core.distributed.run import DistSettings
+
+MIN_STEPS_FOR_STRAGGLER: Final = 3
 
 
 @dataclass(slots=True)
@@ -153,9 +156,10 @@ class DistState:
 
     def straggler(self) -> int | None:
         """The rank the others wait for: in more than half of the steps every rank reported
-        (two at least), it spent the least time in collectives and every other rank at least
-        twice its time there; None otherwise. Step by step, so that one odd step (the first,
-        while the ranks warm up and arrive at different times) does not hide it."""
+        (three at least), it spent the least time in collectives, and every other rank at
+        least twice its time there and a quarter of the step longer; None otherwise. Step by
+        step, so that one odd step (the first, while the ranks warm up and arrive at different
+        times) does not hide it."""
         lanes = [lane for lane in self.lanes.values() if lane.steps]
         if len(lanes) < 2:
             return None
@@ -164,14 +168,19 @@ class DistState:
             for step in lane.steps:
                 by_step.setdefault(step.step, []).append((step.collective_ns, lane.rank))
         wins: dict[int, int] = {}
-        whole = [times for times in by_step.values() if len(times) == len(lanes)]
-        for times in whole:
+        whole = [(n, times) for n, times in by_step.items() if len(times) == len(lanes)]
+        lengths = {
+            number: max(s.total_ns for lane in lanes for s in lane.steps if s.step == number)
+            for number, _times in whole
+        }
+        for number, times in whole:
             times.sort()
             (least, rank), (second, _r) = times[0], times[1]
-            if second >= 2 * max(1, least):
+            # a wait worth the name: twice the straggler's, and a quarter of the step at least
+            if second >= 2 * max(1, least) and second - least >= lengths[number] // 4:
                 wins[rank] = wins.get(rank, 0) + 1
         for rank, count in wins.items():
-            if len(whole) >= 2 and count * 2 > len(whole):
+            if len(whole) >= MIN_STEPS_FOR_STRAGGLER and count * 2 > len(whole):
                 return rank
         return None
 

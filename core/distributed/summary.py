@@ -16,6 +16,7 @@ from mpscope.core.distributed.state import DistState, Lane
 
 GANTT_WIDTH: Final = 60
 COMPUTE, COLLECTIVE, BETWEEN = "█", "░", "·"
+LEGEND: Final = f"{COMPUTE} compute  {COLLECTIVE} in a collective  {BETWEEN} between steps"
 
 
 def _ms(ns: int) -> str:
@@ -95,22 +96,32 @@ def _cell(lane: Lane, a: int, b: int) -> str:
     return COLLECTIVE if collective > compute else COMPUTE
 
 
-def gantt_lines(state: DistState, width: int = GANTT_WIDTH) -> list[str]:
-    """One row per rank over the run's steps (empty when no step was reported)."""
-    lanes = [state.lanes[r] for r in sorted(state.lanes) if state.lanes[r].steps]
-    if not lanes:
-        return []
-    start = min(s.begun for lane in lanes for s in lane.steps)
-    end = max(s.ended for lane in lanes for s in lane.steps)
+def lane_cells(lane: Lane, start: int, end: int, width: int) -> str:
+    """The rank's row of the Gantt between ``start`` and ``end``: ``width`` cells of what it
+    mostly did in each (:data:`COMPUTE`, :data:`COLLECTIVE` or :data:`BETWEEN`)."""
     span = max(1, end - start)
     edges = [start + span * i // width for i in range(width + 1)]
-    rows = []
-    for lane in lanes:
-        cells = "".join(_cell(lane, edges[i], edges[i + 1]) for i in range(width))
-        rows.append(f"rank {lane.rank:>3} |{cells}|")
-    axis = f"{'0 ms':<{width // 2}}{_ms(span):>{width - width // 2}}"
-    legend = f"{COMPUTE} compute  {COLLECTIVE} in a collective  {BETWEEN} between steps"
-    return [*rows, f"{'':9}{axis}", f"{'':9}{legend}"]
+    return "".join(_cell(lane, edges[i], edges[i + 1]) for i in range(width))
+
+
+def steps_span(state: DistState) -> tuple[int, int] | None:
+    """From the first step's start to the last step's end, over every rank; None before any."""
+    steps = [s for lane in state.lanes.values() for s in lane.steps]
+    if not steps:
+        return None
+    return min(s.begun for s in steps), max(s.ended for s in steps)
+
+
+def gantt_lines(state: DistState, width: int = GANTT_WIDTH) -> list[str]:
+    """One row per rank over the run's steps (empty when no step was reported)."""
+    span = steps_span(state)
+    if span is None:
+        return []
+    start, end = span
+    lanes = [state.lanes[r] for r in sorted(state.lanes) if state.lanes[r].steps]
+    rows = [f"rank {lane.rank:>3} |{lane_cells(lane, start, end, width)}|" for lane in lanes]
+    axis = f"{'0 ms':<{width // 2}}{_ms(end - start):>{width - width // 2}}"
+    return [*rows, f"{'':9}{axis}", f"{'':9}{LEGEND}"]
 
 
 def rank_rows(state: DistState) -> list[str]:
