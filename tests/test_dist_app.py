@@ -66,11 +66,11 @@ def test_q_stops_the_source_and_the_app_waits_for_it() -> None:
         async with app.run_test(size=(120, 40)) as pilot:
             assert await asyncio.to_thread(started.wait, 10)
             await pilot.pause(0.3)
-            assert sorted(app.state.lanes) == [0, 1, 2]
+            assert sorted(app.dist_screen.state.lanes) == [0, 1, 2]
             await pilot.press("q")
             await pilot.pause(0.1)
         app.end()
-        assert ended.is_set() and app.outcome == "stopped"
+        assert ended.is_set() and app.dist_screen.outcome == "stopped"
 
     asyncio.run(scenario())
 
