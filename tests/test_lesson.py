@@ -189,3 +189,55 @@ def test_a_chinese_caption_wraps_between_characters_and_fills_its_lines() -> Non
     assert "".join(line.plain for line in lines).replace(" ", "") == caption.plain.replace(" ", "")
     assert not any(line.plain.startswith(("，", "。", "：")) for line in lines)
     assert lines[0].spans and lines[0].spans[0].style == "bold"  # the styles go with the text
+
+
+def test_the_distributed_lesson_loads_in_both_languages() -> None:
+    lesson = load_lesson("distributed")
+    assert len(lesson.steps) == 3
+    assert all(step.caption_zh and step.title_zh for step in lesson.steps)
+    first, crash, _end = lesson.steps
+    assert first.until.wait == Wait.TRAINED and dict(first.distributed or ())["slow_rank"] == 2
+    assert dict(crash.distributed or ())["crash_rank"] == 1 and crash.close
+
+
+@pytest.mark.parametrize(
+    ("toml", "says"),
+    [
+        ("distributed = { ranks = 2 }", "distributed: unknown setting 'ranks'"),
+        ("distributed = { world_size = 0 }", "distributed.world_size must be 1..16, got 0"),
+        ("distributed = { world_size = 2, slow_rank = 2 }", "slow_rank must be below world_size"),
+        ("distributed = { steps = 3, fault_step = 3 }", "fault_step must be below steps 3"),
+        ("until = 'trained'", 'until = "trained" needs distributed'),
+    ],
+)
+def test_a_bad_distributed_step_is_one_line(toml: str, says: str) -> None:
+    with pytest.raises(LessonError, match="step 1") as caught:
+        parse_lesson(f"[[step]]\ncaption = 'a'\n{toml}", "bad.toml")
+    assert says in str(caught.value) and "\n" not in str(caught.value)
+
+
+@pytest.mark.slow
+async def test_the_distributed_lesson_plays_its_torchrun_runs_by_itself() -> None:
+    from mpscope.tui.screens.dist import DistScreen
+
+    app = LessonApp(load_lesson("distributed"), "en", exit_at_end=False, speed=4.0)
+    async with driving(app) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, DistScreen), 30, "the ranks' screen")
+        first = app.screen
+        assert isinstance(first, DistScreen)
+        await wait_for(pilot, lambda: bool(first.query(CaptionBar)), 5, "its caption bar")
+        await wait_for(pilot, first.finished, 90, "the straggler's run")
+        assert first.state.outcome == "completed" and first.state.straggler() == 2
+        assert sorted(first.state.lanes) == [0, 1, 2] and first.state.checksums_agree()
+        await wait_for(
+            pilot,
+            lambda: app.screen is not first and isinstance(app.screen, DistScreen),
+            60,
+            "the crash",
+        )
+        crash = app.screen
+        assert isinstance(crash, DistScreen)
+        await wait_for(pilot, lambda: app.lesson_done, 120, "the crash's run and the end")
+        assert crash.state.outcome == "error" and "crashed on purpose" in crash.state.error
+        assert app.late_steps == []
+        await quit_app(pilot)

@@ -46,6 +46,9 @@ __all__ = ["MpscopeApp", "run_app", "run_replay_app"]
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
 
+#: the app's actions a screen with keys of its own leaves it
+SCREEN_OWNS_KEYS_BUT = frozenset({"quit", "command_palette"})
+
 
 class MpscopeApp(RunDisplayApp):
     """Lanes per worker PID, queues as token strips, the collector, a log and a summary; the
@@ -65,7 +68,10 @@ class MpscopeApp(RunDisplayApp):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """While the stepper has focus, its letters are its own: no stopping the run by ``x``.
-        A replay hides the keys that only a live run can obey."""
+        A replay hides the keys that only a live run can obey. A screen with keys of its own
+        (``OWNS_THE_KEYS``) leaves the app only quitting and the command palette."""
+        if getattr(self.screen, "OWNS_THE_KEYS", False):  # the DataLoader's, the ranks'
+            return action in SCREEN_OWNS_KEYS_BUT  # the run behind it is not theirs to drive
         if self.replay_events is not None and action in LIVE_ONLY_ACTIONS:
             return False
         return not (action == "stop" and self._stepper_focused())

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-__all__ = ["LOADER_FIELDS", "TIMES", "loader_settings"]
+__all__ = ["LOADER_FIELDS", "TIMES", "loader_settings", "numbers_table"]
 
 #: field → (type, lowest, highest)
 LOADER_FIELDS: Final[dict[str, tuple[type, float, float]]] = {
@@ -31,24 +31,34 @@ LOADER_FIELDS: Final[dict[str, tuple[type, float, float]]] = {
 TIMES: Final = frozenset({"load_time", "train_time", "slow_time"})
 
 
-def loader_settings(where: str, raw: Any) -> tuple[tuple[str, int | float], ...]:
-    """The checked ``(field, value)`` pairs of a step's ``loader`` table; a mistake raises
-    ValueError with one line naming ``where`` and the field."""
+def numbers_table(
+    where: str, name: str, raw: Any, fields: dict[str, tuple[type, float, float]], what: str
+) -> tuple[tuple[str, int | float], ...]:
+    """The checked ``(field, value)`` pairs of a step's table ``name`` of numeric settings
+    (``fields``: field → (type, lowest, highest)); a mistake raises ValueError with one line
+    naming ``where`` and the field."""
     if not isinstance(raw, dict):
-        raise ValueError(f"{where}: loader must be a table of DataLoader settings")
+        raise ValueError(f"{where}: {name} must be a table of {what} settings")
     pairs: list[tuple[str, int | float]] = []
     for key, value in raw.items():
-        if key not in LOADER_FIELDS:
-            known = ", ".join(LOADER_FIELDS)
-            raise ValueError(f"{where}: loader: unknown setting {key!r} (known: {known})")
-        kind, low, high = LOADER_FIELDS[key]
+        if key not in fields:
+            known = ", ".join(fields)
+            raise ValueError(f"{where}: {name}: unknown setting {key!r} (known: {known})")
+        kind, low, high = fields[key]
         numeric = isinstance(value, int | float) and not isinstance(value, bool)
         if not numeric or (kind is int and not isinstance(value, int)):
             noun = "a whole number" if kind is int else "a number"
-            raise ValueError(f"{where}: loader.{key} must be {noun}, got {value!r}")
+            raise ValueError(f"{where}: {name}.{key} must be {noun}, got {value!r}")
         if not low <= value <= high:
-            raise ValueError(f"{where}: loader.{key} must be {low:g}..{high:g}, got {value:g}")
+            raise ValueError(f"{where}: {name}.{key} must be {low:g}..{high:g}, got {value:g}")
         pairs.append((key, kind(value)))
+    return tuple(pairs)
+
+
+def loader_settings(where: str, raw: Any) -> tuple[tuple[str, int | float], ...]:
+    """The checked ``(field, value)`` pairs of a step's ``loader`` table; a mistake raises
+    ValueError with one line naming ``where`` and the field."""
+    pairs = numbers_table(where, "loader", raw, LOADER_FIELDS, "DataLoader")
     if dict(pairs).get("num_workers", 2) == 0:
         raise ValueError(f"{where}: loader.num_workers 0 has no worker lanes to show")
-    return tuple(pairs)
+    return pairs

@@ -29,6 +29,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from mpscope.core.lesson.dist_step import distributed_settings
 from mpscope.core.lesson.loader_step import loader_settings
 from mpscope.core.lesson.reading import MIN_HOLD_S, reading_seconds
 from mpscope.core.pipeline.scenario import Scenario, ScenarioError, make_scenario
@@ -45,16 +46,16 @@ __all__ = [
     "parse_lesson",
 ]
 
-BUILT_IN = {"seed": "seed.toml"}
+BUILT_IN = {"seed": "seed.toml", "distributed": "distributed.toml"}
 """The lessons that ship with mpscope, by name."""
 LANGUAGES = ("en", "zh")
 MAX_HOLD_S = 120.0
 DEFAULT_TIMEOUT_S = 60.0
 STEP_KEYS = frozenset(
     {"title", "title_zh", "caption", "caption_zh", "run", "keys", "stepper", "calls"}
-    | {"memory", "loader", "close", "until", "hold", "timeout"}
+    | {"memory", "loader", "distributed", "close", "until", "hold", "timeout"}
 )
-UNTIL_WORDS = '"finished", "suspended", "loaded", "compared" or { collected = N }'
+UNTIL_WORDS = '"finished", "suspended", "loaded", "trained", "compared" or { collected = N }'
 
 
 class LessonError(ValueError):
@@ -75,6 +76,8 @@ class Wait(StrEnum):
     """The DataLoader screen's run has ended."""
     COMPARED = "compared"
     """The Task 2 vs Task 3 screen is up with a finished run of each."""
+    TRAINED = "trained"
+    """The distributed screen's run has ended."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,8 @@ class Step:
     memory: bool = False
     loader: tuple[tuple[str, int | float], ...] | None = None
     """The DataLoader screen's settings (field, value), if the step opens it."""
+    distributed: tuple[tuple[str, int | float], ...] | None = None
+    """The distributed screen's torchrun settings (field, value), if the step opens it."""
     close: bool = False
     until: Until = Until()
     hold: float | None = None
@@ -163,7 +168,7 @@ def _until(where: str, value: Any) -> Until:
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise LessonError(f"{where}: until.collected must be a whole number ≥ 1")
         return Until(Wait.COLLECTED, count)
-    if value in (Wait.FINISHED, Wait.SUSPENDED, Wait.LOADED, Wait.COMPARED):
+    if value in (Wait.FINISHED, Wait.SUSPENDED, Wait.LOADED, Wait.TRAINED, Wait.COMPARED):
         return Until(Wait(value))
     raise LessonError(f"{where}: until must be {UNTIL_WORDS}, got {value!r}")
 
@@ -208,9 +213,17 @@ def _step(index: int, raw: Any) -> Step:
             loader = loader_settings(where, raw["loader"])
         except ValueError as exc:
             raise LessonError(str(exc)) from None
+    distributed = None
+    if "distributed" in raw:
+        try:
+            distributed = distributed_settings(where, raw["distributed"])
+        except ValueError as exc:
+            raise LessonError(str(exc)) from None
     until = _until(where, raw.get("until"))
     if until.wait == Wait.LOADED and loader is None:
         raise LessonError(f'{where}: until = "loaded" needs loader = {{ ... }} in the step')
+    if until.wait == Wait.TRAINED and distributed is None:
+        raise LessonError(f'{where}: until = "trained" needs distributed = {{ ... }} in the step')
 
     def optional(key: str) -> str:
         return _text(where, key, raw[key]) if key in raw else ""
@@ -226,6 +239,7 @@ def _step(index: int, raw: Any) -> Step:
         calls=tuple(_call(where, c) for c in calls),
         memory=raw.get("memory", False),
         loader=loader,
+        distributed=distributed,
         close=raw.get("close", False),
         until=until,
         hold=_seconds(where, "hold", raw["hold"], 0) if "hold" in raw else None,

@@ -36,6 +36,7 @@ from textual.widgets import Footer
 
 from mpscope.core.dataloader.run import LoaderSettings
 from mpscope.core.export.asciicast import marker_sink
+from mpscope.core.lesson.dist_step import DIST_TIMES
 from mpscope.core.lesson.loader_step import TIMES
 from mpscope.core.lesson.model import Lesson, Step, Wait
 from mpscope.core.lesson.reading import MIN_HOLD_S
@@ -47,6 +48,7 @@ from mpscope.tui.app import MpscopeApp
 from mpscope.tui.lesson.caption_bar import CaptionBar
 from mpscope.tui.lesson.lesson_keys import key_actions
 from mpscope.tui.screens.compare import CompareScreen
+from mpscope.tui.screens.dist import DistScreen
 from mpscope.tui.screens.loader import LoaderScreen
 from mpscope.tui.session.signals import run_app_session
 from mpscope.tui.stepper.memory import MemoryLessonScreen
@@ -230,6 +232,8 @@ class LessonApp(MpscopeApp):
             await self.push_screen(MemoryLessonScreen(DEFAULT_N))
         if step.loader is not None:
             await self.push_screen(LoaderScreen(self._loader_settings(step.loader)))
+        if step.distributed is not None:
+            await self.push_screen(self._dist_screen(step.distributed))
         if step.stepper is not None:
             panel = self._shown_stepper()
             panel.load_example(step.stepper)
@@ -264,9 +268,19 @@ class LessonApp(MpscopeApp):
         chosen = {key: value / speed if key in TIMES else value for key, value in pairs}
         return LoaderSettings(**chosen)  # type: ignore[arg-type]
 
+    def _dist_screen(self, pairs: tuple[tuple[str, int | float], ...]) -> DistScreen:
+        """The distributed screen on a torchrun run of the step's settings, its times at the
+        lesson's speed."""
+        from mpscope.core.distributed.run import DistSettings, run_distributed
+
+        speed = max(self.lesson_speed, 0.01)
+        chosen = {key: value / speed if key in DIST_TIMES else value for key, value in pairs}
+        settings = DistSettings(**chosen)  # type: ignore[arg-type]
+        return DistScreen(lambda emit, stop: run_distributed(settings, emit, stop))
+
     def _close(self) -> None:
         """Close what an earlier step opened: a screen over the app, else the stepper."""
-        if isinstance(self.screen, ModalScreen | LoaderScreen):
+        if isinstance(self.screen, ModalScreen | LoaderScreen | DistScreen):
             self.pop_screen()
             return
         panels = self.query("#stepper")
@@ -290,6 +304,8 @@ class LessonApp(MpscopeApp):
             )
         if wait == Wait.LOADED:
             return isinstance(self.screen, LoaderScreen) and self.screen.finished()
+        if wait == Wait.TRAINED:
+            return isinstance(self.screen, DistScreen) and self.screen.finished()
         if wait == Wait.COMPARED:
             shown = isinstance(self.screen, CompareScreen)
             return shown and {Mode.COLLECT_AFTER, Mode.PIPELINE} <= set(self.finished_runs)

@@ -56,6 +56,7 @@ DIST_HELP = """\
 class DistScreen(Screen[None]):
     """The ranks of one distributed run (or of ``watch``, or a recording) as lanes."""
 
+    OWNS_THE_KEYS = True  # the app's run keys do not apply here (see MpscopeApp)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q,escape", "back", "Quit"),
         Binding("question_mark,f1", "help", "Help", key_display="?"),

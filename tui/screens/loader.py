@@ -34,6 +34,7 @@ from mpscope.tui.views.loader import loader_view
 class LoaderScreen(Screen[None]):
     """The DataLoader's lanes: live (``settings``) or from ``events`` already recorded."""
 
+    OWNS_THE_KEYS = True  # the app's run keys do not apply here (see MpscopeApp)
     BINDINGS: ClassVar[list[BindingType]] = loader_bindings()
 
     def __init__(

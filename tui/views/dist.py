@@ -145,7 +145,7 @@ def _verdicts(state: DistState, error_lines: int = ERROR_LINES) -> list[Renderab
                 style="bold yellow",
             )
         )
-    if state.lanes:
+    if any(lane.steps for lane in state.lanes.values()):
         out.append(Text(f"{state.wait_fraction:.0%} of all step time spent in collectives"))
     if state.dropped:
         counts = ", ".join(f"{n} {why}" for why, n in sorted(state.dropped.items()))
