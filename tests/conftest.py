@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -57,6 +59,27 @@ def leftover_children(wait: float = 5.0) -> list[psutil.Process]:
         if not left or time.monotonic() > deadline:
             return left
         time.sleep(0.05)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_tmux_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The tests' tmux sessions live on a server of their own, kept up for the whole session.
+
+    A server exits when its last session is killed, and a session made in that instant fails
+    with "server exited unexpectedly" (seen in a full run: one test's kill-session, the next
+    test's new-session). A session that only sleeps keeps this server up; and the tests never
+    touch the tmux sessions of the developer who runs them."""
+    if shutil.which("tmux") is None:
+        yield
+        return
+    os.environ["TMUX_TMPDIR"] = str(tmp_path_factory.mktemp("tmux"))
+    os.environ.pop("TMUX", None)  # inside tmux, commands would go to that server instead
+    keep = ["tmux", "new-session", "-d", "-s", "mpscope-tests-keepalive", "sleep 86400"]
+    subprocess.run(keep, capture_output=True, timeout=10)
+    try:
+        yield
+    finally:
+        subprocess.run(["tmux", "kill-server"], capture_output=True, timeout=10)
 
 
 @pytest.fixture(autouse=True)
