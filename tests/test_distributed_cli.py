@@ -94,6 +94,13 @@ def test_a_crashed_rank_ends_the_command_with_its_traceback_and_code_1() -> None
         (("--compute-time", "-1"), "--compute-time must be 0..60, got -1"),
         (("--record", "/no/such/folder/x.jsonl"), "no folder /no/such/folder"),
         (("--workers", "two"), "invalid int value: 'two'"),
+        (("--nnodes", "2"), "--nnodes above 1 needs --rdzv-endpoint HOST:PORT"),
+        (("--rdzv-endpoint", "127.0.0.1:29400"), "are for --nnodes 2 or more"),
+        (("--nnodes", "2", "--rdzv-endpoint", "nowhere"), "an address should be host:port"),
+        (
+            ("--nnodes", "2", "--rdzv-endpoint", "127.0.0.1:29400", "--report-to", "h:1"),
+            "--report-to needs --token",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args: tuple[str, ...], says: str) -> None:
@@ -156,3 +163,47 @@ def test_watch_shows_a_users_ranks_and_drops_reports_without_the_token(tmp_path:
     assert "Traceback" not in errors
     replayed = _mpscope("replay", str(recording), "--plain", timeout=30)
     assert replayed.returncode == 0 and "2 ranks on 1 host" in replayed.stdout
+
+
+def _free_port() -> int:
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.mark.slow
+def test_a_rendezvous_that_times_out_is_one_line_naming_the_endpoint() -> None:
+    endpoint = f"127.0.0.1:{_free_port()}"
+    done = _mpscope(
+        *("run", "--mode", "distributed", "--nnodes", "2", "--rdzv-endpoint", endpoint),
+        *("--rdzv-timeout", "3", "--workers", "1", "--steps", "2"),
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    lines = done.stdout.rstrip().splitlines()
+    assert lines[0] == "starting 1 rank on node 1 of 2 with torchrun (gloo), 2 steps"
+    other = lines[1]
+    assert other.startswith("on each other node: mpscope run --mode distributed --nnodes 2 ")
+    assert f"--rdzv-endpoint {endpoint}" in other and re.search(r"--token [0-9a-f]{32}$", other)
+    assert lines[-1] == (
+        f"run error: the rendezvous at {endpoint} timed out after 3 s: not all 2 nodes joined "
+        "(is every node started, with the same --nnodes and --rdzv-endpoint?)"
+    )
+    assert any(line.startswith("no rank reported to the viewer at 127.0.0.1:") for line in lines)
+
+
+def test_a_rendezvous_port_in_use_and_a_viewer_port_in_use_are_one_line_each() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        endpoint = _mpscope(
+            *("run", "--mode", "distributed", "--nnodes", "2"),
+            *("--rdzv-endpoint", f"127.0.0.1:{port}"),
+            timeout=30,
+        )
+        viewer = _mpscope("run", "--mode", "distributed", "--port", str(port), timeout=30)
+    assert endpoint.returncode == 2 and endpoint.stdout == ""
+    assert endpoint.stderr == (
+        f"mpscope: error: --rdzv-endpoint 127.0.0.1:{port}: port {port} is in use on this machine\n"
+    )
+    assert viewer.returncode == 2 and viewer.stdout == ""
+    assert f"cannot listen on 127.0.0.1:{port}" in viewer.stderr
+    assert viewer.stderr.count("\n") == 1

@@ -159,3 +159,51 @@ def test_ranks_on_two_hosts_report_to_one_viewer(
         assert re.search(rf"^step {step}: .* across 4 ranks, .* checksums agree", out, re.M), out
     assert "parameters agree on every rank after every step (3 steps)" in out
     assert processes_with_token(token) == []  # nothing outlives the run on either host
+
+
+def test_mpscope_runs_one_node_of_two_and_the_other_reports_to_it(
+    two_hosts: list[tuple[str, str, str, str]],
+) -> None:
+    """``mpscope run --mode distributed --nnodes 2`` on host A prints the command for the other
+    nodes; host B runs it; A's viewer shows 4 ranks on 2 hosts, B says how its ranks ended."""
+    (ns_a, host_a, if_a, addr_a), (ns_b, host_b, if_b, _addr_b) = two_hosts
+    first = [str(BIN / "mpscope"), "run", "--mode", "distributed", "--nnodes", "2"]
+    first += ["--rdzv-endpoint", f"{addr_a}:{RDZV_PORT}", "--workers", "2", "--steps", "3"]
+    first += ["--compute-time", "0.01", "--host", addr_a, "--port", str(WATCH_PORT), "--plain"]
+    base = {**os.environ, "PYTHONWARNINGS": "ignore:Failed to initialize NumPy"}
+    node_a = subprocess.Popen(
+        _on_host(ns_a, host_a, first),
+        env={**base, "GLOO_SOCKET_IFNAME": if_a},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    procs = [node_a]
+    try:
+        assert node_a.stdout is not None
+        line = ""
+        while not line.startswith("on each other node: "):
+            line = node_a.stdout.readline()
+            assert line, "node A ended before saying what the other nodes run"
+        command = line.removeprefix("on each other node: ").split()
+        assert command[:2] == ["mpscope", "run"] and "--report-to" in command
+        node_b = subprocess.Popen(
+            _on_host(ns_b, host_b, [str(BIN / "mpscope"), *command[1:]]),
+            env={**base, "GLOO_SOCKET_IFNAME": if_b},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
+        procs.append(node_b)
+        said_b, _ = node_b.communicate(timeout=TIMEOUT)
+        said_a, _ = node_a.communicate(timeout=TIMEOUT)
+    finally:
+        _end(procs)
+    assert node_b.returncode == 0 and said_b.rstrip().endswith("run completed"), said_b
+    assert f"its ranks report to the viewer at {addr_a}:{WATCH_PORT}" in said_b
+    assert node_a.returncode == 0, said_a
+    assert "4 ranks on 2 hosts (hosta, hostb)" in said_a, said_a
+    assert "parameters agree on every rank after every step (3 steps)" in said_a
+    assert said_a.rstrip().endswith("run completed")

@@ -22,7 +22,10 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import IO, TYPE_CHECKING, NoReturn
 
+from mpscope.core.distributed.listener import new_token
+from mpscope.core.distributed.report import parse_address
 from mpscope.tui.cli_support import check_writable
+from mpscope.tui.dist_nodes import endpoint_free, free_port, other_nodes_command
 from mpscope.tui.session.exit_codes import exit_code
 from mpscope.tui.session.terminal import has_terminal
 
@@ -68,6 +71,13 @@ def _run_parser() -> argparse.ArgumentParser:
     add("--batch", type=int, default=32, help="samples per rank and step (32)")
     add("--seed", type=int, default=0, help="seed of the model and the data (0)")
     add("--time-limit", type=float, default=300.0, help="end the run after SECONDS (300)")
+    add("--nnodes", type=int, default=1, help="machines in the run (1: --standalone)")
+    add("--rdzv-endpoint", default="", help="HOST:PORT the nodes meet at (c10d; --nnodes > 1)")
+    add("--rdzv-timeout", type=float, default=60.0, help="seconds to wait for every node (60)")
+    add("--host", default="127.0.0.1", help="the viewer listens here (other nodes report to it)")
+    add("--port", type=int, default=0, help="the viewer's port (0: any free one)")
+    add("--report-to", default="", metavar="ADDRESS", help="a node: report to that viewer")
+    add("--token", default="", help="with --report-to: the token that viewer printed")
     add("--record", metavar="FILE", help="write the run's events to FILE (JSON lines)")
     add("--plain", action="store_true", help="print (the distributed mode always prints)")
     return p
@@ -107,7 +117,23 @@ def settings_from_args(args: argparse.Namespace) -> object:
     ):
         if rank != -1:
             _check(name, rank, 0, args.workers - 1)
+    _check("--nnodes", args.nnodes, 1, 64)
+    _check("--rdzv-timeout", args.rdzv_timeout, 1, 3600)
+    _check("--port", args.port, 0, 65_535)
+    if args.nnodes > 1:
+        if not args.rdzv_endpoint:
+            raise DistUsageError("--nnodes above 1 needs --rdzv-endpoint HOST:PORT")
+        endpoint_free(args.rdzv_endpoint)
+    elif args.rdzv_endpoint or args.report_to:
+        raise DistUsageError("--rdzv-endpoint and --report-to are for --nnodes 2 or more")
+    if args.report_to:
+        parse_address(args.report_to)
+        if not args.token:
+            raise DistUsageError("--report-to needs --token (the viewer's, as it printed it)")
     return DistSettings(
+        nnodes=args.nnodes,
+        rdzv_endpoint=args.rdzv_endpoint,
+        rdzv_timeout=args.rdzv_timeout,
         world_size=args.workers,
         steps=args.steps,
         compute_time=args.compute_time,
@@ -204,18 +230,42 @@ def run_distributed_command(argv: Sequence[str], out: IO[str] | None = None) -> 
         print(f"mpscope: error: {exc}", file=sys.stderr)
         return 2
     assert isinstance(settings, DistSettings)
-    if not args.plain and out is None and has_terminal():
+    report_to = (args.report_to, args.token) if args.report_to else None
+    token = new_token()
+    hint = ""
+    if report_to is None and (settings.nnodes > 1 or args.port):
+        try:  # the viewer's port: taken now, and known before the other nodes are told it
+            args.port = free_port(args.host, args.port)
+        except OSError as exc:
+            reason = exc.strerror or exc
+            print(
+                f"mpscope: error: cannot listen on {args.host}:{args.port}: {reason}",
+                file=sys.stderr,
+            )
+            return 2
+        if settings.nnodes > 1:
+            command = other_nodes_command(argv, f"{args.host}:{args.port}", token)
+            hint = f"on each other node: {command}"
+
+    def source(emit: Callable[[DistEvent], None], stop: threading.Event) -> str:
+        return run_distributed(settings, emit, stop, args.host, args.port, report_to, token)
+
+    if not args.plain and out is None and has_terminal() and report_to is None:
         from mpscope.tui.dist_app import run_dist_app
 
-        return run_dist_app(lambda emit, stop: run_distributed(settings, emit, stop), args.record)
+        return run_dist_app(source, args.record, hint)
     printer = _Printer(out or sys.stdout, args.record)
-    printer.say(
-        [f"starting {settings.world_size} ranks with torchrun (gloo), {settings.steps} steps"]
-    )
-    outcome, signum = _until_done(
-        lambda stop: run_distributed(settings, printer.emit, stop), printer
-    )
-    printer.finish()
+    nodes = f" on node 1 of {settings.nnodes}" if settings.nnodes > 1 else ""
+    ranks = f"{settings.world_size} rank{'s' if settings.world_size != 1 else ''}"
+    started = f"starting {ranks}{nodes} with torchrun (gloo), "
+    printer.say([f"{started}{settings.steps} steps", *([hint] if hint else [])])
+    if report_to is not None:
+        printer.say([f"its ranks report to the viewer at {report_to[0]}"])
+    outcome, signum = _until_done(lambda stop: source(printer.emit, stop), printer)
+    if report_to is not None:  # the viewer shows the lanes; this node says how its ranks ended
+        printer.say([f"run {outcome}", *([printer.state.error] if printer.state.error else [])])
+    else:
+        printer.finish()
     return 141 if printer.reader_gone.is_set() else exit_code(outcome, signum)
 
 

@@ -37,6 +37,7 @@ from mpscope.core.distributed.wire import ADDRESS_ENV, TOKEN_ENV
 TRAIN_MODULE: Final = "mpscope.core.distributed.train"
 STOP_GRACE: Final = 15.0
 STDERR_LINES: Final = 15
+RUN_ENV: Final = "MPSCOPE_RUN"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +57,10 @@ class DistSettings:
     kill_rank: int = -1
     fault_step: int = 1
     time_limit: float = 300.0
+    #: more than one node: this machine is one of them, met at ``rdzv_endpoint`` (c10d)
+    nnodes: int = 1
+    rdzv_endpoint: str = ""
+    rdzv_timeout: float = 60.0
 
     def to_json(self) -> str:
         """JSON text of every field."""
@@ -80,32 +85,45 @@ class DistSettings:
         ]
 
     def launcher(self, log_dir: str | None = None) -> list[str]:
-        """The torchrun command (``python -m torch.distributed.run``) that starts the ranks;
-        with ``log_dir``, each rank's stderr goes to a file of its own there."""
+        """The torchrun command (``python -m torch.distributed.run``) that starts this node's
+        ranks (``world_size`` of them); with ``log_dir``, each rank's stderr goes to a file of
+        its own there."""
         logs = ("--log-dir", log_dir, "--redirects", "2") if log_dir else ()
+        nodes: tuple[str, ...] = ("--standalone", "--nnodes", "1")
+        if self.nnodes > 1:
+            nodes = ("--nnodes", str(self.nnodes), "--rdzv-backend", "c10d")
+            nodes += ("--rdzv-endpoint", self.rdzv_endpoint, "--rdzv-id", "mpscope")
+            nodes += ("--rdzv-conf", f"join_timeout={max(1, round(self.rdzv_timeout))}")
         return [
             sys.executable,
-            *("-m", "torch.distributed.run", "--standalone", "--nnodes", "1"),
+            *("-m", "torch.distributed.run", *nodes),
             *("--nproc-per-node", str(self.world_size), "--max-restarts", "0"),
             *logs,
             *("-m", TRAIN_MODULE, *self.train_args()),
         ]
 
 
-def rank_environment(address: str, token: str) -> dict[str, str]:
-    """torchrun's environment: ours plus the viewer's address and token (ranks inherit it)."""
+def rank_environment(address: str, token: str, run: str = "") -> dict[str, str]:
+    """torchrun's environment: ours plus the viewer's address and token, and this run's own
+    mark (what :func:`end_processes` ends; ranks inherit all of it)."""
     return {
         **os.environ,
         ADDRESS_ENV: address,
         TOKEN_ENV: token,
+        RUN_ENV: run or token,
         "OMP_NUM_THREADS": "1",
         "PYTHONWARNINGS": "ignore:Failed to initialize NumPy",
     }
 
 
 def processes_with_token(token: str) -> list[int]:
-    """PIDs of the processes whose environment carries this run's token (torchrun, ranks)."""
-    mark = f"{TOKEN_ENV}={token}".encode()
+    """PIDs of the processes whose environment carries this token (torchrun, ranks)."""
+    return processes_marked(TOKEN_ENV, token)
+
+
+def processes_marked(name: str, value: str) -> list[int]:
+    """PIDs of the processes whose environment has ``name=value``."""
+    mark = f"{name}={value}".encode()
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
@@ -116,9 +134,10 @@ def processes_with_token(token: str) -> list[int]:
     return found
 
 
-def end_processes(proc: subprocess.Popen[bytes], token: str) -> None:
+def end_processes(proc: subprocess.Popen[bytes], run: str) -> None:
     """End torchrun's session (SIGTERM: it stops its ranks; then SIGKILL), then anything else
-    still carrying the token (ranks of a torchrun that was killed)."""
+    still carrying this run's mark (ranks of a torchrun that was killed). The mark is this
+    node's own: other nodes' ranks share the token, never the mark."""
     if proc.poll() is None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
@@ -129,7 +148,7 @@ def end_processes(proc: subprocess.Popen[bytes], token: str) -> None:
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=5)
     deadline = time.monotonic() + 5
-    while (left := processes_with_token(token)) and time.monotonic() < deadline:
+    while (left := processes_marked(RUN_ENV, run)) and time.monotonic() < deadline:
         for pid in left:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
@@ -173,6 +192,18 @@ def failure_report(output: str, log_dir: Path) -> str:
     return f"{summary}\nlocal rank {local_rank}'s stderr ended with:\n{tail}"
 
 
+def rendezvous_failure(output: str, settings: DistSettings) -> str:
+    """One line for a rendezvous that timed out (torchrun's ``RendezvousTimeoutError``), naming
+    the endpoint; empty otherwise."""
+    if "RendezvousTimeoutError" not in output:
+        return ""
+    return (
+        f"the rendezvous at {settings.rdzv_endpoint} timed out after "
+        f"{settings.rdzv_timeout:g} s: not all {settings.nnodes} nodes joined "
+        "(is every node started, with the same --nnodes and --rdzv-endpoint?)"
+    )
+
+
 def torch_version() -> str:
     """The installed torch's version, without importing it into the viewer."""
     from importlib.metadata import PackageNotFoundError, version
@@ -187,22 +218,39 @@ def run_distributed(
     settings: DistSettings,
     emit: Callable[[DistEvent], None],
     stop: threading.Event | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    report_to: tuple[str, str] | None = None,
+    token: str | None = None,
 ) -> str:
-    """Run the ranks to their end; every event to ``emit`` (under one lock); the outcome."""
+    """Run this node's ranks to their end; every event to ``emit`` (under one lock); the
+    outcome. The ranks report to a viewer listening on ``host:port``, or, on a node of a
+    multi-node run, to the first node's (``report_to``: its address and token); ``token``:
+    the viewer's, when the other nodes were given it first."""
     start = time.monotonic_ns()
-    token = new_token()
-    listener = Listener(token, emit, start)
+    run = new_token()
+    listener: Listener | None = None
+    if report_to is None:
+        listener = Listener(token or new_token(), emit, start, host=host, port=port)
+        address, token = listener.address, listener.token
+        say: Callable[[DistEvent], None] = listener.emit
+    else:
+        (address, token), lock = report_to, threading.Lock()
+
+        def say(event: DistEvent) -> None:
+            with lock:
+                emit(event)
+
     logs = tempfile.TemporaryDirectory(prefix="mpscope-ranks-")
     command = settings.launcher(logs.name)
-    listener.emit(
-        DistStarted(0, settings.to_json(), torch_version(), listener.address, " ".join(command))
-    )
-    listener.start()
+    say(DistStarted(0, settings.to_json(), torch_version(), address, " ".join(command)))
+    if listener is not None:
+        listener.start()
     outcome, error = "completed", ""
     with logs, tempfile.TemporaryFile() as output:
         proc = subprocess.Popen(
             command,
-            env=rank_environment(listener.address, token),
+            env=rank_environment(address, token, run),
             stdin=subprocess.DEVNULL,
             stdout=output,
             stderr=subprocess.STDOUT,
@@ -220,11 +268,13 @@ def run_distributed(
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     proc.wait(timeout=0.1)
         finally:
-            end_processes(proc, token)
-            listener.close()
+            end_processes(proc, run)
+            if listener is not None:
+                listener.close()
         if outcome == "completed" and proc.returncode != 0:
             output.seek(0)
             text = output.read().decode(errors="replace")
-            outcome, error = "error", failure_report(text, Path(logs.name))
-    listener.emit(DistFinished(time.monotonic_ns() - start, outcome, error[:8000]))
+            error = rendezvous_failure(text, settings) or failure_report(text, Path(logs.name))
+            outcome = "error"
+    say(DistFinished(time.monotonic_ns() - start, outcome, error[:8000]))
     return outcome

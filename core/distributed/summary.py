@@ -140,9 +140,11 @@ def rank_rows(state: DistState) -> list[str]:
 
 def summary_lines(state: DistState) -> list[str]:
     """The end of a run: who ran, each rank's figures, the Gantt, the straggler, the outcome."""
+    if not state.lanes:
+        return [f"no rank reported to the viewer at {state.address}", *_outcome_lines(state)]
     hosts = state.hosts()
     where = f"{len(hosts)} host{'s' if len(hosts) != 1 else ''} ({', '.join(hosts)})"
-    lines = [f"{len(state.lanes)} ranks on {where}, torch {state.torch_version}"]
+    lines = [f"{_count(len(state.lanes), 'rank')} on {where}, torch {state.torch_version}"]
     lines += rank_rows(state)
     gantt = gantt_lines(state)
     if gantt:
@@ -161,9 +163,18 @@ def summary_lines(state: DistState) -> list[str]:
         counts = ", ".join(f"{n} {reason}" for reason, n in sorted(state.dropped.items()))
         lines.append(f"reports dropped: {counts} (last: {state.last_drop})")
     lines.append(f"{state.wait_fraction:.0%} of all step time was spent in collectives")
+    return lines + _outcome_lines(state)
+
+
+def _outcome_lines(state: DistState) -> list[str]:
+    """``run completed``, or ``run error: …`` with the root cause (or the one-line error) and
+    torchrun's failure below it."""
     cause = root_cause(state.error)
-    lines.append(f"run {state.outcome or 'unfinished'}" + (f": {cause}" if cause else ""))
-    if state.error:
+    error = state.error.strip()
+    if not cause and error and "\n" not in error:  # a one-line error says it all
+        return [f"run {state.outcome or 'unfinished'}: {error}"]
+    lines = [f"run {state.outcome or 'unfinished'}" + (f": {cause}" if cause else "")]
+    if error:
         lines += ["", state.error]
     return lines
 
