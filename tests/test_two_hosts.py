@@ -86,6 +86,20 @@ def _on_host(ns: str, host: str, command: list[str]) -> list[str]:
     return ["ip", "netns", "exec", ns, "unshare", "--uts", "sh", "-c", script, "sh", *command]
 
 
+def _start_on_host(
+    ns: str, host: str, ifname: str, command: list[str], env: dict[str, str]
+) -> subprocess.Popen[str]:
+    """``command`` on a "host", gloo on its end of the link, its output (both streams) read."""
+    return subprocess.Popen(
+        _on_host(ns, host, command),
+        env={**env, "GLOO_SOCKET_IFNAME": ifname},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+
+
 def _end(procs: list[subprocess.Popen[str]]) -> None:
     for proc in procs:
         if proc.poll() is None:
@@ -129,14 +143,7 @@ def test_ranks_on_two_hosts_report_to_one_viewer(
             torchrun += ["--rdzv-endpoint", f"{addr_a}:{RDZV_PORT}", "--local-addr", addr]
             torchrun += ["--max-restarts", "0", "-m", "mpscope.core.distributed.train"]
             torchrun += ["--steps", "3"]
-            node = subprocess.Popen(
-                _on_host(ns, host, torchrun),
-                env={**env, "GLOO_SOCKET_IFNAME": ifname},
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                text=True,
-            )
+            node = _start_on_host(ns, host, ifname, torchrun, env)
             nodes.append(node)
             procs.append(node)
         for node in nodes:
@@ -171,14 +178,7 @@ def test_mpscope_runs_one_node_of_two_and_the_other_reports_to_it(
     first += ["--rdzv-endpoint", f"{addr_a}:{RDZV_PORT}", "--workers", "2", "--steps", "3"]
     first += ["--compute-time", "0.01", "--host", addr_a, "--port", str(WATCH_PORT), "--plain"]
     base = {**os.environ, "PYTHONWARNINGS": "ignore:Failed to initialize NumPy"}
-    node_a = subprocess.Popen(
-        _on_host(ns_a, host_a, first),
-        env={**base, "GLOO_SOCKET_IFNAME": if_a},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        text=True,
-    )
+    node_a = _start_on_host(ns_a, host_a, if_a, first, base)
     procs = [node_a]
     try:
         assert node_a.stdout is not None
@@ -188,14 +188,7 @@ def test_mpscope_runs_one_node_of_two_and_the_other_reports_to_it(
             assert line, "node A ended before saying what the other nodes run"
         command = line.removeprefix("on each other node: ").split()
         assert command[:2] == ["mpscope", "run"] and "--report-to" in command
-        node_b = subprocess.Popen(
-            _on_host(ns_b, host_b, [str(BIN / "mpscope"), *command[1:]]),
-            env={**base, "GLOO_SOCKET_IFNAME": if_b},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            text=True,
-        )
+        node_b = _start_on_host(ns_b, host_b, if_b, [str(BIN / "mpscope"), *command[1:]], base)
         procs.append(node_b)
         said_b, _ = node_b.communicate(timeout=TIMEOUT)
         said_a, _ = node_a.communicate(timeout=TIMEOUT)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Final
 
 from mpscope.core.pipeline.recording import RecordingError
@@ -67,3 +67,14 @@ def check_writable(path: str, what: str = "recording") -> None:
         raise RecordingError(f"cannot write {what} {path}: it is a directory")
     if not target.parent.exists():
         raise RecordingError(f"cannot write {what} {path}: no folder {target.parent}")
+
+
+def asks_for_mode(argv: Sequence[str], words: Sequence[str]) -> bool:
+    """True if ``argv`` (after ``run``) asks for ``--mode`` with one of ``words``: the modes
+    that have a command line of their own (the DataLoader's, the distributed one)."""
+    for i, arg in enumerate(argv):
+        if arg in ("--mode", "-m") and i + 1 < len(argv):
+            return argv[i + 1].lower() in words
+        if arg.startswith("--mode="):
+            return arg.split("=", 1)[1].lower() in words
+    return False

@@ -27,12 +27,9 @@ class _Parser(argparse.ArgumentParser):
 
 def wants_loader(argv: Sequence[str]) -> bool:
     """True if ``argv`` (after ``run``) asks for ``--mode dataloader``."""
-    for i, arg in enumerate(argv):
-        if arg in ("--mode", "-m") and i + 1 < len(argv):
-            return argv[i + 1].lower() in MODE_WORDS
-        if arg.startswith("--mode="):
-            return arg.split("=", 1)[1].lower() in MODE_WORDS
-    return False
+    from mpscope.tui.cli_support import asks_for_mode
+
+    return asks_for_mode(argv, MODE_WORDS)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -22,7 +22,7 @@ import contextlib
 import itertools
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Final
@@ -335,18 +335,26 @@ def export_recording(recording: str | Path, output: str | Path) -> int:
     from mpscope.core.pipeline.recording import RecordingError, iter_recording
     from mpscope.core.pipeline.session import session_timeline
 
-    output = Path(output)
-    if output.is_dir():
-        raise TraceError(f"cannot write trace {output}: it is a folder")
-    partial = output.with_name(output.name + ".partial")
     events = iter_recording(recording)
     first = next(events, None)  # the header is checked before anything is written
     if not isinstance(first, RunStarted):
         raise RecordingError(f"{recording} has no run in it (its first event is not run_started)")
+    # a session's runs one after another on the trace's timeline
+    timeline = session_timeline(itertools.chain((first,), events))
+    return write_trace_atomically(output, lambda partial: export_events(timeline, partial))
+
+
+def write_trace_atomically(output: str | Path, write: Callable[[Path], int]) -> int:
+    """Run ``write(partial)`` to make the trace beside ``output`` under a temporary name, then
+    move it into place; its count. A failure leaves no half trace behind, and a
+    :class:`TraceError` names ``output``, not the partial file."""
+    output = Path(output)
+    if output.is_dir():
+        raise TraceError(f"cannot write trace {output}: it is a folder")
+    partial = output.with_name(output.name + ".partial")
     try:
         try:
-            # a session's runs one after another on the trace's timeline
-            count = export_events(session_timeline(itertools.chain((first,), events)), partial)
+            count = write(partial)
         except TraceError as exc:  # named by the file the user asked for, not its partial one
             raise TraceError(str(exc).replace(str(partial), str(output))) from None
         try:

@@ -12,8 +12,6 @@ arrows are drawn; the recording is read line by line.
 
 from __future__ import annotations
 
-import contextlib
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -27,7 +25,7 @@ from mpscope.core.distributed.events import (
     StepReported,
     read_dist_recording,
 )
-from mpscope.core.export.perfetto import TraceError, TraceWriter, _Track
+from mpscope.core.export.perfetto import TraceWriter, _Track, write_trace_atomically
 
 __all__ = ["DistTraceWriter", "export_dist_recording"]
 
@@ -122,24 +120,14 @@ def export_dist_recording(recording: str | Path, output: str | Path) -> int:
     """Export a distributed run's recording to a trace file; the number of events exported.
     Raises DistRecordError for a bad recording and TraceError for an output that cannot be
     written; a failure leaves no half trace behind."""
-    output = Path(output)
-    if output.is_dir():
-        raise TraceError(f"cannot write trace {output}: it is a folder")
     events = read_dist_recording(str(recording))  # a few lines a step: small, and checked first
-    partial = output.with_name(output.name + ".partial")
-    try:
+
+    def write(partial: Path) -> int:
         writer = DistTraceWriter(partial)
         try:
             writer.write_dist(events)
         finally:
             writer.close()
-        os.replace(partial, output)
-    except TraceError as exc:
-        with contextlib.suppress(OSError):
-            partial.unlink()
-        raise TraceError(str(exc).replace(str(partial), str(output))) from None
-    except BaseException:
-        with contextlib.suppress(OSError):
-            partial.unlink()
-        raise
-    return len(events)
+        return len(events)
+
+    return write_trace_atomically(output, write)

@@ -8,8 +8,6 @@ the loop received it (one id per batch). The recording is read line by line.
 
 from __future__ import annotations
 
-import contextlib
-import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -25,7 +23,7 @@ from mpscope.core.dataloader.events import (
     WorkerUp,
     from_json,
 )
-from mpscope.core.export.perfetto import TraceError, TraceWriter, _Track
+from mpscope.core.export.perfetto import TraceWriter, _Track, write_trace_atomically
 
 __all__ = ["export_loader_recording"]
 
@@ -120,12 +118,9 @@ def export_loader_recording(recording: str | Path, output: str | Path) -> int:
     """Export a DataLoader recording to a trace file; the number of events exported. Raises
     LoaderRecordError for a bad recording and TraceError for an output that cannot be written;
     a failure leaves no half trace behind."""
-    output = Path(output)
-    if output.is_dir():
-        raise TraceError(f"cannot write trace {output}: it is a folder")
-    partial = output.with_name(output.name + ".partial")
-    count = 0
-    try:
+
+    def write(partial: Path) -> int:
+        count = 0
         writer = LoaderTraceWriter(partial)
         try:
             for event in _events(recording):
@@ -133,13 +128,6 @@ def export_loader_recording(recording: str | Path, output: str | Path) -> int:
                 count += 1
         finally:
             writer.close()
-        os.replace(partial, output)
-    except TraceError as exc:
-        with contextlib.suppress(OSError):
-            partial.unlink()
-        raise TraceError(str(exc).replace(str(partial), str(output))) from None
-    except BaseException:
-        with contextlib.suppress(OSError):
-            partial.unlink()
-        raise
-    return count
+        return count
+
+    return write_trace_atomically(output, write)

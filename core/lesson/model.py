@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from importlib import resources
@@ -160,6 +161,22 @@ def _seconds(where: str, key: str, value: Any, default: float) -> float:
     return float(value)
 
 
+def _screen_settings(
+    where: str,
+    raw: dict[str, Any],
+    key: str,
+    check: Callable[[str, Any], tuple[tuple[str, int | float], ...]],
+) -> tuple[tuple[str, int | float], ...] | None:
+    """A step's settings for a screen of its own (``loader``, ``distributed``), checked; None
+    when the step has none."""
+    if key not in raw:
+        return None
+    try:
+        return check(where, raw[key])
+    except ValueError as exc:
+        raise LessonError(str(exc)) from None
+
+
 def _until(where: str, value: Any) -> Until:
     if value is None:
         return Until()
@@ -207,18 +224,8 @@ def _step(index: int, raw: Any) -> Step:
     for flag in ("memory", "close"):
         if not isinstance(raw.get(flag, False), bool):
             raise LessonError(f"{where}: {flag} must be true or false")
-    loader = None
-    if "loader" in raw:
-        try:
-            loader = loader_settings(where, raw["loader"])
-        except ValueError as exc:
-            raise LessonError(str(exc)) from None
-    distributed = None
-    if "distributed" in raw:
-        try:
-            distributed = distributed_settings(where, raw["distributed"])
-        except ValueError as exc:
-            raise LessonError(str(exc)) from None
+    loader = _screen_settings(where, raw, "loader", loader_settings)
+    distributed = _screen_settings(where, raw, "distributed", distributed_settings)
     until = _until(where, raw.get("until"))
     if until.wait == Wait.LOADED and loader is None:
         raise LessonError(f'{where}: until = "loaded" needs loader = {{ ... }} in the step')
