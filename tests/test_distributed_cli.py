@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from mpscope.core.distributed.report import Reporter
+from mpscope.tui.dist_cli import LOOPBACK_NOTE
 from tests.trace_checker import check_trace
 
 MPSCOPE = [str(Path(sys.executable).parent / "mpscope")]
@@ -184,6 +185,7 @@ def test_a_rendezvous_that_times_out_is_one_line_naming_the_endpoint() -> None:
     other = lines[1]
     assert other.startswith("on each other node: mpscope run --mode distributed --nnodes 2 ")
     assert f"--rdzv-endpoint {endpoint}" in other and re.search(r"--token [0-9a-f]{32}$", other)
+    assert lines[2] == LOOPBACK_NOTE  # the others could not reach a viewer on 127.0.0.1
     assert lines[-1] == (
         f"run error: the rendezvous at {endpoint} timed out after 3 s: not all 2 nodes joined "
         "(is every node started, with the same --nnodes and --rdzv-endpoint?)"

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 MODE_WORDS = ("distributed", "ddp")
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+LOOPBACK_NOTE = "(the viewer listens on this machine only: --host ADDRESS lets the others reach it)"
 
 
 class DistUsageError(Exception):
@@ -243,6 +244,8 @@ def run_distributed_command(argv: Sequence[str], out: IO[str] | None = None) -> 
         if settings.nnodes > 1:
             command = other_nodes_command(argv, f"{args.host}:{args.port}", token)
             hint = f"on each other node: {command}"
+            if args.host in ("127.0.0.1", "localhost", "::1"):
+                hint += f"\n{LOOPBACK_NOTE}"
 
     def source(emit: Callable[[DistEvent], None], stop: threading.Event) -> str:
         return run_distributed(settings, emit, stop, args.host, args.port, report_to, token)
