@@ -77,7 +77,7 @@ def _run_parser() -> argparse.ArgumentParser:
     add("--report-to", default="", metavar="ADDRESS", help="a node: report to that viewer")
     add("--token", default="", help="with --report-to: the token that viewer printed")
     add("--record", metavar="FILE", help="write the run's events to FILE (JSON lines)")
-    add("--plain", action="store_true", help="print (the distributed mode always prints)")
+    add("--plain", action="store_true", help="print the lines and the summary, not the screen")
     return p
 
 
@@ -88,7 +88,7 @@ def _watch_parser() -> argparse.ArgumentParser:
     add("--port", type=int, default=0, help="the port (0: any free one)")
     add("--record", metavar="FILE", help="write the reports to FILE (JSON lines)")
     add("--exit-after", type=float, metavar="SECONDS", help="stop listening after SECONDS")
-    add("--plain", action="store_true", help="print (watch always prints)")
+    add("--plain", action="store_true", help="print the lines and the summary, not the screen")
     return p
 
 
