@@ -16,8 +16,10 @@ from mpscope.core.distributed.events import (
 from mpscope.core.distributed.state import fold
 from mpscope.core.distributed.summary import (
     gantt_lines,
+    lane_cells,
     live_lines,
     step_line,
+    steps_span,
     summary_lines,
     unsaid_steps,
 )
@@ -112,3 +114,22 @@ def test_the_export_draws_an_arrow_from_the_last_arrival_to_each_waiting_rank(
     assert {e["pid"] for e in arrivals} == {101} and {e["pid"] for e in released} == {100}
     for out, into in zip(arrivals, released, strict=True):
         assert out["bind_id"] == into["bind_id"] and out["ts"] <= into["ts"]
+
+
+def test_the_straggler_is_asked_again_once_more_steps_come() -> None:
+    events = _run(4)
+    state = fold(events[:7])  # the start, 2 joins, steps 0 and 1 of both ranks
+    assert state.straggler() is None and state.straggler() is None  # asked twice: the same
+    for event in events[7:]:
+        state.apply(event)
+    assert state.straggler() == 1  # the verdict follows the state, not the first answer
+
+
+def test_the_lanes_draw_only_the_steps_in_their_window() -> None:
+    state = fold(_run(4, warm_up_wait=False))
+    lane = state.lanes[0]
+    # the last step only (450..480 ms): compute 10 ms, then 20 ms in the all-reduce
+    assert lane_cells(lane, 450 * MS, 480 * MS, 3) == "█░░"
+    span = steps_span(state)
+    assert span == (0, 480 * MS)
+    assert lane_cells(lane, *span, 20) == gantt_lines(state, width=20)[0][10:-1]

@@ -65,16 +65,16 @@ class Lane:
     rtt_ns: int = 0
     steps: list[RankStep] = field(default_factory=list)
     left: str = ""
+    #: kept as the steps come (a view reads them every frame): time inside collectives, and
+    #: the time of all its steps
+    collective_ns: int = 0
+    busy_ns: int = 0
 
-    @property
-    def collective_ns(self) -> int:
-        """Time this rank spent inside collectives."""
-        return sum(s.collective_ns for s in self.steps)
-
-    @property
-    def busy_ns(self) -> int:
-        """Time of this rank's steps."""
-        return sum(s.total_ns for s in self.steps)
+    def add(self, step: RankStep) -> None:
+        """A step this rank finished."""
+        self.steps.append(step)
+        self.collective_ns += step.collective_ns
+        self.busy_ns += step.total_ns
 
     @property
     def wait_fraction(self) -> float:
@@ -93,20 +93,25 @@ class DistState:
     world_size: int = 0
     lanes: dict[int, Lane] = field(default_factory=dict)
     checksums: dict[int, dict[int, str]] = field(default_factory=dict)
+    #: step number -> (rank, its report) in the order they came: a step's ranks at once
+    by_step: dict[int, list[tuple[int, RankStep]]] = field(default_factory=dict)
     dropped: dict[str, int] = field(default_factory=dict)
     last_drop: str = ""
     now: int = 0
     outcome: str = ""
     error: str = ""
+    revision: int = 0  # one more for every event: what a verdict computed once is valid for
+    straggler_seen: tuple[int, int | None] = (-1, None)  # (revision, the straggler then)
 
     def apply(self, event: DistEvent) -> None:
         """Fold one event in."""
+        self.revision += 1
         self.now = max(self.now, event.t)
         if isinstance(event, StepReported):
             lane = self.lanes.setdefault(event.rank, Lane(event.rank))
-            lane.steps.append(
-                RankStep(event.step, event.begun, event.t, list(event.spans), event.checksum)
-            )
+            step = RankStep(event.step, event.begun, event.t, list(event.spans), event.checksum)
+            lane.add(step)
+            self.by_step.setdefault(event.step, []).append((event.rank, step))
             if event.checksum:
                 self.checksums.setdefault(event.step, {})[event.rank] = event.checksum
         elif isinstance(event, RankJoined):
@@ -140,12 +145,10 @@ class DistState:
 
     def step_times(self) -> dict[int, int]:
         """Each step's time across the world: first rank's start to last rank's end."""
-        spans: dict[int, tuple[int, int]] = {}
-        for lane in self.lanes.values():
-            for s in lane.steps:
-                a, b = spans.get(s.step, (s.begun, s.ended))
-                spans[s.step] = (min(a, s.begun), max(b, s.ended))
-        return {step: b - a for step, (a, b) in sorted(spans.items())}
+        return {
+            number: max(s.ended for _r, s in reports) - min(s.begun for _r, s in reports)
+            for number, reports in sorted(self.by_step.items())
+        }
 
     @property
     def wait_fraction(self) -> float:
@@ -159,25 +162,24 @@ class DistState:
         (three at least), it spent the least time in collectives, and every other rank at
         least twice its time there and a quarter of the step longer; None otherwise. Step by
         step, so that one odd step (the first, while the ranks warm up and arrive at different
-        times) does not hide it."""
+        times) does not hide it. Computed once per revision of the state (a view asks every
+        frame)."""
+        if self.straggler_seen[0] != self.revision:
+            self.straggler_seen = (self.revision, self._straggler())
+        return self.straggler_seen[1]
+
+    def _straggler(self) -> int | None:
         lanes = [lane for lane in self.lanes.values() if lane.steps]
         if len(lanes) < 2:
             return None
-        by_step: dict[int, list[tuple[int, int]]] = {}
-        for lane in lanes:
-            for step in lane.steps:
-                by_step.setdefault(step.step, []).append((step.collective_ns, lane.rank))
         wins: dict[int, int] = {}
-        whole = [(n, times) for n, times in by_step.items() if len(times) == len(lanes)]
-        lengths = {
-            number: max(s.total_ns for lane in lanes for s in lane.steps if s.step == number)
-            for number, _times in whole
-        }
-        for number, times in whole:
-            times.sort()
+        whole = [reports for reports in self.by_step.values() if len(reports) == len(lanes)]
+        for reports in whole:
+            times = sorted((step.collective_ns, rank) for rank, step in reports)
+            length = max(step.total_ns for _rank, step in reports)
             (least, rank), (second, _r) = times[0], times[1]
             # a wait worth the name: twice the straggler's, and a quarter of the step at least
-            if second >= 2 * max(1, least) and second - least >= lengths[number] // 4:
+            if second >= 2 * max(1, least) and second - least >= length // 4:
                 wins[rank] = wins.get(rank, 0) + 1
         for rank, count in wins.items():
             if len(whole) >= MIN_STEPS_FOR_STRAGGLER and count * 2 > len(whole):

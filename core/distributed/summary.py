@@ -12,7 +12,7 @@ import re
 from typing import Final
 
 from mpscope.core.distributed.events import RankJoined, StepReported
-from mpscope.core.distributed.state import DistState, Lane
+from mpscope.core.distributed.state import DistState, Lane, RankStep
 
 GANTT_WIDTH: Final = 60
 COMPUTE, COLLECTIVE, BETWEEN = "█", "░", "·"
@@ -53,13 +53,12 @@ def joined_line(event: RankJoined) -> str:
 def step_complete(state: DistState, step: int) -> bool:
     """True once every rank of the world reported ``step``."""
     world = state.world_size or len(state.lanes)
-    reported = sum(1 for lane in state.lanes.values() if any(s.step == step for s in lane.steps))
-    return world > 0 and reported >= world
+    return world > 0 and len({rank for rank, _s in state.by_step.get(step, ())}) >= world
 
 
 def step_line(state: DistState, step: int) -> str:
     """One step across the world: its time, the share spent waiting, whether checksums agree."""
-    steps = [s for lane in state.lanes.values() for s in lane.steps if s.step == step]
+    steps = [s for _rank, s in state.by_step.get(step, ())]
     if not steps:
         return f"step {step}: no rank reported it"
     begun, ended = min(s.begun for s in steps), max(s.ended for s in steps)
@@ -78,10 +77,10 @@ def step_line(state: DistState, step: int) -> str:
     return f"step {step}: {_ms(ended - begun)} across {ranks}, {share} in collectives, {agreement}"
 
 
-def _cell(lane: Lane, a: int, b: int) -> str:
+def _cell(steps: list[RankStep], a: int, b: int) -> str:
     """What the rank mostly did between times ``a`` and ``b``."""
     compute = collective = 0
-    for step in lane.steps:
+    for step in steps:
         lo, hi = max(a, step.begun), min(b, step.ended)
         if hi <= lo:
             continue
@@ -101,12 +100,18 @@ def lane_cells(lane: Lane, start: int, end: int, width: int) -> str:
     mostly did in each (:data:`COMPUTE`, :data:`COLLECTIVE` or :data:`BETWEEN`)."""
     span = max(1, end - start)
     edges = [start + span * i // width for i in range(width + 1)]
-    return "".join(_cell(lane, edges[i], edges[i + 1]) for i in range(width))
+    shown: list[RankStep] = []  # the steps in the window: from the end, as they came in order
+    for step in reversed(lane.steps):
+        if step.ended < start:
+            break
+        if step.begun < end:
+            shown.append(step)
+    return "".join(_cell(shown, edges[i], edges[i + 1]) for i in range(width))
 
 
 def steps_span(state: DistState) -> tuple[int, int] | None:
     """From the first step's start to the last step's end, over every rank; None before any."""
-    steps = [s for lane in state.lanes.values() for s in lane.steps]
+    steps = [s for reports in state.by_step.values() for _rank, s in reports]
     if not steps:
         return None
     return min(s.begun for s in steps), max(s.ended for s in steps)
@@ -194,10 +199,10 @@ def live_lines(state: DistState, event: object, printed: set[int]) -> list[str]:
 
 def unsaid_steps(state: DistState, printed: set[int]) -> list[str]:
     """Steps some rank reported that were never complete (a rank died first)."""
-    steps = sorted({s.step for lane in state.lanes.values() for s in lane.steps} - printed)
+    steps = sorted(set(state.by_step) - printed)
     world = state.world_size or len(state.lanes)
     lines = []
     for step in steps:
-        got = sum(1 for lane in state.lanes.values() if any(s.step == step for s in lane.steps))
+        got = len({rank for rank, _s in state.by_step[step]})
         lines.append(f"{step_line(state, step)} (only {got} of {world} ranks reported it)")
     return lines

@@ -37,11 +37,10 @@ ERROR_LINES: Final = 14
 
 def _window(state: DistState) -> tuple[int, int] | None:
     """The time the lanes show: the last few steps, up to the latest report."""
-    numbers = sorted({s.step for lane in state.lanes.values() for s in lane.steps})
+    numbers = sorted(state.by_step)[-WINDOW_STEPS:]
     if not numbers:
         return None
-    shown = set(numbers[-WINDOW_STEPS:])
-    steps = [s for lane in state.lanes.values() for s in lane.steps if s.step in shown]
+    steps = [s for number in numbers for _rank, s in state.by_step[number]]
     return min(s.begun for s in steps), max(s.ended for s in steps)
 
 
@@ -125,8 +124,8 @@ def _legend() -> list[tuple[str, str]]:
 
 def _steps(state: DistState, shown: int = SHOWN_STEPS) -> list[RenderableType]:
     numbers = sorted(s for s in state.checksums if step_complete(state, s))
-    if not numbers and state.lanes:
-        numbers = sorted({s.step for lane in state.lanes.values() for s in lane.steps})
+    if not numbers:
+        numbers = sorted(state.by_step)
     lines: list[RenderableType] = []
     for step in numbers[-shown:] if shown > 0 else []:
         line = step_line(state, step)
