@@ -296,7 +296,8 @@ def watch_command(argv: Sequence[str], out: IO[str] | None = None) -> int:
         return 2
     hint = launch_hint(listener.address, listener.token)
     lines = [f"mpscope watch: listening on {listener.address}", "start your ranks with:"]
-    lines.append(f"  {hint} torchrun --nproc-per-node 2 your_script.py")
+    lines.append(f"  {hint} \\")  # two lines, each short enough to copy whole
+    lines.append("    torchrun --nproc-per-node 2 your_script.py")
     lines.append("(your script: from mpscope.core.distributed import report as mpscope)")
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         lines.append("listening beyond this machine: only reports with the token count")

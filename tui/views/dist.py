@@ -61,10 +61,11 @@ def _title(state: DistState) -> Text:
         title.append("torchrun, gloo · ")
     else:
         title.append(f"watching {state.address} · ", style="cyan")
-    joined = f"{len(state.lanes)} of {world} ranks" if world else "no rank yet"
-    title.append(f"{joined} on {len(hosts)} host{'s' if len(hosts) != 1 else ''}")
-    if hosts:
-        title.append(f" ({', '.join(hosts)})")
+    if not state.lanes:
+        title.append("no rank yet")
+    else:
+        title.append(f"{len(state.lanes)} of {world or len(state.lanes)} ranks on ")
+        title.append(f"{len(hosts)} host{'s' if len(hosts) != 1 else ''} ({', '.join(hosts)})")
     if state.torch_version:
         title.append(f" · torch {state.torch_version}", style="grey50")
     if state.settings is not None:
@@ -172,8 +173,11 @@ def dist_view(state: DistState, width: int, height: int = 40, hint: str = "") ->
     shown = min(SHOWN_STEPS, room // 3 if state.error else room - 2)
     steps = _steps(state, shown)
     room -= len(steps) + 2 if steps else 0
-    parts: list[RenderableType] = [*head, Text(""), _lanes(state, width)]
-    parts += [Text.assemble(" " * 31, *_legend()), Text("")]
+    parts: list[RenderableType] = [*head, Text("")]
+    if state.lanes:
+        parts += [_lanes(state, width), Text.assemble(" " * 31, *_legend()), Text("")]
+    else:
+        parts += [Text("waiting for the first rank to report…", style="grey50"), Text("")]
     if steps:
         parts += [Text("latest steps", style="bold"), *steps, Text("")]
     parts += _verdicts(state, error_lines=min(ERROR_LINES, max(3, room)))
