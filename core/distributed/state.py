@@ -100,20 +100,31 @@ class DistState:
     now: int = 0
     outcome: str = ""
     error: str = ""
-    revision: int = 0  # one more for every event: what a verdict computed once is valid for
-    straggler_seen: tuple[int, int | None] = (-1, None)  # (revision, the straggler then)
+    #: the verdicts, kept as the steps come (a view asks every frame): steps whose checksums
+    #: differ, whether any step had two to compare, the steps every rank reported, and for
+    #: each rank the number of those in which the others waited for it (see :meth:`straggler`)
+    disagreeing: set[int] = field(default_factory=set)
+    compared: bool = False
+    whole_steps: int = 0
+    waited_for: dict[int, int] = field(default_factory=dict)
 
     def apply(self, event: DistEvent) -> None:
         """Fold one event in."""
-        self.revision += 1
         self.now = max(self.now, event.t)
         if isinstance(event, StepReported):
             lane = self.lanes.setdefault(event.rank, Lane(event.rank))
             step = RankStep(event.step, event.begun, event.t, list(event.spans), event.checksum)
             lane.add(step)
-            self.by_step.setdefault(event.step, []).append((event.rank, step))
+            reports = self.by_step.setdefault(event.step, [])
+            reports.append((event.rank, step))
             if event.checksum:
-                self.checksums.setdefault(event.step, {})[event.rank] = event.checksum
+                sums = self.checksums.setdefault(event.step, {})
+                sums[event.rank] = event.checksum
+                self.compared = self.compared or len(sums) > 1
+                if len(set(sums.values())) > 1:
+                    self.disagreeing.add(event.step)
+            if len(reports) == self.world_size > 1:  # the step is whole: who held the others?
+                self._judge(reports)
         elif isinstance(event, RankJoined):
             lane = self.lanes.setdefault(event.rank, Lane(event.rank))
             lane.local_rank, lane.pid, lane.host = event.local_rank, event.pid, event.host
@@ -135,13 +146,13 @@ class DistState:
 
     def disagreeing_steps(self) -> list[int]:
         """Steps whose ranks reported different checksums."""
-        return sorted(s for s, ranks in self.checksums.items() if len(set(ranks.values())) > 1)
+        return sorted(self.disagreeing)
 
     def checksums_agree(self) -> bool | None:
         """True if every step's checksums agree; None before any step has two of them."""
-        if not any(len(ranks) > 1 for ranks in self.checksums.values()):
+        if not self.compared:
             return None
-        return not self.disagreeing_steps()
+        return not self.disagreeing
 
     def step_times(self) -> dict[int, int]:
         """Each step's time across the world: first rank's start to last rank's end."""
@@ -162,29 +173,23 @@ class DistState:
         (three at least), it spent the least time in collectives, and every other rank at
         least twice its time there and a quarter of the step longer; None otherwise. Step by
         step, so that one odd step (the first, while the ranks warm up and arrive at different
-        times) does not hide it. Computed once per revision of the state (a view asks every
-        frame)."""
-        if self.straggler_seen[0] != self.revision:
-            self.straggler_seen = (self.revision, self._straggler())
-        return self.straggler_seen[1]
-
-    def _straggler(self) -> int | None:
-        lanes = [lane for lane in self.lanes.values() if lane.steps]
-        if len(lanes) < 2:
+        times) does not hide it."""
+        if self.whole_steps < MIN_STEPS_FOR_STRAGGLER:
             return None
-        wins: dict[int, int] = {}
-        whole = [reports for reports in self.by_step.values() if len(reports) == len(lanes)]
-        for reports in whole:
-            times = sorted((step.collective_ns, rank) for rank, step in reports)
-            length = max(step.total_ns for _rank, step in reports)
-            (least, rank), (second, _r) = times[0], times[1]
-            # a wait worth the name: twice the straggler's, and a quarter of the step at least
-            if second >= 2 * max(1, least) and second - least >= length // 4:
-                wins[rank] = wins.get(rank, 0) + 1
-        for rank, count in wins.items():
-            if len(whole) >= MIN_STEPS_FOR_STRAGGLER and count * 2 > len(whole):
+        for rank, count in self.waited_for.items():
+            if count * 2 > self.whole_steps:
                 return rank
         return None
+
+    def _judge(self, reports: list[tuple[int, RankStep]]) -> None:
+        """A step every rank reported: count it, and the rank the others waited for in it."""
+        self.whole_steps += 1
+        times = sorted((step.collective_ns, rank) for rank, step in reports)
+        length = max(step.total_ns for _rank, step in reports)
+        (least, rank), (second, _r) = times[0], times[1]
+        # a wait worth the name: twice the straggler's, and a quarter of the step at least
+        if second >= 2 * max(1, least) and second - least >= length // 4:
+            self.waited_for[rank] = self.waited_for.get(rank, 0) + 1
 
     def hosts(self) -> list[str]:
         """The hosts the ranks run on, in rank order."""

@@ -124,11 +124,17 @@ def _legend() -> list[tuple[str, str]]:
 
 
 def _steps(state: DistState, shown: int = SHOWN_STEPS) -> list[RenderableType]:
-    numbers = sorted(s for s in state.checksums if step_complete(state, s))
-    if not numbers:
-        numbers = sorted(state.by_step)
+    everything = sorted(state.by_step)
+    numbers: list[int] = []  # the latest complete steps, looked for from the end
+    for step in reversed(everything):
+        if len(numbers) >= shown:
+            break
+        if step in state.checksums and step_complete(state, step):  # a step that ended
+            numbers.insert(0, step)
+    if not numbers:  # none complete (a rank died first): the latest reported
+        numbers = everything[-shown:] if shown > 0 else []
     lines: list[RenderableType] = []
-    for step in numbers[-shown:] if shown > 0 else []:
+    for step in numbers:
         line = step_line(state, step)
         lines.append(Text(line, style="red" if "DISAGREE" in line else ""))
     return lines
