@@ -376,9 +376,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _wants_distributed(argv: Sequence[str]) -> bool:
-    from mpscope.tui.dist_cli import wants_distributed
+    from mpscope.tui.cli_support import DISTRIBUTED_MODES, asks_for_mode
 
-    return wants_distributed(argv)
+    return asks_for_mode(argv, DISTRIBUTED_MODES)  # without importing the mode's command line
 
 
 def _wants_loader(argv: Sequence[str]) -> bool:

@@ -69,6 +69,10 @@ def check_writable(path: str, what: str = "recording") -> None:
         raise RecordingError(f"cannot write {what} {path}: no folder {target.parent}")
 
 
+#: ``--mode`` words of the distributed mode (here, so that telling it apart imports nothing)
+DISTRIBUTED_MODES: Final = ("distributed", "ddp")
+
+
 def asks_for_mode(argv: Sequence[str], words: Sequence[str]) -> bool:
     """True if ``argv`` (after ``run``) asks for ``--mode`` with one of ``words``: the modes
     that have a command line of their own (the DataLoader's, the distributed one)."""

@@ -15,7 +15,7 @@ from typing import ClassVar
 from textual.app import App
 from textual.binding import BindingType
 
-from mpscope.core.distributed.events import DistEvent
+from mpscope.core.distributed.events import DistEvent, DistFinished
 from mpscope.tui.screens.dist import DistScreen, Source
 from mpscope.tui.session.exit_codes import exit_code
 
@@ -42,11 +42,12 @@ def recorded(events: list[DistEvent]) -> Source:
     """A source that gives a recording's events at once (a replay: nothing runs)."""
 
     def source(emit: Callable[[DistEvent], None], _stop: threading.Event) -> str:
-        outcome = ""
+        outcome = "completed"  # a recording cut short: what it shows is all there is
         for event in events:
             emit(event)
-            outcome = getattr(event, "outcome", outcome)
-        return outcome or "completed"
+            if isinstance(event, DistFinished):
+                outcome = event.outcome
+        return outcome
 
     return source
 

@@ -22,19 +22,21 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import IO, TYPE_CHECKING, NoReturn
 
+from mpscope.core.distributed.events import DistEvent, to_json
 from mpscope.core.distributed.listener import new_token
 from mpscope.core.distributed.report import parse_address
+from mpscope.core.distributed.state import DistState
+from mpscope.core.distributed.summary import live_lines, summary_lines, unsaid_steps
 from mpscope.tui.cli_support import check_writable
 from mpscope.tui.dist_nodes import endpoint_free, free_port, other_nodes_command
 from mpscope.tui.session.exit_codes import exit_code
 from mpscope.tui.session.terminal import has_terminal
 
 if TYPE_CHECKING:
-    from mpscope.core.distributed.events import DistEvent
     from mpscope.core.distributed.listener import Listener
 
-MODE_WORDS = ("distributed", "ddp")
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 LOOPBACK_NOTE = "(the viewer listens on this machine only: --host ADDRESS lets the others reach it)"
 
 
@@ -45,13 +47,6 @@ class DistUsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise DistUsageError(message)
-
-
-def wants_distributed(argv: Sequence[str]) -> bool:
-    """True if ``argv`` (after ``run``) asks for ``--mode distributed``."""
-    from mpscope.tui.cli_support import asks_for_mode
-
-    return asks_for_mode(argv, MODE_WORDS)
 
 
 def _run_parser() -> argparse.ArgumentParser:
@@ -151,19 +146,13 @@ class _Printer:
     listener emits under one lock."""
 
     def __init__(self, out: IO[str], record: str | None) -> None:
-        from mpscope.core.distributed.state import DistState
-
         self.out = out
         self.state = DistState()
         self.printed: set[int] = set()
         self.sink = open(record, "w", encoding="utf-8") if record else None  # noqa: SIM115
         self.reader_gone = threading.Event()
 
-    def emit(self, event: object) -> None:
-        from mpscope.core.distributed.events import DistEvent, to_json
-        from mpscope.core.distributed.summary import live_lines
-
-        assert isinstance(event, DistEvent)
+    def emit(self, event: DistEvent) -> None:
         self.state.apply(event)
         if self.sink is not None:
             self.sink.write(to_json(event) + "\n")
@@ -180,8 +169,6 @@ class _Printer:
             self.reader_gone.set()
 
     def finish(self) -> None:
-        from mpscope.core.distributed.summary import summary_lines, unsaid_steps
-
         if self.sink is not None:
             self.sink.close()
         unsaid = unsaid_steps(self.state, self.printed)
@@ -244,7 +231,7 @@ def run_distributed_command(argv: Sequence[str], out: IO[str] | None = None) -> 
         if settings.nnodes > 1:
             command = other_nodes_command(argv, f"{args.host}:{args.port}", token)
             hint = f"on each other node: {command}"
-            if args.host in ("127.0.0.1", "localhost", "::1"):
+            if args.host in LOOPBACK_HOSTS:
                 hint += f"\n{LOOPBACK_NOTE}"
 
     def source(emit: Callable[[DistEvent], None], stop: threading.Event) -> str:
@@ -299,7 +286,7 @@ def watch_command(argv: Sequence[str], out: IO[str] | None = None) -> int:
     lines.append(f"  {hint} \\")  # two lines, each short enough to copy whole
     lines.append("    torchrun --nproc-per-node 2 your_script.py")
     lines.append("(your script: from mpscope.core.distributed import report as mpscope)")
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
+    if args.host not in LOOPBACK_HOSTS:
         lines.append("listening beyond this machine: only reports with the token count")
     if app:
         from mpscope.tui.dist_app import run_dist_app

@@ -25,12 +25,12 @@ def free_port(host: str, port: int) -> int:
 
 
 def endpoint_free(endpoint: str) -> None:
-    """The rendezvous endpoint as ``host:port``; :class:`DistUsageError` if its port is in use
+    """Check the rendezvous endpoint (``host:port``): :class:`NodesError` if its port is in use
     on this machine by something else (torchrun would then wait on it for a minute). A host
     that is not this machine's is not checked: another node hosts the rendezvous."""
     host, port = parse_address(endpoint)
     try:
-        socket.create_server((host, port)).close()
+        free_port(host, port)
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise NodesError(
