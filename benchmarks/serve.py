@@ -103,6 +103,7 @@ FOLLOWED = r"replay"
 
 def _grow(recording: Path, stop: threading.Event) -> None:
     """Append a plausible run to ``recording``, a task every 10 ms, until ``stop``."""
+    from mpscope.core.pipeline.event_json import to_json
     from mpscope.core.pipeline.events import (
         RunStarted,
         TaskCollected,
@@ -111,7 +112,6 @@ def _grow(recording: Path, stop: threading.Event) -> None:
         TaskStarted,
         WorkerReady,
         WorkerSpawned,
-        to_json,
     )
     from mpscope.core.pipeline.recording import header_line
     from mpscope.core.pipeline.scenario import Scenario

@@ -16,7 +16,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from mpscope.core.pipeline.events import RunFinished, TaskQueued, to_json
+from mpscope.core.pipeline.event_json import to_json
+from mpscope.core.pipeline.events import RunFinished, TaskQueued
 from mpscope.core.pipeline.recording import RecordingWriter, header_line
 from mpscope.tui.cli import main
 

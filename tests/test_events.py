@@ -5,26 +5,25 @@ from __future__ import annotations
 import dataclasses
 import json
 import pickle
+from array import array
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import mpscope.core.pipeline.bulk as bulk_module
 import mpscope.core.pipeline.events as events_module
-from mpscope.core.pipeline.events import (
+from mpscope.core.pipeline.event_json import (
     EVENT_TYPES,
-    SCHEMA_VERSION,
-    Event,
     EventDecodeError,
-    RunStarted,
-    TaskDone,
-    TaskQueued,
     from_dict,
     from_json,
     to_dict,
     to_json,
 )
+from mpscope.core.pipeline.bulk import BULK_TYPES
+from mpscope.core.pipeline.events import SCHEMA_VERSION, Event, RunStarted, TaskDone, TaskQueued
 
 # -- strategies built from each dataclass's fields -------------------------------------------
 
@@ -46,7 +45,32 @@ FIELD_STRATEGIES: dict[str, st.SearchStrategy[Any]] = {
 }
 
 
+INT64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)
+
+
+def _columns(n: int, typ: str) -> st.SearchStrategy[Any]:
+    """A bulk event's column of ``n`` values."""
+    if typ == "array[int]":
+        return st.lists(INT64, min_size=n, max_size=n).map(lambda v: array("q", v))
+    return st.lists(TEXT, min_size=n, max_size=n).map(tuple)
+
+
+def _bulk_strategy(cls: type[Event], n: int) -> st.SearchStrategy[Event]:
+    fields = {
+        f.name: _columns(n, str(f.type))
+        if str(f.type) in COLUMNS
+        else FIELD_STRATEGIES[str(f.type)]
+        for f in dataclasses.fields(cls)
+    }
+    return st.builds(cls, **fields)
+
+
+COLUMNS = ("array[int]", "tuple[str, ...]")
+
+
 def _event_strategy(cls: type[Event]) -> st.SearchStrategy[Event]:
+    if cls in BULK_TYPES:  # every column as long as the others
+        return st.integers(0, 6).flatmap(lambda n: _bulk_strategy(cls, n))
     fields = {f.name: FIELD_STRATEGIES[str(f.type)] for f in dataclasses.fields(cls)}
     return st.builds(cls, **fields)
 
@@ -57,7 +81,8 @@ KINDS = sorted(EVENT_TYPES)
 
 def _sample(cls: type[Event]) -> Event:
     """A valid instance of ``cls`` with simple values of each field's type."""
-    simple = {"int": 3, "str": "x", "bool": True, "float": 1.5}
+    simple: dict[str, Any] = {"int": 3, "str": "x", "bool": True, "float": 1.5}
+    simple |= {"array[int]": array("q", [3]), "tuple[str, ...]": ("x",)}
     return cls(**{f.name: simple[str(f.type)] for f in dataclasses.fields(cls)})
 
 
@@ -71,7 +96,7 @@ def _field_types(cls: type[Event]) -> dict[str, str]:
 def test_every_event_class_is_registered_under_its_kind() -> None:
     defined = {
         obj
-        for obj in vars(events_module).values()
+        for obj in [*vars(events_module).values(), *vars(bulk_module).values()]
         if isinstance(obj, type) and issubclass(obj, Event) and obj is not Event
     }
     assert defined == set(EVENT_TYPES.values())
@@ -88,8 +113,9 @@ def test_every_event_class_is_registered_under_its_kind() -> None:
 
 def test_every_field_is_a_plain_value() -> None:
     for cls in EVENT_TYPES.values():
+        plain = ("int", "str", "bool", "float", *(COLUMNS if cls in BULK_TYPES else ()))
         for name, typ in _field_types(cls).items():
-            assert typ in ("int", "str", "bool", "float"), (cls.__name__, name, typ)
+            assert typ in plain, (cls.__name__, name, typ)
         assert "t" in _field_types(cls)
 
 
@@ -140,6 +166,8 @@ def test_each_kind_round_trips_with_awkward_text(kind: str) -> None:
             "str": 'a "quoted" \\ line\nnext\ttab é 😀 \u2028',
             "bool": False,
             "float": -0.5,
+            "array[int]": array("q", [-(2**63), 2**63 - 1]),
+            "tuple[str, ...]": ('a "quoted" \\ line\nnext', "😀 \u2028"),
         }[typ]
     event = cls(**values)
     assert from_json(to_json(event)) == event
@@ -184,6 +212,8 @@ WRONG_VALUES: dict[str, list[Any]] = {
     "str": [1, 0.5, True, None, [], {}, ["x"]],
     "bool": [1, 0, "true", None, [], 1.0],
     "float": ["1.0", True, None, []],
+    "array[int]": ["1", 1, None, {}, ["x"], [1.5], [True], [2**64], [None]],
+    "tuple[str, ...]": ["x", 1, None, {}, [1], [None], [["x"]]],
 }
 
 

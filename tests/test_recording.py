@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mpscope.core.pipeline.event_json import to_json
 from mpscope.core.pipeline.events import (
     SCHEMA_VERSION,
     Event,
@@ -22,7 +23,6 @@ from mpscope.core.pipeline.events import (
     TaskFailed,
     TaskQueued,
     TaskStarted,
-    to_json,
 )
 from mpscope.core.pipeline.recording import (
     FORMAT,

@@ -11,14 +11,8 @@ from pathlib import Path
 import pytest
 
 from benchmarks.big_recording import quick_run, write_quick_run
-from mpscope.core.pipeline.events import (
-    Event,
-    Note,
-    RunFinished,
-    RunStarted,
-    TaskQueued,
-    to_json,
-)
+from mpscope.core.pipeline.event_json import to_json
+from mpscope.core.pipeline.events import Event, Note, RunFinished, RunStarted, TaskQueued
 from mpscope.core.pipeline.recording import (
     RecordingError,
     check_recording,

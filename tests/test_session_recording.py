@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from mpscope.core.export.perfetto import export_recording
+from mpscope.core.pipeline.event_json import from_json, to_json
 from mpscope.core.pipeline.events import (
     RunFinished,
     RunReplaced,
@@ -19,8 +20,6 @@ from mpscope.core.pipeline.events import (
     StepperCalled,
     TaskDone,
     TaskQueued,
-    from_json,
-    to_json,
 )
 from mpscope.core.pipeline.recording import header_line, is_complete, iter_recording, read_recording
 from mpscope.core.pipeline.scenario import MODE_TITLES, Mode

@@ -7,6 +7,7 @@ import pickle
 
 import pytest
 
+from mpscope.core.pipeline.event_json import from_json, to_json
 from mpscope.core.pipeline.events import (
     COLLECTOR,
     MAIN,
@@ -30,8 +31,6 @@ from mpscope.core.pipeline.events import (
     WorkerLoopEnded,
     WorkerReady,
     WorkerSpawned,
-    from_json,
-    to_json,
 )
 from mpscope.core.pipeline.lanes import Failure
 from mpscope.core.pipeline.scenario import make_scenario

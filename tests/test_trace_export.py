@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from mpscope.core.export.perfetto import TraceError, TraceWriter, export_events
+from mpscope.core.pipeline.event_json import to_json
 from mpscope.core.pipeline.events import (
     RunFinished,
     RunStarted,
@@ -22,7 +23,6 @@ from mpscope.core.pipeline.events import (
     TaskStarted,
     WorkerExited,
     WorkerSpawned,
-    to_json,
 )
 from mpscope.core.pipeline.recording import header_line, iter_recording, read_recording
 from mpscope.core.pipeline.scenario import Scenario

@@ -4,7 +4,7 @@ Every thread of a run hands its events to the :class:`Outbox`; the consumer read
 :meth:`Outbox.next_batch` (through :meth:`~.run.Engine.next_batch`). The feeder is the one
 thread that does not take the lock for each task: it only notes what it queued
 (:meth:`Outbox.announce`), and the next :meth:`Outbox.emit` turns the notes into
-``TaskQueued`` events ahead of whatever it sends, since they happened first (and a worker's
+``TaskQueued`` events (one ``TasksQueued`` for several) ahead of whatever it sends, since they happened first (and a worker's
 report on the task may follow them).
 """
 
@@ -51,11 +51,8 @@ class Outbox:
         """Hand events to the consumer, after the feeder's announcements still held back."""
         with self._lock:
             if self._queued:  # they happened first, and a worker's report may follow them
-                announced: list[Event] = []
-                while self._queued:
-                    t, task = self._queued.popleft()
-                    announced.extend(self._ledger.announce(t, task))
-                events = [*announced, *events]
+                notes = [self._queued.popleft() for _ in range(len(self._queued))]
+                events = [*self._ledger.announce_all(notes), *events]
             if events:
                 self._out.put(events)
 

@@ -5,7 +5,9 @@ Every worker and collector process (see :mod:`.worker`) reads the run's clock fr
 engine shares with it (:class:`RunClock`; a pause moves that start on), and reports through an
 :class:`EventBatcher`: one message per batch of events on its own event pipe, sent every
 ``FLUSH_EVENTS`` events or ``FLUSH_NS`` after the oldest, and before the process blocks, so
-instrumentation costs little throughput and events arrive within ~10 ms. What a process prints
+instrumentation costs little throughput and events arrive within ~10 ms. Quick tasks (whose
+start was never sent) go out as rows of one bulk event per batch (:meth:`EventBatcher.end_row`,
+:mod:`~mpscope.core.pipeline.bulk`). What a process prints
 becomes events too (:class:`LineToEvents`), so nothing is drawn over the UI.
 
 Nothing here imports torch or multiprocessing: the module is light enough for tests and for
@@ -20,11 +22,15 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from mpscope.core.pipeline.bulk import CollectedRows, DoneRows, expand
 from mpscope.core.pipeline.events import PrintedLine, clip
 from mpscope.core.pipeline.wire import Record
 
 FLUSH_EVENTS = 64
 FLUSH_NS = 10_000_000
+#: quick tasks reported in bulk (see :mod:`~mpscope.core.pipeline.bulk`) go out every
+#: ``FLUSH_ROWS`` tasks at most, else by ``FLUSH_NS`` and before the process blocks
+FLUSH_ROWS = 512
 
 
 class RunClock:
@@ -62,10 +68,19 @@ class EventBatcher:
     (``end``).
     """
 
-    def __init__(self, send: Callable[[list[Record]], None], clock: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        send: Callable[[list[Record]], None],
+        clock: Callable[[], int],
+        rows: DoneRows | CollectedRows | None = None,
+        owner: int = 0,
+    ) -> None:
         self._send = send
         self.now = clock  # nanoseconds since the run started (see RunClock)
         self._buffer: list[Record] = []
+        #: the quick tasks ended since the last record, reported as one bulk event by ``owner``
+        self._rows = rows
+        self._owner = owner
         self._oldest = 0  # the time (``t``) of the oldest buffered record
         #: the start of the work in hand (``(EventClass, t, ...)``), set without the lock: one
         #: attribute store is atomic, and the ticker reads it only while holding the lock
@@ -87,6 +102,22 @@ class EventBatcher:
             self._current = None
             self._append(record)
 
+    def end_row(self, end: int, *row: Any) -> bool:
+        """Report the end (at ``end``) of the work :meth:`begin` announced as a row of the bulk
+        event (``row``: the arguments of the rows' ``add``), unless its start was sent: then
+        it returns False and the caller reports it with :meth:`end`, as a task of its own."""
+        with self._lock:
+            current, self._current = self._current, None
+            rows = self._rows
+            if rows is None or (current is not None and current is self._current_sent):
+                return False
+            if not rows and not self._buffer:
+                self._oldest = end
+            rows.add(*row)
+            if len(rows) >= FLUSH_ROWS or end - self._oldest >= FLUSH_NS:
+                self._send_now()
+            return True
+
     def emit(self, record: Record) -> None:
         """Queue an event (or a record) for the next batch."""
         with self._lock:
@@ -95,6 +126,8 @@ class EventBatcher:
     def _append(self, record: Record) -> None:
         # a record was made just now: its own time stands for the clock (no clock read here)
         t: int = record[1] if type(record) is tuple else record.t  # type: ignore[union-attr]
+        if self._rows:  # the quick tasks before it come first
+            self._close_rows()
         buffer = self._buffer
         if not buffer:
             self._oldest = t
@@ -102,8 +135,17 @@ class EventBatcher:
         if len(buffer) >= FLUSH_EVENTS or t - self._oldest >= FLUSH_NS:
             self._send_now()
 
+    def _close_rows(self) -> None:
+        """Put the rows in the buffer as one bulk event (one task alone: its own event)."""
+        rows = self._rows
+        assert rows is not None
+        bulk = rows.take(self._owner)  # (the oldest time is its first row's, already kept)
+        self._buffer.extend(expand(bulk) if len(bulk) == 1 else (bulk,))
+
     def _send_now(self) -> None:
         """Send the buffer (the lock is held, so batches stay in order)."""
+        if self._rows:
+            self._close_rows()
         if self._buffer:
             batch, self._buffer = self._buffer, []
             self._send(batch)
@@ -130,11 +172,13 @@ class EventBatcher:
                     left = current[1] + FLUSH_NS - now
                     if left <= 0:  # long work: say it started (after what came before it)
                         self._current_sent = current
+                        if self._rows:
+                            self._close_rows()
                         self._buffer.append(current)
                         self._send_now()
                         continue
                     delay = min(delay, left)
-                if self._buffer:
+                if self._buffer or self._rows:
                     left = self._oldest + FLUSH_NS - now
                     if left <= 0:
                         self._send_now()

@@ -47,6 +47,7 @@ from mpscope.core.engine.result_channels import (
 )
 from mpscope.core.engine.tensors import MAX_HELD, SentKeeper, acknowledge, set_sharing_strategy
 from mpscope.core.loading import exception_line
+from mpscope.core.pipeline.bulk import CollectedRows, DoneRows
 from mpscope.core.pipeline.events import (
     COLLECTOR,
     MAX_TEXT,
@@ -208,7 +209,7 @@ def compute_worker(ctx: ProcessContext) -> None:
 def _compute(ctx: ProcessContext) -> None:
     """Take tasks until the end sentinel, put results, report."""
     run_clock = RunClock(ctx.run_start)
-    batcher = EventBatcher(ctx.events.send, run_clock.now)
+    batcher = EventBatcher(ctx.events.send, run_clock.now, DoneRows(), ctx.worker)
     parent = _prepare_process(batcher, ctx.worker, ctx.main_pid)
     sc = ctx.scenario
     set_sharing_strategy(sc.sharing)
@@ -236,7 +237,8 @@ def _compute(ctx: ProcessContext) -> None:
         ctx.run_start,  # shared: a pause moves it on (RunClock, inlined)
         run_clock.sleep,
     )
-    begin, end, scale, fail_next = batcher.begin, batcher.end, ctx.time_scale, ctx.fail_next
+    begin, end, end_row = batcher.begin, batcher.end, batcher.end_row
+    scale, fail_next = ctx.time_scale, ctx.fail_next
     failing = fail_next.get_obj()  # read without its lock; taken only when it says yes
     while True:
         message: TaskMessage | None = _get(tasks, batcher, parent)
@@ -246,7 +248,7 @@ def _compute(ctx: ProcessContext) -> None:
         slots[worker] = task
         started = clock() - t0.value
         begin((TaskStarted, started, task, worker, attempt))
-        report: Record
+        report: Record | None = None  # None: done, and reported as a quick task if it was one
         try:
             fail = fail or (failing.value > 0 and _take_injected_failure(fail_next))
             seconds = simulated_seconds(sc.work_time, sc.jitter, sc.seed, task, scale.value)
@@ -256,25 +258,21 @@ def _compute(ctx: ProcessContext) -> None:
             # pickled here, inside the task: a result that cannot travel is the task's failure
             data = pickle_result((task, attempt, worker, True, value, started, finished))
             text = describe_value(value) if fill is None else f"slice {task} written in place"
-            report = (
-                TaskDone,
-                finished,
-                task,
-                worker,
-                started,
-                text,
-                attempt,
-                len(data),  # what crossed: measured, the pickled message itself
-                shared_tensor_bytes(value),
-            )
+            crossed = len(data)  # what crossed: measured, the pickled message itself
+            tensor = shared_tensor_bytes(value)
         except BaseException as exc:  # whatever the task raised is its failure, not the worker's
             finished = clock() - t0.value
             value = None
             data, report = _failure(exc, task, attempt, worker, started, finished, sc.sharing)
         put(data)
         keeper.sent(value, lambda: _orphaned(parent))  # a tensor lives until it is received
-        end(report)  # reported (sent, for a task longer than a flush) before the slot clears,
-        slots[worker] = NO_TASK  # so a kill in between still finds the task by one or other
+        # reported (sent, for a task longer than a flush) before the slot clears, so a kill in
+        # between still finds the task by one or other; a quick one as a row of the bulk
+        if report is not None:
+            end(report)
+        elif not end_row(finished, task, attempt, started, finished, text, crossed, tensor):
+            end((TaskDone, finished, task, worker, started, text, attempt, crossed, tensor))
+        slots[worker] = NO_TASK
     batcher.emit(WorkerLoopEnded(batcher.now(), ctx.worker, "took the end sentinel"))
     batcher.flush()
     sender.close(lambda: not _orphaned(parent), IDLE_POLL_S)  # everything sent is written
@@ -343,8 +341,10 @@ def collect_one(
     begin: Callable[[tuple[Any, ...]], None],
     end: Callable[[Record], None],
     sleep: Callable[[float], None] = time.sleep,
+    end_row: Callable[..., bool] | None = None,
 ) -> None:
-    """Process one result the way the seed's collector does (simulated handling time)."""
+    """Process one result the way the seed's collector does (simulated handling time); with
+    ``end_row``, a quick one is reported as a row of the bulk (see ``EventBatcher.end_row``)."""
     task, attempt, worker, ok, output, _started, _finished = message
     if not ok:
         text = str(output)
@@ -358,7 +358,8 @@ def collect_one(
         begin((TaskCollecting, started, task, collector, worker, attempt, ok, text))
         sleep(seconds)
         finished = clock()
-    end((TaskCollected, finished, task, collector, started, worker, attempt, ok, text))
+    if end_row is None or not end_row(finished, task, started, finished, worker, attempt, ok, text):
+        end((TaskCollected, finished, task, collector, started, worker, attempt, ok, text))
 
 
 def _seed_received_line(message: ResultMessage, received: int, total: int) -> str:
@@ -381,7 +382,7 @@ def collector_process(ctx: ProcessContext) -> None:
 def _collect(ctx: ProcessContext) -> None:
     """Drain the result queue while workers compute."""
     run_clock = RunClock(ctx.run_start)
-    batcher = EventBatcher(ctx.events.send, run_clock.now)
+    batcher = EventBatcher(ctx.events.send, run_clock.now, CollectedRows(), COLLECTOR)
     parent = _prepare_process(batcher, COLLECTOR, ctx.main_pid)
     set_sharing_strategy(ctx.scenario.sharing)
     # the user's module, loaded as the workers load it, so the types its results are made of
@@ -390,12 +391,13 @@ def _collect(ctx: ProcessContext) -> None:
     results = ResultReader(ctx.results)
     batcher.emit(WorkerReady(batcher.now(), COLLECTOR, os.getpid()))
     batcher.flush()
-    sc, scale, now, begin, end = (
+    sc, scale, now, begin, end, end_row = (
         ctx.scenario,
         ctx.time_scale,
         batcher.now,
         batcher.begin,
         batcher.end,
+        batcher.end_row,
     )
     received = 0  # results collected so far (the seed's Chinese lines count them)
     while results.open:  # until every worker's channel reached its end
@@ -410,7 +412,9 @@ def _collect(ctx: ProcessContext) -> None:
         try:
             for message in batch:
                 raise_if_unreadable(message)
-                collect_one(message, COLLECTOR, sc, scale.value, now, begin, end, run_clock.sleep)
+                collect_one(
+                    message, COLLECTOR, sc, scale.value, now, begin, end, run_clock.sleep, end_row
+                )
                 if sc.lang == "zh":  # the seed's collector says what it received, in Chinese
                     received += 1
                     print(_seed_received_line(message, received, sc.task_total))

@@ -1,7 +1,8 @@
 """The event schema: the only interface between the engine and everything that shows a run.
 
-Every event is a slotted dataclass of plain values (ints, floats, short strings), so it
-round-trips through pickle and through one JSON object per line without loss. Events are values:
+Every event is a slotted dataclass of plain values (ints, floats, short strings; the bulk
+events of :mod:`.bulk` add arrays of them), so it round-trips through pickle and through one
+JSON object per line without loss (:mod:`.event_json`). Events are values:
 nothing changes one after it is made (the state fold and every view only read them). They are
 not declared frozen because a frozen dataclass costs about 2.5 times as much to build, and the
 engine builds three per task. ``t`` is always
@@ -15,16 +16,16 @@ main process (which collects in Task 2 mode) is :data:`MAIN`.
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass
 from typing import Any, ClassVar, Final
 
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 #: Schemas this mpscope reads: 2 added ``TaskDone.crossed`` and ``tensor_bytes`` (absent in 1:
 #: read as 0) and :class:`SharedTensorRead`, so a schema 1 recording is a schema 2 one; 3 added
 #: the session's own events (:class:`StepperCalled`, :class:`RunReplaced`), so a recording can
-#: hold a whole session, and a schema 2 recording is a session of one run.
-READABLE_SCHEMAS: Final = (1, 2, 3)
+#: hold a whole session, and a schema 2 recording is a session of one run; 4 added quick tasks
+#: reported in bulk (:mod:`.bulk`), so a schema 3 recording is one without them.
+READABLE_SCHEMAS: Final = (1, 2, 3, 4)
 COLLECTOR: Final = -1
 MAIN: Final = -2
 
@@ -342,104 +343,3 @@ class RunReplaced(Event):
 
 #: events of the session around the runs: no run's state changes by them
 SESSION_EVENTS: Final = frozenset({StepperCalled, RunReplaced})
-
-
-EVENT_TYPES: Final[dict[str, type[Event]]] = {
-    cls.kind: cls
-    for cls in (
-        RunStarted,
-        Note,
-        WorkerSpawned,
-        WorkerReady,
-        WorkerLoopEnded,
-        WorkerExited,
-        FeederBlocked,
-        SourceExhausted,
-        TaskQueued,
-        TaskStarted,
-        TaskDone,
-        TaskFailed,
-        TaskCollecting,
-        TaskCollected,
-        CollectorFailed,
-        TaskRequeued,
-        TaskLost,
-        PrintedLine,
-        RunPaused,
-        SpeedChanged,
-        SharedTensorRead,
-        RunFinished,
-        StepperCalled,
-        RunReplaced,
-    )
-}
-
-_FIELD_TYPES: Final[dict[str, dict[str, type]]] = {
-    kind: {
-        f.name: {"int": int, "str": str, "bool": bool, "float": float}[str(f.type)]
-        for f in dataclasses.fields(cls)
-    }
-    for kind, cls in EVENT_TYPES.items()
-}
-
-
-_OPTIONAL: Final[dict[str, frozenset[str]]] = {
-    kind: frozenset(f.name for f in dataclasses.fields(cls) if f.default is not dataclasses.MISSING)
-    for kind, cls in EVENT_TYPES.items()
-}
-
-
-class EventDecodeError(ValueError):
-    """A line that is not an mpscope event of this schema."""
-
-
-def to_dict(event: Event) -> dict[str, Any]:
-    """The event as a JSON-ready mapping with its ``kind`` first."""
-    out: dict[str, Any] = {"kind": event.kind}
-    for name in _FIELD_TYPES[event.kind]:
-        out[name] = getattr(event, name)
-    return out
-
-
-def from_dict(data: dict[str, Any]) -> Event:
-    """Rebuild an event from :func:`to_dict`'s output, checking every field's type."""
-    kind = data.get("kind")
-    if not isinstance(kind, str) or kind not in EVENT_TYPES:
-        raise EventDecodeError(f"unknown event kind {kind!r}")
-    types = _FIELD_TYPES[kind]
-    values: dict[str, Any] = {}
-    for name, expected in types.items():
-        if name not in data:
-            if name in _OPTIONAL[kind]:
-                continue  # fields with defaults may be absent
-            raise EventDecodeError(f"{kind} event lacks field {name!r}")
-        value = data[name]
-        ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
-        if expected is float and isinstance(value, int) and not isinstance(value, bool):
-            ok = True
-            value = float(value)
-        if not ok:
-            raise EventDecodeError(f"{kind}.{name} should be {expected.__name__}, got {value!r}")
-        values[name] = value
-    extra = set(data) - set(types) - {"kind"}
-    if extra:
-        raise EventDecodeError(f"{kind} event has unknown fields {sorted(extra)}")
-    return EVENT_TYPES[kind](**values)
-
-
-def to_json(event: Event) -> str:
-    """One line of JSON for the event (no newline)."""
-    return json.dumps(to_dict(event), ensure_ascii=False, separators=(",", ":"))
-
-
-def from_json(line: str) -> Event:
-    """Parse one line written by :func:`to_json`."""
-    try:
-        data = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise EventDecodeError(f"not JSON: {exc.msg}") from None
-    except (ValueError, RecursionError) as exc:  # a 5000-digit number, or [[[[…]]]] nesting
-        raise EventDecodeError(f"not a usable JSON value: {type(exc).__name__}") from None
-    if not isinstance(data, dict):
-        raise EventDecodeError("a line is not a JSON object")
-    return from_dict(data)

@@ -13,10 +13,19 @@ workers (plus the result queue in Task 2), not by the number of tasks.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from array import array
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
+from mpscope.core.pipeline.bulk import (
+    TasksCollected,
+    TasksDone,
+    TasksQueued,
+    collected_row,
+    expand,
+    select,
+)
 from mpscope.core.pipeline.events import (
     Event,
     TaskCollected,
@@ -69,6 +78,8 @@ class Ledger:
             TaskFailed: self._ended,
             TaskCollecting: self._collector_report,
             TaskCollected: self._collector_report,
+            TasksDone: self._ended_in_bulk,
+            TasksCollected: self._collected_in_bulk,
         }
 
     def __len__(self) -> int:
@@ -103,6 +114,25 @@ class Ledger:
             return []
         e.announced = True
         return [TaskQueued(t, task, e.label, e.attempt)]
+
+    def announce_all(self, notes: Iterable[tuple[int, int]]) -> list[Event]:
+        """What announces the tasks of ``notes`` (``(time, task)``, queued in that order) not
+        yet said: one ``TasksQueued`` for several, a ``TaskQueued`` for one."""
+        entries = self._entries
+        tasks, times, attempts, labels = array("q"), array("q"), array("q"), []
+        for t, task in notes:
+            e = entries.get(task)
+            if e is None or e.announced:
+                continue
+            e.announced = True
+            tasks.append(task)
+            times.append(t)
+            attempts.append(e.attempt)
+            labels.append(e.label)
+        if not tasks:
+            return []
+        bulk = TasksQueued(times[-1], tasks, times, attempts, tuple(labels))
+        return list(expand(bulk)) if len(tasks) == 1 else [bulk]
 
     def _catch_up(self, e: _Entry, task: int, stage: int, t: int, worker: int) -> list[Event]:
         """Events for the stages ``e`` skipped before reaching ``stage``."""
@@ -146,6 +176,63 @@ class Ledger:
                 for later in held[1]:
                     out.extend(self.accept(later))
         return out
+
+    def _ended_in_bulk(self, event: TasksDone) -> list[Event]:
+        """:meth:`_ended` for each quick task of a worker's bulk report, in one pass: the bulk
+        goes on as it came (or with only the tasks it may report), after the announcements
+        of any not yet said and before the collector's reports that waited for it."""
+        entries, worker, collects, held = self._entries, event.worker, self._collects, self._held
+        out: list[Event] = []
+        kept: list[int] = []
+        released: list[Event] = []
+        for i, (task, attempt) in enumerate(zip(event.tasks, event.attempts, strict=True)):
+            e = entries.get(task)
+            if (
+                e is None
+                or e.stage >= FINISHED
+                or e.attempt != attempt
+                or (e.worker != worker and e.worker != NOBODY)
+            ):
+                continue
+            kept.append(i)
+            if not e.announced:
+                out.extend(self.announce(event.ends[i], task))
+            if collects:  # kept (with its payload) until collected: it may have to run again
+                e.worker, e.stage = worker, FINISHED
+            else:
+                del entries[task]
+            if held:
+                waiting = held.pop(task, None)
+                if waiting is not None:
+                    released.extend(waiting[1])
+        if len(kept) == len(event.tasks):
+            out.append(event)
+        elif kept:
+            out.append(select(event, kept))
+        for later in released:
+            out.extend(self.accept(later))
+        return out
+
+    def _collected_in_bulk(self, event: TasksCollected) -> list[Event]:
+        """:meth:`_collector_report` for each quick result of the collector's bulk report: a
+        result whose worker has not reported it yet waits for that report on its own."""
+        entries, held = self._entries, self._held
+        kept: list[int] = []
+        for i, (task, attempt) in enumerate(zip(event.tasks, event.attempts, strict=True)):
+            if held and task in held:
+                held[task][1].append(collected_row(event, i))
+                continue
+            e = entries.get(task)
+            if e is None or e.attempt != attempt:
+                continue
+            if e.stage < FINISHED:  # the worker's own report (with the traceback) is due
+                held[task] = (event.ends[i], [collected_row(event, i)])
+                continue
+            del entries[task]
+            kept.append(i)
+        if len(kept) == len(event.tasks):
+            return [event]
+        return [select(event, kept)] if kept else []
 
     def _collector_report(self, event: TaskCollecting | TaskCollected) -> list[Event]:
         task = event.task

@@ -1,7 +1,7 @@
 """Recordings: a run's events as JSON lines, written live and read back for replay.
 
 The first line is a header naming the format and schema version; every further line is one
-event (:func:`mpscope.core.pipeline.events.to_json`). Reading checks all of it and raises
+event (:func:`mpscope.core.pipeline.event_json.to_json`). Reading checks all of it and raises
 :class:`RecordingError` with a one-line message naming the line, so a truncated or foreign
 file is reported, never half-shown.
 """
@@ -19,15 +19,13 @@ from collections.abc import Callable, Generator, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Final
 
+from mpscope.core.pipeline.event_json import EventDecodeError, from_json, to_json
 from mpscope.core.pipeline.events import (
     READABLE_SCHEMAS,
     SCHEMA_VERSION,
     Event,
-    EventDecodeError,
     RunFinished,
     RunStarted,
-    from_json,
-    to_json,
 )
 
 FORMAT: Final = "mpscope-recording"

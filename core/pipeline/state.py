@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any, Final
 
+from mpscope.core.pipeline.bulk import TasksCollected, TasksDone, TasksQueued
 from mpscope.core.pipeline.events import (
     COLLECTOR,
     MAIN,
@@ -43,6 +44,11 @@ from mpscope.core.pipeline.events import (
 from mpscope.core.pipeline.lanes import Bar, CollectorFailure, Failure, Lane, LaneStatus
 from mpscope.core.pipeline.scenario import Mode, Scenario, ScenarioError
 from mpscope.core.pipeline.shared_fill import FILL_SHARED
+from mpscope.core.pipeline.state_bulk import (
+    fold_tasks_collected,
+    fold_tasks_done,
+    fold_tasks_queued,
+)
 
 RECENT_LINES: Final = 200
 RECENT_FAILURES: Final = 100
@@ -411,4 +417,7 @@ _HANDLERS: Final[dict[type[Event], Callable[[RunState, Any], None]]] = {
     SpeedChanged: RunState._on_speed,
     SharedTensorRead: RunState._on_shared_read,
     RunFinished: RunState._on_finished,
+    TasksQueued: fold_tasks_queued,
+    TasksDone: fold_tasks_done,
+    TasksCollected: fold_tasks_collected,
 }
