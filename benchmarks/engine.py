@@ -37,6 +37,7 @@ from benchmarks.bare_pipeline import run_bare, steady_marks, steady_rate
 from benchmarks.cpu_budget import CpuUse, cpu_use, event_floor_us, machine_cores, ratio_ceiling
 from mpscope.core.engine.lifecycle import import_torch_quietly
 from mpscope.core.engine.run import Engine
+from mpscope.core.pipeline.bulk import expand_all
 from mpscope.core.pipeline.events import TaskCollected, TaskDone, WorkerReady
 from mpscope.core.pipeline.scenario import make_scenario
 
@@ -63,7 +64,7 @@ def instrumented_round(
     while (batch := engine.next_batch(5)) is not None:
         batches.append(batch)
     engine.join(10)
-    events = [event for batch in batches for event in batch]
+    events = list(expand_all(event for batch in batches for event in batch))
     first_start = min(e.started for e in events if isinstance(e, TaskDone))
     collected = sorted(e.t for e in events if isinstance(e, TaskCollected))
     assert len(collected) == tasks, len(collected)
@@ -86,7 +87,7 @@ def drained_run(tasks: int, workers: int, start_method: str) -> int:
     count = done = 0
     while (batch := engine.next_batch(5)) is not None:
         count += len(batch)
-        done += sum(1 for event in batch if isinstance(event, TaskCollected))
+        done += sum(1 for event in expand_all(batch) if isinstance(event, TaskCollected))
     engine.join(10)
     assert engine.outcome == "completed" and done == tasks, (engine.outcome, done)
     return count

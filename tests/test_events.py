@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 import mpscope.core.pipeline.bulk as bulk_module
 import mpscope.core.pipeline.events as events_module
+from mpscope.core.pipeline.bulk import BULK_TYPES
 from mpscope.core.pipeline.event_json import (
     EVENT_TYPES,
     EventDecodeError,
@@ -22,7 +23,6 @@ from mpscope.core.pipeline.event_json import (
     to_dict,
     to_json,
 )
-from mpscope.core.pipeline.bulk import BULK_TYPES
 from mpscope.core.pipeline.events import SCHEMA_VERSION, Event, RunStarted, TaskDone, TaskQueued
 
 # -- strategies built from each dataclass's fields -------------------------------------------

@@ -10,12 +10,12 @@ no lock: the task goes into the ledger in one store and is announced in batches 
 
 from __future__ import annotations
 
-import queue
 import threading
 from collections.abc import Iterator
 from typing import Any
 
-from mpscope.core.engine.outbox import Outbox
+from mpscope.core.engine.outbox import ANNOUNCE_NS, Outbox
+from mpscope.core.engine.queue_put import QueuePutter
 from mpscope.core.engine.shared import POLL_S, RunShared
 from mpscope.core.pipeline.events import FeederBlocked, SourceExhausted
 from mpscope.core.pipeline.ledger import TaskMessage
@@ -29,7 +29,7 @@ class Feeder(threading.Thread):
         super().__init__(name="mpscope-feeder", daemon=True)
         self._shared = shared
         self._outbox = outbox
-        self._task_queue = task_queue
+        self._putter = QueuePutter(task_queue)  # written from here (see .queue_put)
         self._next_id = 0
 
     def run(self) -> None:
@@ -94,28 +94,27 @@ class Feeder(threading.Thread):
     def _put_task(self, message: TaskMessage) -> bool:
         """Put one message on the task queue, reporting when the queue is full; False if the
         run stopped (or lost its workers) while the feeder waited for room."""
-        shared, outbox, task_queue = self._shared, self._outbox, self._task_queue
+        shared, outbox, put = self._shared, self._outbox, self._putter.put
         blocked = False
-        # about to wait for room: what was queued so far is said first (under load the queue
-        # is full at almost every put, so this asks the semaphore rather than try and fail)
-        if outbox.has_unannounced() and task_queue.full():
-            outbox.emit([])
-        timeout = POLL_S
-        while True:
-            try:
-                task_queue.put(message, True, timeout)
-                break
-            except queue.Full:
-                if not blocked:
-                    blocked = True
-                    timeout = 0.1
-                    label = task_label(message[2])
-                    outbox.emit([FeederBlocked(shared.clock.now(), True, label)])
-                with shared.lock:
-                    if shared.stop_reason is not None or shared.all_workers_gone():
-                        shared.in_hand = False
+        waited = 0.0
+        # under load the queue is full at almost every put and room comes within microseconds;
+        # a wait longer than an announcement's delay says what was queued so far first, and
+        # one longer than POLL_S reports the feeder blocked
+        timeout = ANNOUNCE_NS / 1e9
+        while not put(message, timeout):
+            waited += timeout
+            if outbox.has_unannounced():
+                outbox.emit([])
+            if waited >= POLL_S and not blocked:
+                blocked = True
+                outbox.emit([FeederBlocked(shared.clock.now(), True, task_label(message[2]))])
+            timeout = 0.1 if blocked else POLL_S - waited
+            with shared.lock:
+                if shared.stop_reason is not None or shared.all_workers_gone():
+                    shared.in_hand = False
+                    if blocked:
                         outbox.emit([FeederBlocked(shared.clock.now(), False)])  # waits no more
-                        return False
+                    return False
         shared.in_hand = False
         if blocked:
             outbox.emit([FeederBlocked(shared.clock.now(), False)])

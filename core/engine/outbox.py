@@ -4,8 +4,8 @@ Every thread of a run hands its events to the :class:`Outbox`; the consumer read
 :meth:`Outbox.next_batch` (through :meth:`~.run.Engine.next_batch`). The feeder is the one
 thread that does not take the lock for each task: it only notes what it queued
 (:meth:`Outbox.announce`), and the next :meth:`Outbox.emit` turns the notes into
-``TaskQueued`` events (one ``TasksQueued`` for several) ahead of whatever it sends, since they happened first (and a worker's
-report on the task may follow them).
+``TaskQueued`` events (one ``TasksQueued`` for several) ahead of whatever it sends, since they
+happened first (and a worker's report on the task may follow them).
 """
 
 from __future__ import annotations

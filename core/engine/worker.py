@@ -81,6 +81,9 @@ with warnings.catch_warnings():  # torch without NumPy warns; nothing to tell a 
     import torch.multiprocessing  # noqa: F401  (registers the reductions that share tensors)
 
 IDLE_POLL_S = 0.5
+#: how long a process waits for more work before it sends its events and waits on: under load
+#: the next task comes within microseconds, and a send per short wait cost more than the work
+SETTLE_S = 0.002
 NO_TASK = -1
 
 #: What travels on the result queue: (task, attempt, worker, ok, output, started ns, finished ns).
@@ -150,10 +153,15 @@ def _orphaned(parent: int) -> bool:
 
 
 def _get(taker: QueueTaker, batcher: EventBatcher, parent: int) -> Any:
-    """Take the next message, flushing events before waiting; exit if orphaned."""
+    """Take the next message, flushing events before waiting (more than ``SETTLE_S``); exit
+    if orphaned."""
     ok, message = taker.take()  # under load a message is waiting: no poll before taking
     if ok:
         return message
+    if taker.ready(SETTLE_S):
+        ok, message = taker.take()
+        if ok:
+            return message
     batcher.flush()
     while True:
         if taker.ready(IDLE_POLL_S):
@@ -402,6 +410,8 @@ def _collect(ctx: ProcessContext) -> None:
     received = 0  # results collected so far (the seed's Chinese lines count them)
     while results.open:  # until every worker's channel reached its end
         batch, ended = results.take(0)
+        if not batch and not ended:
+            batch, ended = results.take(SETTLE_S)
         if not batch and not ended:
             batcher.flush()
             batch, ended = results.take(IDLE_POLL_S)

@@ -72,6 +72,8 @@ class Ledger:
         self._entries: dict[int, _Entry] = {}
         #: collector events that came before the worker's own report: task -> (since, events)
         self._held: dict[int, tuple[int, list[Event]]] = {}
+        #: the same for quick results reported in bulk, oldest first: (since, their rows)
+        self._held_bulks: list[tuple[int, TasksCollected]] = []
         self._handlers: dict[type[Event], Callable[[Any], list[Event]]] = {
             TaskStarted: self._started,
             TaskDone: self._ended,
@@ -175,6 +177,8 @@ class Ledger:
             if held is not None:
                 for later in held[1]:
                     out.extend(self.accept(later))
+        if self._held_bulks:
+            out.extend(self._release_ready_bulks())
         return out
 
     def _ended_in_bulk(self, event: TasksDone) -> list[Event]:
@@ -211,6 +215,8 @@ class Ledger:
             out.append(select(event, kept))
         for later in released:
             out.extend(self.accept(later))
+        if self._held_bulks:
+            out.extend(self._release_ready_bulks())
         return out
 
     def _collected_in_bulk(self, event: TasksCollected) -> list[Event]:
@@ -218,6 +224,7 @@ class Ledger:
         result whose worker has not reported it yet waits for that report on its own."""
         entries, held = self._entries, self._held
         kept: list[int] = []
+        waiting: list[int] = []
         for i, (task, attempt) in enumerate(zip(event.tasks, event.attempts, strict=True)):
             if held and task in held:
                 held[task][1].append(collected_row(event, i))
@@ -225,14 +232,38 @@ class Ledger:
             e = entries.get(task)
             if e is None or e.attempt != attempt:
                 continue
-            if e.stage < FINISHED:  # the worker's own report (with the traceback) is due
-                held[task] = (event.ends[i], [collected_row(event, i)])
+            if e.stage < FINISHED:  # the worker's own report (often in its next bulk) is due
+                waiting.append(i)
                 continue
             del entries[task]
             kept.append(i)
+        if waiting:  # held together, as rows of a bulk, until their workers' reports come
+            self._held_bulks.append((event.ends[waiting[0]], select(event, waiting)))
         if len(kept) == len(event.tasks):
             return [event]
         return [select(event, kept)] if kept else []
+
+    def _release_ready_bulks(self) -> list[Event]:
+        """The held bulk results whose workers' reports have now come, passed on in bulk."""
+        entries = self._entries
+        pending, self._held_bulks = self._held_bulks, []
+        out: list[Event] = []
+        still: list[tuple[int, TasksCollected]] = []
+        for since, bulk in pending:
+            ready: list[int] = []
+            waiting: list[int] = []
+            for i, task in enumerate(bulk.tasks):
+                e = entries.get(task)
+                (waiting if e is not None and e.stage < FINISHED else ready).append(i)
+            if waiting:
+                still.append((since, bulk if not ready else select(bulk, waiting)))
+            if ready:
+                out.extend(self._collected_in_bulk(bulk if not waiting else select(bulk, ready)))
+        self._held_bulks = still + self._held_bulks
+        return out
+
+    def _held_in_bulk(self) -> set[int]:
+        return {task for _, bulk in self._held_bulks for task in bulk.tasks}
 
     def _collector_report(self, event: TaskCollecting | TaskCollected) -> list[Event]:
         task = event.task
@@ -258,33 +289,43 @@ class Ledger:
     def release_held(self, now: int, everything: bool = False) -> list[Event]:
         """Collector reports that waited too long for their worker's: fill in and pass on."""
         out: list[Event] = []
+        while self._held_bulks and (everything or now - self._held_bulks[0][0] >= self._hold_ns):
+            _since, bulk = self._held_bulks.pop(0)
+            for i, task in enumerate(bulk.tasks):
+                out.extend(self._release(task, [collected_row(bulk, i)]))
         while self._held:
             task, (since, events) = next(iter(self._held.items()))
             if not everything and now - since < self._hold_ns:
                 break  # held in arrival order: the rest are younger
             del self._held[task]
-            first = events[0]
-            assert isinstance(first, TaskCollecting | TaskCollected)
-            e = self._entries.get(task)
-            if e is not None and e.stage < FINISHED:
-                start = e.started or first.t
-                if first.ok:
-                    report: Event = TaskDone(
-                        first.t, task, first.worker, start, first.output, e.attempt
-                    )
-                else:
-                    report = TaskFailed(
-                        first.t,
-                        task,
-                        first.worker,
-                        start,
-                        first.output,
-                        "(the traceback was lost with its worker)",
-                        e.attempt,
-                    )
-                out.extend(self.accept(report))
-            for event in events:
-                out.extend(self.accept(event))
+            out.extend(self._release(task, events))
+        return out
+
+    def _release(self, task: int, events: list[Event]) -> list[Event]:
+        """Pass on collector reports that waited too long, their worker's report filled in."""
+        out: list[Event] = []
+        first = events[0]
+        assert isinstance(first, TaskCollecting | TaskCollected)
+        e = self._entries.get(task)
+        if e is not None and e.stage < FINISHED:
+            start = e.started or first.t
+            if first.ok:
+                report: Event = TaskDone(
+                    first.t, task, first.worker, start, first.output, e.attempt
+                )
+            else:
+                report = TaskFailed(
+                    first.t,
+                    task,
+                    first.worker,
+                    start,
+                    first.output,
+                    "(the traceback was lost with its worker)",
+                    e.attempt,
+                )
+            out.extend(self.accept(report))
+        for event in events:
+            out.extend(self.accept(event))
         return out
 
     def _finish(self, task: int, entry: _Entry) -> None:
@@ -321,11 +362,13 @@ class Ledger:
         so), else lost. Returns the events and the task ids to put back on the task queue."""
         out: list[Event] = []
         requeue: list[int] = []
+        held_in_bulk = self._held_in_bulk()
         for task, e in list(self._entries.items()):
             if (
                 e.worker != worker
                 or e.stage not in (STARTED, FINISHED)
                 or task in self._held
+                or task in held_in_bulk
                 or task in delivered
             ):
                 continue
