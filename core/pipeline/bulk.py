@@ -18,7 +18,7 @@ import dataclasses
 from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from mpscope.core.pipeline.events import Event, TaskCollected, TaskDone, TaskQueued
 
@@ -315,9 +315,9 @@ def select(event: BulkEvent, indices: Iterable[int]) -> BulkEvent:
         column = getattr(event, name)
         picked = [column[i] for i in keep]
         values.append(tuple(picked) if type(column) is tuple else array("q", picked))
-    fields = dict(zip(_COLUMNS[type(event)], values, strict=True))
-    ends = fields.get("ends") or fields.get("times")
-    return dataclasses.replace(event, t=ends[-1] if ends else event.t, **fields)
+    fields: dict[str, Any] = dict(zip(_COLUMNS[type(event)], values, strict=True))
+    last = fields["ends" if "ends" in fields else "times"]
+    return dataclasses.replace(event, t=last[-1] if last else event.t, **fields)
 
 
 def collected_row(event: TasksCollected, i: int) -> TaskCollected:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import collections
 import itertools
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mpscope.core.pipeline.bulk import TasksCollected, TasksDone, TasksQueued
 from mpscope.core.pipeline.lanes import RECENT_BARS, Bar, LaneStatus
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from mpscope.core.pipeline.state import RunState
 
 
-def _pop_each(table: dict[int, object], keys: array[int]) -> int:
+def _pop_each(table: dict[int, Any], keys: array[int]) -> int:
     """Remove ``keys`` from ``table`` (those present); how many were there."""
     before = len(table)
     collections.deque(map(table.pop, keys, itertools.repeat(None, len(keys))), maxlen=0)
@@ -88,7 +88,7 @@ def fold_tasks_done(state: RunState, e: TasksDone) -> None:
         labels = _labels(state, e.tasks)
         state.result_queue.update(zip(e.tasks, ((label, True) for label in labels), strict=True))
     else:
-        _pop_each(state.labels, e.tasks)  # type: ignore[arg-type]
+        _pop_each(state.labels, e.tasks)
 
 
 def fold_tasks_collected(state: RunState, e: TasksCollected) -> None:
@@ -96,11 +96,11 @@ def fold_tasks_collected(state: RunState, e: TasksCollected) -> None:
     if not e.tasks:
         return
     state.collected += len(e.tasks)
-    _pop_each(state.result_queue, e.tasks)  # type: ignore[arg-type]
+    _pop_each(state.result_queue, e.tasks)
     lane = state._lane(e.collector)
     lane.bars.extend(_recent_bars(state, e, None))
     lane.busy_ns += sum(e.ends) - sum(e.starts)
     state._worked(min(e.starts), max(e.ends))
     lane.done += len(e.tasks)
     lane.status, lane.task, lane.task_label, lane.since = LaneStatus.IDLE, None, "", e.ends[-1]
-    _pop_each(state.labels, e.tasks)  # type: ignore[arg-type]
+    _pop_each(state.labels, e.tasks)
