@@ -25,10 +25,12 @@ def run_engine(
     sc: Scenario,
     timeout: float = 30.0,
     on_event: Callable[[Engine, Event, RunState], None] | None = None,
+    raw: list[Event] | None = None,
 ) -> tuple[list[Event], RunState]:
     """Run ``sc`` to its end (failing after ``timeout`` s); return its events one by one (bulk
     events expanded) and the final state, folded from the events as they came. Folding the
-    expanded events must give the same state (checked here, so every run checks it)."""
+    expanded events must give the same state (checked here, so every run checks it). ``raw``
+    gets the events as the engine gave them."""
     engine = Engine(sc)
     state = RunState()
     one_by_one = RunState()
@@ -41,6 +43,8 @@ def run_engine(
             batch = engine.next_batch(0.2)
             if batch is None:
                 break
+            if raw is not None:
+                raw.extend(batch)
             for bulk in batch:
                 state.apply(bulk)
                 for event in expand(bulk):

@@ -10,6 +10,7 @@ import pytest
 
 from mpscope.core.engine import reporting
 from mpscope.core.engine.reporting import EventBatcher, RunClock
+from mpscope.core.pipeline.bulk import DoneRows, TasksDone
 from mpscope.core.pipeline.events import TaskDone, TaskStarted
 from mpscope.core.pipeline.wire import Record
 
@@ -179,3 +180,72 @@ def test_run_time_sleep_sleeps_on_after_a_pause_by_what_was_left() -> None:
     run_slept = (clock.now() - start_run) / 1e9
     assert 0.2 <= run_slept < 0.3  # the run clock counts the sleep, not the pause
     assert time.monotonic() - start_wall >= 0.5  # 0.2 of sleep + 0.3 of pause, wall time
+
+
+# -- quick tasks as rows of one bulk event ------------------------------------------------------
+
+
+def _row(batcher: EventBatcher, task: int) -> bool:
+    """Begin and end a quick task as the worker does; True if it went in as a row."""
+    start = _start(batcher, task)
+    batcher.begin(start)
+    end = batcher.now()
+    return batcher.end_row(end, task, 1, start[1], end, str(task * task), 40, 0)
+
+
+def test_quick_tasks_go_out_as_one_bulk_event_in_order(sink: Sink) -> None:
+    batcher = EventBatcher(sink, _clock(), DoneRows(), owner=1)
+    assert all(_row(batcher, task) for task in range(5))
+    batcher.close()
+    (bulk,) = sink.records()
+    assert isinstance(bulk, TasksDone) and bulk.worker == 1
+    assert list(bulk.tasks) == [0, 1, 2, 3, 4] and bulk.outputs[3] == "9"
+    assert list(bulk.starts) <= list(bulk.ends) and bulk.t == bulk.ends[-1]
+
+
+def test_one_quick_task_alone_goes_out_as_its_own_event(sink: Sink) -> None:
+    batcher = EventBatcher(sink, _clock(), DoneRows(), owner=0)
+    _row(batcher, 8)
+    batcher.close()
+    (done,) = sink.records()
+    assert isinstance(done, TaskDone) and done.task == 8 and done.output == "64"
+
+
+def test_rows_keep_their_place_among_other_records(sink: Sink) -> None:
+    batcher = EventBatcher(sink, _clock(), DoneRows(), owner=0)
+    _row(batcher, 1)
+    _row(batcher, 2)
+    middle = _mark(batcher, "printed")
+    batcher.emit(middle)
+    _row(batcher, 3)
+    _row(batcher, 4)
+    batcher.close()
+    first, mark, second = sink.records()
+    assert isinstance(first, TasksDone) and list(first.tasks) == [1, 2]
+    assert mark == middle
+    assert isinstance(second, TasksDone) and list(second.tasks) == [3, 4]
+
+
+def test_long_work_whose_start_was_sent_is_not_a_row(sink: Sink) -> None:
+    batcher = EventBatcher(sink, _clock(), DoneRows(), owner=0)
+    _row(batcher, 1)
+    start = _start(batcher, 2)
+    batcher.begin(start)
+    assert sink.sent.wait(2.0)  # the ticker said it started (after the row before it)
+    assert not batcher.end_row(batcher.now(), 2, 1, start[1], batcher.now(), "4", 40, 0)
+    batcher.end(_done(batcher, 2, start[1]))
+    batcher.close()
+    kinds = [type(r) if not isinstance(r, tuple) else r[0] for r in sink.records()]
+    assert kinds == [TaskDone, TaskStarted, TaskDone]  # the lone row, then the long task
+
+
+def test_many_rows_go_out_in_bulks_of_at_most_flush_rows(sink: Sink) -> None:
+    batcher = EventBatcher(sink, _clock(), DoneRows(), owner=0)
+    count = reporting.FLUSH_ROWS * 2 + 3
+    for task in range(count):
+        _row(batcher, task)
+    batcher.close()
+    sizes = [len(r) for r in sink.records() if isinstance(r, TasksDone)]
+    assert max(sizes) <= reporting.FLUSH_ROWS
+    tasks = [t for r in sink.records() for t in getattr(r, "tasks", [getattr(r, "task", -1)])]
+    assert tasks == list(range(count))

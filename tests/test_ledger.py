@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mpscope.core.pipeline.bulk import CollectedRows, DoneRows, expand, expand_all
 from mpscope.core.pipeline.events import (
     COLLECTOR,
     Event,
@@ -471,10 +472,27 @@ def _plans(allow_after_put: bool) -> st.SearchStrategy[list[Plan]]:
     return plan_list()
 
 
-def _simulate(data: st.DataObject, plans: list[Plan], hold_ns: int) -> list[Event]:
-    """Feed the ledger the way the engine does, in an interleaving hypothesis chooses."""
+def _simulate(
+    data: st.DataObject, plans: list[Plan], hold_ns: int, bulk: bool = False
+) -> list[Event]:
+    """Feed the ledger the way the engine does, in an interleaving hypothesis chooses. With
+    ``bulk``, the feeder's announcements and the collector's quick results (no collecting
+    sent) go out as the engine sends them under load: gathered, flushed when hypothesis says
+    (and before any other report of the collector's), as one bulk event for several."""
     sim = Sim(Ledger(collects=True, hold_ns=hold_ns))
     ledger = sim.ledger
+    notes: list[tuple[int, int]] = []  # announcements not yet made (bulk)
+    rows = CollectedRows()  # the collector's quick results not yet sent (bulk)
+
+    def flush_notes() -> None:
+        sim.out += ledger.announce_all(notes)
+        notes.clear()
+
+    def flush_rows() -> None:
+        if rows:
+            sent = rows.take(COLLECTOR)
+            sim.out += ledger.accept(sent if len(sent) > 1 else next(expand(sent)))
+
     by_task = {plan.task: plan for plan in plans}
     streams: list[deque[tuple[Any, ...]]] = []
     for plan in plans:
@@ -488,7 +506,11 @@ def _simulate(data: st.DataObject, plans: list[Plan], hold_ns: int) -> list[Even
         action = stream.popleft()
         sim.clock += 1
         now = sim.clock
+        if bulk and action[0] == "collecting":
+            flush_rows()  # the collector's reports keep their order
         match action:
+            case ("announce", task) if bulk:
+                notes.append((now, task))
             case ("announce", task):
                 sim.out += ledger.announce(now, task)
             case ("start", task, attempt):
@@ -507,6 +529,10 @@ def _simulate(data: st.DataObject, plans: list[Plan], hold_ns: int) -> list[Even
                 worker = _worker_of(task, attempt)
                 sim.started_at[task, -attempt] = now
                 sim.out += ledger.accept(_collecting(now, task, worker, attempt, ok, f"out{task}"))
+            case ("collected", task, attempt, ok) if (
+                bulk and (task, -attempt) not in sim.started_at
+            ):
+                rows.add(task, now, now, _worker_of(task, attempt), attempt, ok, f"out{task}")
             case ("collected", task, attempt, ok):
                 worker = _worker_of(task, attempt)
                 began = sim.started_at.get((task, -attempt), now)
@@ -525,13 +551,19 @@ def _simulate(data: st.DataObject, plans: list[Plan], hold_ns: int) -> list[Even
                 # worker that takes it may still report before that announcement is out
                 sim.out += ledger.announce(now, task)
                 streams.extend(_streams_for(by_task[task], attempts[task]))
+        if bulk and data.draw(st.booleans()):
+            flush_notes()
+        if bulk and data.draw(st.booleans()):
+            flush_rows()
         if data.draw(st.booleans()):
             sim.out += ledger.release_held(now)
+    flush_notes()
+    flush_rows()
     sim.clock += 1
     sim.out += ledger.release_held(sim.clock, everything=True)
     sim.out += ledger.lose_unfinished(sim.clock, "the run ended before it finished")
     assert ledger.unfinished() == 0
-    return sim.out
+    return list(expand_all(sim.out))
 
 
 TERMINAL = ("task_done", "task_failed", "task_lost")
@@ -591,6 +623,58 @@ def test_random_interleavings_with_deaths_after_the_result_was_put(
 ) -> None:
     """A worker that dies after putting its result: the collector's report settles it."""
     _check_causal(_simulate(data, plans, hold_ns), plans)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data(), _plans(allow_after_put=True), st.sampled_from([1, 3, 10**9]), st.just(True))
+def test_random_interleavings_with_bulk_announcements_and_results(
+    data: st.DataObject, plans: list[Plan], hold_ns: int, bulk: bool
+) -> None:
+    """Announced and collected in bulk, held in bulk ahead of their workers' reports,
+    released in bulk or one by one after the hold: the same order, one outcome each."""
+    _check_causal(_simulate(data, plans, hold_ns, bulk), plans)
+
+
+def test_bulk_results_ahead_of_their_workers_wait_and_go_on_in_bulk() -> None:
+    ledger = _ledger(1, 2, 3)
+    (announced,) = ledger.announce_all([(0, 1), (0, 2), (0, 3)])
+    assert announced.kind == "tasks_queued" and list(announced.tasks) == [1, 2, 3]
+    quick = CollectedRows()
+    for task in (1, 2, 3):
+        quick.add(task, 10 + task, 10 + task, W0, 1, True, f"r{task}")
+    assert ledger.accept(quick.take(COLLECTOR)) == []  # no worker has said it finished them
+    done = DoneRows()
+    done.add(1, 1, 1, 2, "r1")
+    done.add(2, 1, 2, 3, "r2")
+    out = ledger.accept(done.take(W0))
+    assert [type(e).__name__ for e in out] == ["TasksDone", "TasksCollected"]
+    assert list(out[1].tasks) == [1, 2]  # task 3's result still waits for its worker
+    out = ledger.accept(TaskDone(5, 3, W0, 4, "r3"))
+    assert [(e.kind, list(e.tasks) if hasattr(e, "tasks") else e.task) for e in out] == [
+        ("task_done", 3),
+        ("tasks_collected", [3]),
+    ]
+    assert len(ledger) == 0  # every task collected: nothing left in the book
+
+
+def test_a_held_bulk_result_whose_worker_never_reports_is_filled_in_after_the_hold() -> None:
+    ledger = _ledger(1, 2, hold_ns=100)
+    quick = CollectedRows()
+    quick.add(1, 10, 10, W1, 1, True, "one")
+    quick.add(2, 11, 11, W1, 1, False, "ValueError: two")
+    assert ledger.accept(quick.take(COLLECTOR)) == []
+    assert ledger.release_held(50) == []  # not yet due
+    out = ledger.release_held(200)
+    assert _kinds(out) == [
+        "task_queued",
+        "task_done",
+        "task_collected",
+        "task_queued",
+        "task_failed",
+        "task_collected",
+    ]
+    failed = [e for e in out if isinstance(e, TaskFailed)]
+    assert failed[0].traceback == "(the traceback was lost with its worker)"
 
 
 def test_results_that_never_arrived_are_requeued_once_then_lost_and_the_state_takes_back() -> None:

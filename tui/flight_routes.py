@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from textual.geometry import Offset
 from textual.screen import Screen
 
+from mpscope.core.pipeline.bulk import BULK_TYPES
 from mpscope.core.pipeline.events import (
     Event,
     TaskCollected,
@@ -100,6 +101,8 @@ def launch_flights(
         task = getattr(event, "task", None)
         if isinstance(task, int):
             flights.land(task)  # it moved on: whatever it was flying to, it is there
+        elif type(event) in BULK_TYPES:  # quick tasks fly not (too quick to see), but one of
+            flights.land_any(event.tasks)  # type: ignore[attr-defined]  # (one may have started)
         route = route_of(event, places, state.mode)
         if route is None:
             continue

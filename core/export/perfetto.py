@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Final
 
+from mpscope.core.pipeline.bulk import expand_all
 from mpscope.core.pipeline.events import (
     COLLECTOR,
     MAIN,
@@ -172,8 +173,9 @@ class TraceWriter:
     # -- events --------------------------------------------------------------------------------
 
     def write(self, events: Iterable[Event]) -> None:
-        """Add a batch of events (in the order the run reported them)."""
-        for event in events:
+        """Add a batch of events (in the order the run reported them); quick tasks reported in
+        bulk get a slice each, as any task (a trace is where one zooms in on them)."""
+        for event in expand_all(events):
             self._last_t = max(self._last_t, event.t)
             handler = self._HANDLERS.get(type(event))
             if handler is not None:

@@ -7,7 +7,9 @@ Uses the state *before* the event is applied (for labels and PIDs), so call it f
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
+from mpscope.core.pipeline.bulk import TasksCollected, TasksDone, TasksQueued
 from mpscope.core.pipeline.events import (
     COLLECTOR,
     MAIN,
@@ -111,7 +113,45 @@ def describe(event: Event, state: RunState, verbose: bool = False) -> str | None
             )
         case RunFinished():
             return f"run {event.outcome}: {event.message}"
+        case TasksQueued():
+            again = len(event) - event.attempts.count(1)
+            if not again and not verbose:
+                return None
+            return f"{counted(len(event), 'task')} queued: {_some(state, event.tasks)}" + (
+                f" ({again} again)" if again else ""
+            )
+        case TasksDone():
+            results = zip(event.tasks, event.outputs, strict=True)
+            return (
+                f"{who(state, event.worker)} finished {counted(len(event), 'quick task')}: "
+                + _some(state, event.tasks, [output for _, output in results])
+            )
+        case TasksCollected():
+            return (
+                f"{who(state, event.collector)} collected {counted(len(event), 'quick task')}: "
+                + _some(state, event.tasks)
+            )
     return None
+
+
+#: how many tasks of a bulk event its line names, at each end
+NAMED_AT_EACH_END = 2
+
+
+def _some(state: RunState, tasks: Sequence[int], outputs: Sequence[str] = ()) -> str:
+    """``3, 4 … 66, 67`` (with `` → output`` after each when given)."""
+    labels = state.labels
+
+    def one(i: int) -> str:
+        label = labels.get(tasks[i], str(tasks[i]))
+        return f"{label} → {outputs[i]}" if outputs else label
+
+    n = len(tasks)
+    if n <= 2 * NAMED_AT_EACH_END + 1:
+        return ", ".join(one(i) for i in range(n))
+    head = ", ".join(one(i) for i in range(NAMED_AT_EACH_END))
+    tail = ", ".join(one(i) for i in range(n - NAMED_AT_EACH_END, n))
+    return f"{head} … {tail}"
 
 
 def collector_failed_line(event: CollectorFailed) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 import unicodedata
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from textual.geometry import Offset, Region
@@ -142,7 +143,11 @@ class Flights:
 
     def land(self, task: int) -> None:
         """Land the flight of ``task`` now, if it is in the air."""
-        for trip in [t for t in self._trips if t.task == task]:
+        self.land_any((task,))
+
+    def land_any(self, tasks: Collection[int]) -> None:
+        """Land the flights of any of ``tasks`` in the air."""
+        for trip in [t for t in self._trips if t.task in tasks]:
             trip.widget.styles.visibility = "hidden"
             self._idle.append(trip.widget)
             self._trips.remove(trip)
