@@ -2,9 +2,11 @@
 
     python -m benchmarks.big_recording [--tasks 600000]
 
-Writes a recording of quick tasks in the shape a real run of them records (three events a
-task: queued, done, collected; every few hundred tasks a task slow enough to be shown
-starting), then measures side by side, in one run:
+Writes a recording of quick tasks in the shape a real run of them records: today quick tasks
+in bulk (per 10 ms, one ``tasks_queued``, one ``tasks_done`` per worker and one
+``tasks_collected``; every few hundred tasks a task slow enough to be shown starting), and
+beside it the same run one event at a time (three a task, as mpscope recorded before bulk
+reporting and as a schema 3 recording holds it). Then measures, for each, in one run:
 
 1. the recording's size per task, and how long writing it took;
 2. ``mpscope replay --plain FILE`` to a pipe: wall time and peak memory (RSS of the process);
@@ -30,6 +32,7 @@ import psutil
 from rich.console import Console
 from rich.table import Table
 
+from mpscope.core.pipeline.bulk import gather
 from mpscope.core.pipeline.events import (
     COLLECTOR,
     Event,
@@ -51,6 +54,7 @@ from mpscope.core.pipeline.scenario import Scenario
 MPSCOPE = Path(sys.executable).with_name("mpscope")
 SHOWN_EVERY = 500  # one task in so many is slow enough to get its own task_started
 CHUNK = 5000
+FLUSH_TASKS = 1000  # quick tasks a flush reports at 100,000 a second (one each 10 ms)
 
 
 def quick_run(tasks: int, workers: int = 2, every_ns: int = 10_000) -> Iterator[Event]:
@@ -79,12 +83,38 @@ def quick_run(tasks: int, workers: int = 2, every_ns: int = 10_000) -> Iterator[
     yield RunFinished(t + 70_000, "completed", "every task has an outcome")
 
 
-def write_quick_run(path: Path, tasks: int, every_ns: int = 10_000) -> float:
-    """Write :func:`quick_run` to ``path``; returns the seconds it took."""
+def in_bulk(events: Iterator[Event], per_flush: int = FLUSH_TASKS) -> Iterator[Event]:
+    """``events`` as the engine sends quick tasks: per ``per_flush`` tasks (a flush), their
+    announcements in one bulk, then each worker's reports in one, then the collector's."""
+    window: list[Event] = []
+    tasks = 0
+
+    def order(event: Event) -> tuple[int, int]:
+        kinds = (TaskQueued, TaskStarted, TaskDone, TaskCollected)
+        kind = kinds.index(type(event)) if type(event) in kinds else 0
+        return kind, getattr(event, "worker", 0) if kind == 2 else 0
+
+    for event in events:
+        if type(event) in (TaskQueued, TaskStarted, TaskDone, TaskCollected):
+            window.append(event)
+            tasks += type(event) is TaskQueued
+            if tasks < per_flush:
+                continue
+        yield from gather(sorted(window, key=order))  # (sorted is stable: time order kept)
+        window, tasks = [], 0
+        if type(event) not in (TaskQueued, TaskStarted, TaskDone, TaskCollected):
+            yield event
+    yield from gather(sorted(window, key=order))
+
+
+def write_quick_run(path: Path, tasks: int, bulk: bool = True, every_ns: int = 10_000) -> float:
+    """Write :func:`quick_run` to ``path`` (in bulk, or one event at a time); returns the
+    seconds it took."""
     t0 = time.perf_counter()
     writer = RecordingWriter(path)
     chunk: list[Event] = []
-    for event in quick_run(tasks, every_ns=every_ns):
+    events = quick_run(tasks, every_ns=every_ns)
+    for event in in_bulk(events) if bulk else events:
         chunk.append(event)
         if len(chunk) >= CHUNK:
             writer.write(chunk)
@@ -174,28 +204,43 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="mpscope-big-"))
     try:
         big, small = folder / "big.jsonl", folder / "small.jsonl"
+        single = folder / "one-by-one.jsonl"
         write_s = write_quick_run(big, args.tasks)
+        single_write_s = write_quick_run(single, args.tasks, bulk=False)
         write_quick_run(small, 100)
-        size = big.stat().st_size
-        table = Table(title=f"a recording of {args.tasks:,} quick tasks ({size / 1e6:.0f} MB)")
+        size, single_size = big.stat().st_size, single.stat().st_size
+        table = Table(title=f"a recording of {args.tasks:,} quick tasks")
         table.add_column("measure")
-        table.add_column("value", justify="right")
-        table.add_row("bytes a task", f"{size / args.tasks:.0f}")
-        table.add_row("writing it (s)", f"{write_s:.1f}")
+        table.add_column("in bulk (as recorded now)", justify="right")
+        table.add_column("one event at a time", justify="right")
+        table.add_row("size (MB)", f"{size / 1e6:.0f}", f"{single_size / 1e6:.0f}")
+        table.add_row("bytes a task", f"{size / args.tasks:.0f}", f"{single_size / args.tasks:.0f}")
+        table.add_row("writing it (s)", f"{write_s:.1f}", f"{single_write_s:.1f}")
         plain_s, plain_rss = plain_replay(big)
-        table.add_row("replay --plain (s)", f"{plain_s:.1f}")
-        table.add_row("replay --plain peak memory (MB)", f"{plain_rss / 1e6:.0f}")
+        single_plain_s, single_plain_rss = plain_replay(single)
+        table.add_row("replay --plain (s)", f"{plain_s:.1f}", f"{single_plain_s:.1f}")
+        table.add_row(
+            "replay --plain peak memory (MB)",
+            f"{plain_rss / 1e6:.0f}",
+            f"{single_plain_rss / 1e6:.0f}",
+        )
         if shutil.which("tmux"):
             small_frame, small_rss, small_quit = app_replay(small)
             frame, rss, quit_s = app_replay(big)
-            table.add_row("app: first frame, big / small (s)", f"{frame:.2f} / {small_frame:.2f}")
+            one_frame, one_rss, one_quit = app_replay(single)
+            table.add_row("app: first frame (s)", f"{frame:.2f}", f"{one_frame:.2f}")
+            table.add_row("app: peak memory (MB)", f"{rss / 1e6:.0f}", f"{one_rss / 1e6:.0f}")
             table.add_row(
-                "app: peak memory, big / small (MB)", f"{rss / 1e6:.0f} / {small_rss / 1e6:.0f}"
+                "app: memory above a 100-task replay (MB)",
+                f"{(rss - small_rss) / 1e6:.0f}",
+                f"{(one_rss - small_rss) / 1e6:.0f}",
             )
+            table.add_row("app: q to exit (s)", f"{quit_s:.2f}", f"{one_quit:.2f}")
             table.add_row(
-                "app: memory above the small replay (MB)", f"{(rss - small_rss) / 1e6:.0f}"
+                "app, a 100-task replay: first frame, memory, q",
+                f"{small_frame:.2f} s, {small_rss / 1e6:.0f} MB, {small_quit:.2f} s",
+                "",
             )
-            table.add_row("app: q to exit, big / small (s)", f"{quit_s:.2f} / {small_quit:.2f}")
         else:
             table.add_row("app replay", "skipped: tmux is not installed")
         console.print(table)

@@ -10,7 +10,7 @@ import pytest
 
 from mpscope.core.engine import reporting
 from mpscope.core.engine.reporting import EventBatcher, RunClock
-from mpscope.core.pipeline.bulk import DoneRows, TasksDone
+from mpscope.core.pipeline.bulk import BULK_MIN, DoneRows, TasksDone
 from mpscope.core.pipeline.events import TaskDone, TaskStarted
 from mpscope.core.pipeline.wire import Record
 
@@ -193,37 +193,50 @@ def _row(batcher: EventBatcher, task: int) -> bool:
     return batcher.end_row(end, task, 1, start[1], end, str(task * task), 40, 0)
 
 
+@pytest.fixture
+def no_timed_flush(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Flushes by count and by hand only: a slow machine cannot split a batch by its age."""
+    monkeypatch.setattr(reporting, "FLUSH_NS", 60 * 10**9)
+
+
+@pytest.mark.usefixtures("no_timed_flush")
 def test_quick_tasks_go_out_as_one_bulk_event_in_order(sink: Sink) -> None:
     batcher = EventBatcher(sink, _clock(), DoneRows(), owner=1)
-    assert all(_row(batcher, task) for task in range(5))
+    assert all(_row(batcher, task) for task in range(BULK_MIN + 2))
     batcher.close()
     (bulk,) = sink.records()
     assert isinstance(bulk, TasksDone) and bulk.worker == 1
-    assert list(bulk.tasks) == [0, 1, 2, 3, 4] and bulk.outputs[3] == "9"
+    assert list(bulk.tasks) == list(range(BULK_MIN + 2)) and bulk.outputs[3] == "9"
     assert list(bulk.starts) <= list(bulk.ends) and bulk.t == bulk.ends[-1]
 
 
-def test_one_quick_task_alone_goes_out_as_its_own_event(sink: Sink) -> None:
+@pytest.mark.usefixtures("no_timed_flush")
+def test_a_few_quick_tasks_go_out_each_as_its_own_event(sink: Sink) -> None:
     batcher = EventBatcher(sink, _clock(), DoneRows(), owner=0)
-    _row(batcher, 8)
+    for task in range(BULK_MIN - 1):
+        _row(batcher, task)
     batcher.close()
-    (done,) = sink.records()
-    assert isinstance(done, TaskDone) and done.task == 8 and done.output == "64"
+    records = sink.records()
+    assert all(isinstance(r, TaskDone) for r in records)
+    assert [r.task for r in records if isinstance(r, TaskDone)] == list(range(BULK_MIN - 1))
+    assert records[3] == TaskDone(records[3].t, 3, 0, records[3].started, "9", 1, 40, 0)
 
 
+@pytest.mark.usefixtures("no_timed_flush")
 def test_rows_keep_their_place_among_other_records(sink: Sink) -> None:
     batcher = EventBatcher(sink, _clock(), DoneRows(), owner=0)
-    _row(batcher, 1)
-    _row(batcher, 2)
+    for task in range(BULK_MIN):
+        _row(batcher, task)
     middle = _mark(batcher, "printed")
     batcher.emit(middle)
-    _row(batcher, 3)
-    _row(batcher, 4)
+    for task in range(BULK_MIN, 2 * BULK_MIN):
+        _row(batcher, task)
     batcher.close()
     first, mark, second = sink.records()
-    assert isinstance(first, TasksDone) and list(first.tasks) == [1, 2]
+    assert isinstance(first, TasksDone) and list(first.tasks) == list(range(BULK_MIN))
     assert mark == middle
-    assert isinstance(second, TasksDone) and list(second.tasks) == [3, 4]
+    assert isinstance(second, TasksDone)
+    assert list(second.tasks) == list(range(BULK_MIN, 2 * BULK_MIN))
 
 
 def test_long_work_whose_start_was_sent_is_not_a_row(sink: Sink) -> None:
@@ -239,6 +252,7 @@ def test_long_work_whose_start_was_sent_is_not_a_row(sink: Sink) -> None:
     assert kinds == [TaskDone, TaskStarted, TaskDone]  # the lone row, then the long task
 
 
+@pytest.mark.usefixtures("no_timed_flush")
 def test_many_rows_go_out_in_bulks_of_at_most_flush_rows(sink: Sink) -> None:
     batcher = EventBatcher(sink, _clock(), DoneRows(), owner=0)
     count = reporting.FLUSH_ROWS * 2 + 3

@@ -637,8 +637,8 @@ def test_random_interleavings_with_bulk_announcements_and_results(
 
 def test_bulk_results_ahead_of_their_workers_wait_and_go_on_in_bulk() -> None:
     ledger = _ledger(1, 2, 3)
-    (announced,) = ledger.announce_all([(0, 1), (0, 2), (0, 3)])
-    assert announced.kind == "tasks_queued" and list(announced.tasks) == [1, 2, 3]
+    announced = ledger.announce_all([(0, 1), (0, 2), (0, 3)])
+    assert _kinds(announced) == ["task_queued"] * 3  # a few: one by one
     quick = CollectedRows()
     for task in (1, 2, 3):
         quick.add(task, 10 + task, 10 + task, W0, 1, True, f"r{task}")
@@ -655,6 +655,15 @@ def test_bulk_results_ahead_of_their_workers_wait_and_go_on_in_bulk() -> None:
         ("tasks_collected", [3]),
     ]
     assert len(ledger) == 0  # every task collected: nothing left in the book
+
+
+def test_many_announcements_are_one_bulk_and_none_is_made_twice() -> None:
+    ledger = _ledger(*range(20))
+    assert _kinds(ledger.announce_all([(0, 0)])) == ["task_queued"]
+    (bulk,) = ledger.announce_all([(t, t) for t in range(20)])
+    assert bulk.kind == "tasks_queued" and list(bulk.tasks) == list(range(1, 20))
+    assert bulk.labels[0] == "L1" and bulk.t == 19
+    assert ledger.announce_all([(30, 5)]) == []
 
 
 def test_a_held_bulk_result_whose_worker_never_reports_is_filled_in_after_the_hold() -> None:

@@ -14,6 +14,7 @@ import pytest
 from mpscope.core.export.perfetto import export_recording
 from mpscope.core.pipeline.event_json import from_json, to_json
 from mpscope.core.pipeline.events import (
+    SCHEMA_VERSION,
     RunFinished,
     RunReplaced,
     RunStarted,
@@ -218,4 +219,4 @@ def test_a_recording_of_one_run_is_a_session_of_one(tmp_path: Path) -> None:
     _write(source, recording("task3"))
     assert [type(e).__name__ for e in one_run(iter_recording(source))][-1] == "RunFinished"
     header = json.loads(source.read_text().splitlines()[0])
-    assert header["schema"] == 3
+    assert header["schema"] == SCHEMA_VERSION

@@ -247,10 +247,11 @@ class RunDisplayApp(App[int]):
         # are whole recordings, or its clock's share of one: it logs more of each)
         most = MAX_LOGGED_PER_BATCH if self.replay_events is None else MAX_LOGGED_PER_REPLAY_BATCH
         tail = max(0, len(events) - most)
+        apply, always = self.state.apply, ALWAYS_LOGGED
         for event in events[:tail]:  # the fast part: only what must not go unsaid is logged
-            if type(event) in ALWAYS_LOGGED:
+            if type(event) in always:
                 logged.append((self._log_order.key(event), log.describe_lines([event], self.state)))
-            self.state.apply(event)
+            apply(event)
         for event in events[tail:]:
             logged.append((self._log_order.key(event), log.describe_lines([event], self.state)))
             self.state.apply(event)

@@ -19,7 +19,7 @@ import select
 import time
 from typing import Any, Final
 
-from mpscope.core.engine.result_channels import pickle_message
+from mpscope.core.engine.result_channels import pickle_task
 
 #: a write of at most this many bytes to a pipe that polls writable never blocks (POSIX)
 PIPE_BUF: Final = select.PIPE_BUF
@@ -41,7 +41,7 @@ class QueuePutter:
         deadline = time.monotonic() + timeout_s
         if not q._sem.acquire(True, timeout_s):
             return False
-        data = pickle_message(message)
+        data = pickle_task(message)
         lock = q._wlock
         if lock is not None:
             lock.acquire()

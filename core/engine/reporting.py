@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from mpscope.core.pipeline.bulk import CollectedRows, DoneRows, expand
+from mpscope.core.pipeline.bulk import BULK_MIN, CollectedRows, DoneRows, expand
 from mpscope.core.pipeline.events import PrintedLine, clip
 from mpscope.core.pipeline.wire import Record
 
@@ -136,11 +136,11 @@ class EventBatcher:
             self._send_now()
 
     def _close_rows(self) -> None:
-        """Put the rows in the buffer as one bulk event (one task alone: its own event)."""
+        """Put the rows in the buffer as one bulk event (a few: each its own event)."""
         rows = self._rows
         assert rows is not None
         bulk = rows.take(self._owner)  # (the oldest time is its first row's, already kept)
-        self._buffer.extend(expand(bulk) if len(bulk) == 1 else (bulk,))
+        self._buffer.extend(expand(bulk) if len(bulk) < BULK_MIN else (bulk,))
 
     def _send_now(self) -> None:
         """Send the buffer (the lock is held, so batches stay in order)."""

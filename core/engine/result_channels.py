@@ -34,7 +34,7 @@ from typing import Any, Final
 
 _EVENTS: Final = select.POLLIN | select.POLLHUP | select.POLLERR
 PIPE_BUF: Final = select.PIPE_BUF
-#: what a message may hold and still travel as plain pickle (see :func:`pickle_message`)
+#: what a message may hold and still travel as plain pickle (see :func:`_pickled`)
 PLAIN_TYPES: Final = frozenset({int, float, bool, str, bytes, type(None)})
 
 
@@ -67,21 +67,24 @@ def _load(worker: int, data: bytes) -> Any:
         return UnreadableResult(worker, exc)
 
 
-def pickle_message(message: tuple[Any, ...]) -> bytes:
-    """A message of plain values (ints, floats, text, None) as plain pickle; anything else,
-    a tensor above all, with torch's reductions (``ForkingPickler``, which shares tensors).
-    Either is read back by ``ForkingPickler.loads``; the plain one costs a fifth as much."""
-    if all(type(value) in PLAIN_TYPES for value in message):
+def _pickled(message: tuple[Any, ...], value: Any) -> bytes:
+    """``message``, whose one field that may be other than plain is ``value``: as plain pickle
+    when ``value`` is plain (an int, a float, text, None), else with torch's reductions
+    (``ForkingPickler``, which shares tensors). ``ForkingPickler.loads`` reads either; the plain
+    one costs a fifth as much."""
+    if type(value) in PLAIN_TYPES:
         return pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
     return bytes(ForkingPickler.dumps(message))
 
 
 def pickle_result(message: Any) -> bytes:
-    """A result message as the channel carries it (torch's reductions share tensors): only its
-    value (``message[4]``) may be other than plain (see :func:`pickle_message`)."""
-    if type(message[4]) in PLAIN_TYPES:
-        return pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
-    return bytes(ForkingPickler.dumps(message))
+    """A result message as the channel carries it (its value is ``message[4]``)."""
+    return _pickled(message, message[4])
+
+
+def pickle_task(message: Any) -> bytes:
+    """A task-queue message as the queue carries it (its payload is ``message[2]``)."""
+    return _pickled(message, message[2])
 
 
 class ResultSender:

@@ -101,6 +101,9 @@ class TasksCollected(Event):
 
 
 BULK_TYPES: tuple[type[Event], ...] = (TasksQueued, TasksDone, TasksCollected)
+#: fewer quick tasks than this in a flush go out one by one (a small run's tasks each get
+#: their line in ``--plain`` and the log, as a lesson shows them; bulk pays off with many)
+BULK_MIN = 8
 
 
 def expand(event: Event) -> Iterator[Event]:

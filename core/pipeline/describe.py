@@ -117,19 +117,18 @@ def describe(event: Event, state: RunState, verbose: bool = False) -> str | None
             again = len(event) - event.attempts.count(1)
             if not again and not verbose:
                 return None
-            return f"{counted(len(event), 'task')} queued: {_some(state, event.tasks)}" + (
+            return f"{counted(len(event), 'task')} queued: {_some(event.labels)}" + (
                 f" ({again} again)" if again else ""
             )
         case TasksDone():
-            results = zip(event.tasks, event.outputs, strict=True)
             return (
                 f"{who(state, event.worker)} finished {counted(len(event), 'quick task')}: "
-                + _some(state, event.tasks, [output for _, output in results])
+                + _some(_Labels(state, event.tasks), event.outputs)
             )
         case TasksCollected():
             return (
                 f"{who(state, event.collector)} collected {counted(len(event), 'quick task')}: "
-                + _some(state, event.tasks)
+                + _some(_Labels(state, event.tasks))
             )
     return None
 
@@ -138,15 +137,27 @@ def describe(event: Event, state: RunState, verbose: bool = False) -> str | None
 NAMED_AT_EACH_END = 2
 
 
-def _some(state: RunState, tasks: Sequence[int], outputs: Sequence[str] = ()) -> str:
+class _Labels(Sequence[str]):
+    """The labels of ``tasks``, looked up only for the few a line names."""
+
+    def __init__(self, state: RunState, tasks: Sequence[int]) -> None:
+        self._labels, self._tasks = state.labels, tasks
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    def __getitem__(self, i: int) -> str:  # type: ignore[override]
+        task = self._tasks[i]
+        return self._labels.get(task, str(task))
+
+
+def _some(names: Sequence[str], outputs: Sequence[str] = ()) -> str:
     """``3, 4 … 66, 67`` (with `` → output`` after each when given)."""
-    labels = state.labels
 
     def one(i: int) -> str:
-        label = labels.get(tasks[i], str(tasks[i]))
-        return f"{label} → {outputs[i]}" if outputs else label
+        return f"{names[i]} → {outputs[i]}" if outputs else names[i]
 
-    n = len(tasks)
+    n = len(names)
     if n <= 2 * NAMED_AT_EACH_END + 1:
         return ", ".join(one(i) for i in range(n))
     head = ", ".join(one(i) for i in range(NAMED_AT_EACH_END))

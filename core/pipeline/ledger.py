@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from mpscope.core.pipeline.bulk import (
+    BULK_MIN,
     TasksCollected,
     TasksDone,
     TasksQueued,
@@ -119,7 +120,7 @@ class Ledger:
 
     def announce_all(self, notes: Iterable[tuple[int, int]]) -> list[Event]:
         """What announces the tasks of ``notes`` (``(time, task)``, queued in that order) not
-        yet said: one ``TasksQueued`` for several, a ``TaskQueued`` for one."""
+        yet said: one ``TasksQueued`` for many, a ``TaskQueued`` each for a few."""
         entries = self._entries
         tasks, times, attempts, labels = array("q"), array("q"), array("q"), []
         for t, task in notes:
@@ -134,7 +135,7 @@ class Ledger:
         if not tasks:
             return []
         bulk = TasksQueued(times[-1], tasks, times, attempts, tuple(labels))
-        return list(expand(bulk)) if len(tasks) == 1 else [bulk]
+        return list(expand(bulk)) if len(tasks) < BULK_MIN else [bulk]
 
     def _catch_up(self, e: _Entry, task: int, stage: int, t: int, worker: int) -> list[Event]:
         """Events for the stages ``e`` skipped before reaching ``stage``."""
