@@ -56,9 +56,9 @@ def test_a_result_that_cannot_be_unpickled_fails_the_collector_and_the_run(
 def test_an_exception_in_task_2s_collecting_thread_is_the_runs_failure(
     monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    import mpscope.core.engine.worker as worker_module
+    import mpscope.core.engine.collecting as collecting
 
-    real = worker_module.collect_one
+    real = collecting.collect_one
     calls: list[int] = []
 
     def collect_twice_then_raise(message: Any, *args: Any, **kwargs: Any) -> None:
@@ -67,7 +67,7 @@ def test_an_exception_in_task_2s_collecting_thread_is_the_runs_failure(
             raise KeyError("the collecting thread broke")
         real(message, *args, **kwargs)
 
-    monkeypatch.setattr(worker_module, "collect_one", collect_twice_then_raise)
+    monkeypatch.setattr(collecting, "collect_one", collect_twice_then_raise)
     _events, state = run_engine(
         scenario(mode=Mode.COLLECT_AFTER, count=5, work_time=0, collect_time=0)
     )

@@ -4,7 +4,7 @@ In the seed's Task 2 the main process collects the results only after every work
 its loop (the engine starts this thread then; see :mod:`.supervisor`), which is how a worker
 can block forever on a full result queue. It reads every worker's result channel (see
 :mod:`.result_channels`) until each has reached its end. It handles each result the way
-Task 3's collector process does (:func:`~.worker.collect_one`), in run time: it cannot be
+Task 3's collector process does (:func:`~.collecting.collect_one`), in run time: it cannot be
 SIGSTOPped like the processes, so it waits while the run is paused, and a pause in the middle
 of a collect does not shorten it.
 """
@@ -67,7 +67,7 @@ class MainCollector(threading.Thread):
 
     def _collect(self) -> None:
         # the processes' module imports torch: imported here, where torch is loaded already
-        from mpscope.core.engine.worker import collect_one
+        from mpscope.core.engine.collecting import collect_one
 
         shared = self._shared
         sc = shared.scenario  # the user's module, loaded so the types of its results unpickle

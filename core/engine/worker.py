@@ -30,6 +30,7 @@ from typing import Any
 
 from mpscope.core.engine.child_output import capture_process_output
 from mpscope.core.engine.child_signals import drop_inherited_handlers
+from mpscope.core.engine.collecting import collect_one, seed_received_line
 from mpscope.core.engine.collector_failure import failure_event, raise_if_unreadable
 from mpscope.core.engine.orphans import (
     become_subreaper,
@@ -54,8 +55,6 @@ from mpscope.core.pipeline.events import (
     MAX_TRACEBACK,
     Note,
     PrintedLine,
-    TaskCollected,
-    TaskCollecting,
     TaskDone,
     TaskFailed,
     TaskStarted,
@@ -65,7 +64,6 @@ from mpscope.core.pipeline.events import (
 )
 from mpscope.core.pipeline.ledger import TaskMessage
 from mpscope.core.pipeline.scenario import Mode, Scenario
-from mpscope.core.pipeline.shared_fill import FILL_SHARED
 from mpscope.core.pipeline.tasks import (
     load_result_types,
     resolve_task_function,
@@ -85,9 +83,6 @@ IDLE_POLL_S = 0.5
 #: the next task comes within microseconds, and a send per short wait cost more than the work
 SETTLE_S = 0.002
 NO_TASK = -1
-
-#: What travels on the result queue: (task, attempt, worker, ok, output, started ns, finished ns).
-ResultMessage = tuple[int, int, int, bool, Any, int, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,43 +335,6 @@ def _print_counts(ctx: ProcessContext) -> None:
     batcher.close()
 
 
-def collect_one(
-    message: ResultMessage,
-    collector: int,
-    scenario: Scenario,
-    time_scale: float,
-    clock: Callable[[], int],
-    begin: Callable[[tuple[Any, ...]], None],
-    end: Callable[[Record], None],
-    sleep: Callable[[float], None] = time.sleep,
-    end_row: Callable[..., bool] | None = None,
-) -> None:
-    """Process one result the way the seed's collector does (simulated handling time); with
-    ``end_row``, a quick one is reported as a row of the bulk (see ``EventBatcher.end_row``)."""
-    task, attempt, worker, ok, output, _started, _finished = message
-    if not ok:
-        text = str(output)
-    elif output is None and scenario.function == FILL_SHARED:
-        text = f"nothing to take: slice {task} is in the shared tensor"
-    else:
-        text = describe_value(output)
-    started = finished = clock()
-    seconds = scenario.collect_time * time_scale
-    if seconds > 0:  # with nothing to wait for, the end says it all (one clock reading)
-        begin((TaskCollecting, started, task, collector, worker, attempt, ok, text))
-        sleep(seconds)
-        finished = clock()
-    if end_row is None or not end_row(finished, task, started, finished, worker, attempt, ok, text):
-        end((TaskCollected, finished, task, collector, started, worker, attempt, ok, text))
-
-
-def _seed_received_line(message: ResultMessage, received: int, total: int) -> str:
-    """The seed's Task 3 collector line: ``[收集Worker] 收到第 1/10 个结果: Worker2 → 4``."""
-    _task, _attempt, worker, ok, output, _started, _finished = message
-    what = describe_value(output) if ok else f"失败: {output}"
-    return f"[收集Worker] 收到第 {received}/{total} 个结果: Worker{worker} → {what}"
-
-
 def collector_process(ctx: ProcessContext) -> None:
     """Task 3's dedicated collector: see :func:`_collect`. If it fails it says why (with its
     traceback) and exits with code 1, printing nothing."""
@@ -427,7 +385,7 @@ def _collect(ctx: ProcessContext) -> None:
                 )
                 if sc.lang == "zh":  # the seed's collector says what it received, in Chinese
                     received += 1
-                    print(_seed_received_line(message, received, sc.task_total))
+                    print(seed_received_line(message, received, sc.task_total))
         except Exception:
             batcher.close()  # what it collected before it failed is said first
             raise
