@@ -3,6 +3,7 @@ is written, and a bad line found on the way ends the replay as an error."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 import tracemalloc
@@ -144,9 +145,12 @@ def test_a_replay_posts_no_more_than_the_app_has_taken() -> None:
     assert source.join(5)
 
 
-def _plain_replay_peak(path: Path, tasks: int, capfd: pytest.CaptureFixture[str]) -> int:
-    """Replay a recording of ``tasks`` quick tasks with --plain's printer; its peak memory."""
-    write_quick_run(path, tasks, every_ns=1_000_000)  # lines wait 0.5 s: 500 tasks' worth
+def _plain_replay_peak(
+    path: Path, tasks: int, capfd: pytest.CaptureFixture[str], bulk: bool = True
+) -> int:
+    """Replay a recording of ``tasks`` quick tasks (in bulk as a run records them, or one
+    event at a time as older recordings hold them) with --plain's printer; its peak memory."""
+    write_quick_run(path, tasks, bulk, every_ns=1_000_000)  # lines wait 0.5 s: 500 tasks' worth
     tracemalloc.start()
     try:
         code = replay_plain(iter_recording(path))
@@ -156,14 +160,17 @@ def _plain_replay_peak(path: Path, tasks: int, capfd: pytest.CaptureFixture[str]
     out = capfd.readouterr().out
     assert code == 0
     assert f"done {tasks} + failed 0 + lost 0 = {tasks} tasks ✓" in out
-    assert out.count("collected task") == tasks  # every line, none held back or lost
+    in_bulk = sum(int(n) for n in re.findall(r"collected (\d+) quick tasks", out))
+    assert out.count("collected task") + in_bulk == tasks  # every line, none held or lost
+    assert (in_bulk > 0) == bulk
     return peak
 
 
+@pytest.mark.parametrize("bulk", [True, False], ids=["in bulk", "one event at a time"])
 def test_a_plain_replay_of_a_big_recording_holds_the_state_not_the_file(
-    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], bulk: bool
 ) -> None:  # capfd: what it prints goes to a file, not into the memory measured
-    small = _plain_replay_peak(tmp_path / "small.jsonl", 4_000, capfd)
-    big = _plain_replay_peak(tmp_path / "big.jsonl", 20_000, capfd)
+    small = _plain_replay_peak(tmp_path / "small.jsonl", 4_000, capfd, bulk)
+    big = _plain_replay_peak(tmp_path / "big.jsonl", 20_000, capfd, bulk)
     size = (tmp_path / "big.jsonl").stat().st_size
     assert big < small * 1.5 and big < size / 2, (small, big, size)  # not growing with it

@@ -106,6 +106,28 @@ BULK_TYPES: tuple[type[Event], ...] = (TasksQueued, TasksDone, TasksCollected)
 BULK_MIN = 8
 
 
+def weight(event: Event) -> int:
+    """How many tasks' worth of events ``event`` is (a bulk event: its tasks; others: 1), for
+    whoever reads a recording in chunks and must bound what a chunk holds."""
+    return len(event.tasks) if type(event) in BULK_TYPES else 1  # type: ignore[attr-defined]
+
+
+def chunks(events: Iterator[Event], most: int) -> Iterator[list[Event]]:
+    """``events`` in lists of at most ``most`` tasks' worth each (a bulk event bigger than
+    that: a list of its own)."""
+    chunk: list[Event] = []
+    held = 0
+    for event in events:
+        size = weight(event)
+        if chunk and held + size > most:
+            yield chunk
+            chunk, held = [], 0
+        chunk.append(event)
+        held += size
+    if chunk:
+        yield chunk
+
+
 def expand(event: Event) -> Iterator[Event]:
     """The one-by-one events a bulk event stands for, in order; any other event itself."""
     if type(event) is TasksDone:

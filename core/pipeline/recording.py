@@ -19,6 +19,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Final
 
+from mpscope.core.pipeline.bulk import chunks
 from mpscope.core.pipeline.event_json import EventDecodeError, from_json, to_json
 from mpscope.core.pipeline.events import (
     READABLE_SCHEMAS,
@@ -137,7 +138,9 @@ class RunRecorder:
             if self._reread is not None:
                 self._writer = writer
                 again = itertools.islice(self._reread(), self.seen)
-                while self._writer is not None and (chunk := list(itertools.islice(again, 5000))):
+                for chunk in chunks(again, 5000):  # a bulk event counts its tasks
+                    if self._writer is None:
+                        break
                     self._write(chunk)
                 self._reread = None
                 return True

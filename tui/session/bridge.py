@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
+from mpscope.core.pipeline.bulk import weight
 from mpscope.core.pipeline.events import (
     Event,
     Note,
@@ -192,8 +193,10 @@ class ReplaySource:
                 clock = max(clock, float(pending.t) - STARTUP_KEPT_NS)
                 self._clock = clock
             batch: list[Event] = []
-            while pending is not None and (pending.t <= clock or first) and len(batch) < 5000:
+            held = 0  # tasks' worth in the batch (a bulk event counts its tasks)
+            while pending is not None and (pending.t <= clock or first) and held < 5000:
                 batch.append(pending)
+                held += weight(pending)
                 last_t, first = pending.t, False
                 pending = next(events, None)
             if batch:

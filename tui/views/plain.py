@@ -13,13 +13,14 @@ import sys
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from itertools import chain, islice
+from itertools import chain
 from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
 from rich.console import Console
 from rich.live import Live
 
+from mpscope.core.pipeline.bulk import chunks
 from mpscope.core.pipeline.describe import describe, traceback_lines
 from mpscope.core.pipeline.events import (
     SESSION_EVENTS,
@@ -260,7 +261,7 @@ def _replay_run(console: Console, run: Iterator[Event], timeline_seconds: float 
     printer = _EventPrinter(console, timeline_seconds, REPLAY_HOLD_NS)
     finished: RunFinished | None = None
     replaced: RunReplaced | None = None
-    while chunk := list(islice(run, REPLAY_CHUNK)):
+    for chunk in chunks(run, REPLAY_CHUNK):  # a bulk event counts its tasks
         for event in chunk:
             if isinstance(event, RunFinished):
                 finished = event
