@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from mpscope.core.engine.run import Engine
 from mpscope.core.pipeline.bulk import (
+    BULK_MIN,
     BulkShapeError,
     DoneRows,
     TasksCollected,
@@ -288,3 +289,21 @@ def test_a_worker_killed_among_quick_tasks_leaves_exactly_one_outcome_per_task()
     assert state.done + state.failed + state.lost == count
     assert state.collected == state.done + state.failed
     assert_balanced(state)
+
+
+def test_the_log_keeps_a_bulk_collection_after_the_bulk_report_of_its_tasks() -> None:
+    """The collector's bulk can end before the last task of a worker's bulk that it follows
+    (it holds only that bulk's first tasks): its line still comes after the worker's."""
+    from mpscope.core.pipeline.log_order import HeldInOrder, LogOrder
+
+    done = DoneRows()
+    for task in range(10):
+        done.add(task, 1, task * 10, task * 10 + 5, "x")
+    collected = gather(
+        [TaskCollected(60 + i, i, COLLECTOR, 58 + i, 0, 1, True, "") for i in range(BULK_MIN)]
+    )[0]
+    assert collected.t < done.ends[-1]
+    order, held = LogOrder(), HeldInOrder[str]()
+    held.put(order.key(done.take(0)), "done")
+    held.put(order.key(collected), "collected")
+    assert held.take(None) == ["done", "collected"]

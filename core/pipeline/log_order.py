@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import heapq
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Final, Generic, TypeVar
 
 from mpscope.core.pipeline.events import Event
@@ -65,12 +66,22 @@ class LogOrder:
         self._last: OrderedDict[int, int] = OrderedDict()
 
     def key(self, event: Event) -> int:
-        """The event's time, raised to its task's previous key when that is later."""
+        """The event's time, raised to its task's previous key when that is later (a bulk
+        event's: to the latest of its tasks' keys, which it then is for each of them)."""
         task: int | None = getattr(event, "task", None)
         if task is None:
-            return event.t
+            tasks: Sequence[int] | None = getattr(event, "tasks", None)
+            return event.t if tasks is None else self._bulk_key(event.t, tasks)
         key = max(event.t, self._last.pop(task, event.t))
         self._last[task] = key
         if len(self._last) > REMEMBERED_TASKS:
             self._last.popitem(last=False)
+        return key
+
+    def _bulk_key(self, t: int, tasks: Sequence[int]) -> int:
+        last = self._last
+        key = max([t, *(last.pop(task) for task in tasks if task in last)])
+        last.update(dict.fromkeys(tasks, key))
+        while len(last) > REMEMBERED_TASKS:
+            last.popitem(last=False)
         return key
