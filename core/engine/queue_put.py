@@ -39,6 +39,9 @@ class QueuePutter:
         The message is in the pipe when this returns True (a reader may take it at once)."""
         q = self._q
         deadline = time.monotonic() + timeout_s
+        if q._closed:  # the run is over: never room again (the caller looks why, and stops)
+            time.sleep(timeout_s)
+            return False
         if not q._sem.acquire(True, timeout_s):
             return False
         data = pickle_task(message)
