@@ -14,6 +14,9 @@ from typing import Any, Final
 from mpscope.core.pipeline.events import MAX_TEXT, clip
 
 SHOWN_ITEMS: Final = 3
+#: values that are neither tensors nor hold any, and read as their ``repr`` (the quick path of
+#: a trivial task's result, which every worker describes)
+_SCALARS: Final = frozenset({int, float, bool, type(None)})
 
 
 def is_tensor(value: Any) -> bool:
@@ -42,6 +45,8 @@ def tensor_bytes(value: Any) -> int:
 def shared_tensor_bytes(value: Any) -> int:
     """The bytes of tensor data ``value`` refers to (itself, or the tensors in a list, tuple or
     dict it holds), which torch's pickler sends as handles to shared storage, not as bytes."""
+    if type(value) in _SCALARS:
+        return 0
     if is_tensor(value):
         return tensor_bytes(value)
     if isinstance(value, list | tuple):
@@ -81,6 +86,8 @@ def _describe(value: Any, depth: int) -> str:
 
 def describe_value(value: Any, limit: int = MAX_TEXT) -> str:
     """``value`` in one line of at most ``limit`` characters."""
+    if type(value) in _SCALARS:
+        return clip(repr(value), limit)
     try:
         return clip(_describe(value, 0), limit)
     except Exception as exc:  # a user's __repr__ may raise anything; the run goes on
