@@ -12,66 +12,11 @@ import json
 from array import array
 from typing import Any, Final
 
-from mpscope.core.pipeline.bulk import TasksCollected, TasksDone, TasksQueued
-from mpscope.core.pipeline.events import (
-    CollectorFailed,
-    Event,
-    FeederBlocked,
-    Note,
-    PrintedLine,
-    RunFinished,
-    RunPaused,
-    RunReplaced,
-    RunStarted,
-    SharedTensorRead,
-    SourceExhausted,
-    SpeedChanged,
-    StepperCalled,
-    TaskCollected,
-    TaskCollecting,
-    TaskDone,
-    TaskFailed,
-    TaskLost,
-    TaskQueued,
-    TaskRequeued,
-    TaskStarted,
-    WorkerExited,
-    WorkerLoopEnded,
-    WorkerReady,
-    WorkerSpawned,
-)
+from mpscope.core.pipeline.bulk import BULK_TYPES
+from mpscope.core.pipeline.events import SINGLE_EVENT_TYPES, Event
 
 EVENT_TYPES: Final[dict[str, type[Event]]] = {
-    cls.kind: cls
-    for cls in (
-        RunStarted,
-        Note,
-        WorkerSpawned,
-        WorkerReady,
-        WorkerLoopEnded,
-        WorkerExited,
-        FeederBlocked,
-        SourceExhausted,
-        TaskQueued,
-        TaskStarted,
-        TaskDone,
-        TaskFailed,
-        TaskCollecting,
-        TaskCollected,
-        CollectorFailed,
-        TaskRequeued,
-        TaskLost,
-        PrintedLine,
-        RunPaused,
-        SpeedChanged,
-        SharedTensorRead,
-        RunFinished,
-        StepperCalled,
-        RunReplaced,
-        TasksQueued,
-        TasksDone,
-        TasksCollected,
-    )
+    cls.kind: cls for cls in (*SINGLE_EVENT_TYPES, *BULK_TYPES)
 }
 
 #: a field's declared type -> the JSON type that carries it

@@ -343,3 +343,32 @@ class RunReplaced(Event):
 
 #: events of the session around the runs: no run's state changes by them
 SESSION_EVENTS: Final = frozenset({StepperCalled, RunReplaced})
+
+#: every event class one task or process at a time, in the order a run meets them (the bulk
+#: forms of quick tasks are in :mod:`.bulk`; :mod:`.event_json` reads and writes both)
+SINGLE_EVENT_TYPES: Final[tuple[type[Event], ...]] = (
+    RunStarted,
+    Note,
+    WorkerSpawned,
+    WorkerReady,
+    WorkerLoopEnded,
+    WorkerExited,
+    FeederBlocked,
+    SourceExhausted,
+    TaskQueued,
+    TaskStarted,
+    TaskDone,
+    TaskFailed,
+    TaskCollecting,
+    TaskCollected,
+    CollectorFailed,
+    TaskRequeued,
+    TaskLost,
+    PrintedLine,
+    RunPaused,
+    SpeedChanged,
+    SharedTensorRead,
+    RunFinished,
+    StepperCalled,
+    RunReplaced,
+)

@@ -8,7 +8,10 @@ the skipped steps filled in before it, from what it carries; a late or duplicate
 dropped. The ledger re-queues the task a dead worker held (once), and turns whatever can no
 longer finish into a ``TaskLost``, so every task ends as exactly one of done, failed or lost.
 It holds only tasks in flight: its memory is bounded by the queue bound and the number of
-workers (plus the result queue in Task 2), not by the number of tasks.
+workers (plus the result queue in Task 2), not by the number of tasks. Quick tasks reported in
+bulk (:mod:`.bulk`) take the same steps, a bulk at a time: a bulk goes on whole (or with only
+the tasks it may report), and the collector's quick results that came before their workers'
+reports wait together, as rows of a bulk, until those reports come.
 """
 
 from __future__ import annotations
