@@ -20,9 +20,10 @@ import os
 import signal
 import sys
 import time
+import traceback
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
 
@@ -105,17 +106,35 @@ def train(args: argparse.Namespace) -> None:
     dist.destroy_process_group()
 
 
+#: how long a rank that raised stays before it ends (see :func:`main`)
+ROOT_CAUSE_LEAD_S = 1.2
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of each rank."""
     from torch.distributed.elastic.multiprocessing.errors import record
 
-    record(train)(_parser().parse_args(argv))
-    # the rank is done and has left its group: it ends here, before the interpreter's teardown,
-    # where torch's C++ destructors now and then find a thread still joinable and abort the
-    # process ("terminate called without an active exception", SIGABRT), failing a finished run
+    # a rank ends here, before the interpreter's teardown, where torch's C++ destructors now
+    # and then find a thread still joinable and abort the process ("terminate called without
+    # an active exception", SIGABRT): that failed finished runs, and turned a rank that raised
+    # (exit code 1, its traceback the root cause) into one killed by a signal
+    try:
+        record(train)(_parser().parse_args(argv))  # (it writes torchrun's error file)
+    except Exception:
+        traceback.print_exc()
+        # torchrun names as the root cause the failure it saw first, to the second; the other
+        # ranks fail only once this one's connections close, which an exit now would do within
+        # the same second (and rank 0 would be named): this rank stays a little first
+        time.sleep(ROOT_CAUSE_LEAD_S)
+        _end(1)
+    _end(0)
+
+
+def _end(code: int) -> NoReturn:
+    """End the rank with ``code`` now, its output flushed, skipping the teardown."""
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(0)
+    os._exit(code)
 
 
 if __name__ == "__main__":
