@@ -109,7 +109,7 @@ BULK_MIN = 8
 def weight(event: Event) -> int:
     """How many tasks' worth of events ``event`` is (a bulk event: its tasks; others: 1), for
     whoever reads a recording in chunks and must bound what a chunk holds."""
-    return len(event.tasks) if type(event) in BULK_TYPES else 1  # type: ignore[attr-defined]
+    return len(event) if isinstance(event, TasksQueued | TasksDone | TasksCollected) else 1
 
 
 def chunks(events: Iterator[Event], most: int) -> Iterator[list[Event]]:
@@ -234,22 +234,47 @@ def _bulk_of(run: list[Event]) -> Event:
     return collected.take(first.collector)
 
 
-class DoneRows:
-    """The columns of a :class:`TasksDone` being filled, one task at a time."""
+class _Rows:
+    """The columns of a bulk event being filled, one task at a time: what its two kinds of
+    rows share (each appends its own columns, the hot path, in ``add``)."""
 
-    __slots__ = ("attempts", "crossed", "ends", "outputs", "starts", "tasks", "tensor_bytes")
+    EVENT: ClassVar[type[TasksDone] | type[TasksCollected]]
+    OWNER: ClassVar[str]  # the field that says whose rows they are
+    ARRAYS: ClassVar[tuple[str, ...]]  # the integer columns; ``outputs`` is the text one
+    tasks: array[int]
+    ends: array[int]
+    outputs: list[str]
 
     def __init__(self) -> None:
         self._clear()
 
     def _clear(self) -> None:
-        self.tasks, self.attempts = array("q"), array("q")
-        self.starts, self.ends = array("q"), array("q")
-        self.crossed, self.tensor_bytes = array("q"), array("q")
-        self.outputs: list[str] = []
+        for name in self.ARRAYS:
+            setattr(self, name, array("q"))
+        self.outputs = []
 
     def __len__(self) -> int:
         return len(self.tasks)
+
+    def _take(self, owner: int) -> Any:
+        fields: dict[str, Any] = {name: getattr(self, name) for name in self.ARRAYS}
+        fields[self.OWNER], fields["outputs"] = owner, tuple(self.outputs)
+        event = self.EVENT(t=self.ends[-1], **fields)
+        self._clear()
+        return event
+
+
+class DoneRows(_Rows):
+    """The columns of a :class:`TasksDone` being filled, one task at a time."""
+
+    __slots__ = ("attempts", "crossed", "ends", "outputs", "starts", "tasks", "tensor_bytes")
+    EVENT = TasksDone
+    OWNER = "worker"
+    ARRAYS = ("tasks", "attempts", "starts", "ends", "crossed", "tensor_bytes")
+    attempts: array[int]
+    starts: array[int]
+    crossed: array[int]
+    tensor_bytes: array[int]
 
     def add(
         self,
@@ -272,36 +297,21 @@ class DoneRows:
 
     def take(self, worker: int) -> TasksDone:
         """The event for the rows so far (at least one), emptying the columns."""
-        event = TasksDone(
-            self.ends[-1],
-            worker,
-            self.tasks,
-            self.attempts,
-            self.starts,
-            self.ends,
-            self.crossed,
-            self.tensor_bytes,
-            tuple(self.outputs),
-        )
-        self._clear()
+        event: TasksDone = self._take(worker)
         return event
 
 
-class CollectedRows:
+class CollectedRows(_Rows):
     """The columns of a :class:`TasksCollected` being filled, one result at a time."""
 
     __slots__ = ("attempts", "ends", "oks", "outputs", "starts", "tasks", "workers")
-
-    def __init__(self) -> None:
-        self._clear()
-
-    def _clear(self) -> None:
-        self.tasks, self.starts, self.ends = array("q"), array("q"), array("q")
-        self.workers, self.attempts, self.oks = array("q"), array("q"), array("q")
-        self.outputs: list[str] = []
-
-    def __len__(self) -> int:
-        return len(self.tasks)
+    EVENT = TasksCollected
+    OWNER = "collector"
+    ARRAYS = ("tasks", "starts", "ends", "workers", "attempts", "oks")
+    starts: array[int]
+    workers: array[int]
+    attempts: array[int]
+    oks: array[int]
 
     def add(
         self, task: int, start: int, end: int, worker: int, attempt: int, ok: bool, output: str
@@ -317,18 +327,7 @@ class CollectedRows:
 
     def take(self, collector: int) -> TasksCollected:
         """The event for the rows so far (at least one), emptying the columns."""
-        event = TasksCollected(
-            self.ends[-1],
-            collector,
-            self.tasks,
-            self.starts,
-            self.ends,
-            self.workers,
-            self.attempts,
-            self.oks,
-            tuple(self.outputs),
-        )
-        self._clear()
+        event: TasksCollected = self._take(collector)
         return event
 
 
